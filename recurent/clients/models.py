@@ -1,0 +1,88 @@
+"""Clients (buyers): companies or individuals, with their bank and contact details."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from recurent.common.models import TimeStamped
+from recurent.common.validators import validate_county, validate_emails, validate_iban
+from recurent.engine import geo, identifiers
+
+
+class ClientKind(models.TextChoices):
+    COMPANY = "company", _("legal entity")
+    INDIVIDUAL = "individual", _("individual")
+
+
+class Client(TimeStamped):
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.CASCADE, related_name="clients"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=ClientKind.choices, default=ClientKind.COMPANY
+    )
+    name = models.CharField(_("name"), max_length=200)
+    tax_id = models.CharField(
+        _("CUI/CIF or CNP"),
+        max_length=16,
+        blank=True,
+        help_text=_(
+            "CUI/CIF for a company (RO prefix if VAT-registered); CNP for an individual (optional)."
+        ),
+    )
+    trade_register = models.CharField(_("trade-register number"), max_length=40, blank=True)
+    street = models.CharField(_("street"), max_length=150)
+    city = models.CharField(_("city"), max_length=50)
+    county = models.CharField(_("county"), max_length=6, blank=True, validators=[validate_county])
+    country = models.CharField(_("country"), max_length=2, default="RO")
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    emails = models.JSONField(
+        _("email addresses"), default=list, blank=True, validators=[validate_emails]
+    )
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
+    bank = models.CharField(_("bank"), max_length=100, blank=True)
+    payment_term_days = models.PositiveIntegerField(_("payment term (days)"), default=15)
+    notes = models.TextField(_("notes"), blank=True)
+    # Filled from ANAF's VAT-payer registry (issue 8); shown before the next invoice.
+    vat_on_collection = models.BooleanField(_("VAT on collection"), default=False)
+    inactive_at_anaf = models.BooleanField(_("inactive at ANAF"), default=False)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["company", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        try:
+            if self.kind == ClientKind.COMPANY:
+                if not self.tax_id:
+                    errors["tax_id"] = ["a legal entity needs its CUI/CIF"]
+                elif self.country == "RO":
+                    self.tax_id = identifiers.clean_cui(self.tax_id, "tax_id")
+            elif self.tax_id:
+                self.tax_id = identifiers.clean_cnp(self.tax_id, "tax_id")
+        except identifiers.IdentifierError as e:
+            errors["tax_id"] = [e.message]
+        if self.iban:
+            try:
+                self.iban = identifiers.clean_iban(self.iban)
+            except identifiers.IdentifierError as e:
+                errors["iban"] = [e.message]
+        if self.country == "RO":
+            try:
+                self.county = geo.clean_county(self.county)
+            except geo.AddressError as e:
+                errors["county"] = [e.message]
+            else:
+                if self.county == "RO-B":
+                    try:
+                        self.city = geo.clean_bucharest_city(self.city)
+                    except geo.AddressError as e:
+                        errors["city"] = [e.message]
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,66 @@
+"""Model field validators that wrap the engine's checks (used by models, forms, import)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from recurent.engine import geo, identifiers, money, vat
+
+
+def _wrap(fn, value):  # type: ignore[no-untyped-def]
+    try:
+        fn(value)
+    except ValueError as e:
+        raise ValidationError(getattr(e, "message", str(e))) from None
+
+
+def validate_cui(value: str) -> None:
+    _wrap(identifiers.clean_cui, value)
+
+
+def validate_cnp(value: str) -> None:
+    _wrap(identifiers.clean_cnp, value)
+
+
+def validate_iban(value: str) -> None:
+    if value:
+        _wrap(identifiers.clean_iban, value)
+
+
+def validate_county(value: str) -> None:
+    if value:
+        _wrap(geo.clean_county, value)
+
+
+def validate_currency(value: str) -> None:
+    _wrap(money.check_currency, value)
+
+
+def validate_vat_category(value: str) -> None:
+    _wrap(vat.parse_category, value)
+
+
+def validate_vat_rate_code(value: str) -> None:
+    _wrap(vat.parse_rate_code, value)
+
+
+def validate_positive(value) -> None:  # type: ignore[no-untyped-def]
+    if value is not None and value <= 0:
+        raise ValidationError("must be greater than zero")
+
+
+def validate_not_negative(value) -> None:  # type: ignore[no-untyped-def]
+    if value is not None and value < 0:
+        raise ValidationError("cannot be negative")
+
+
+def validate_emails(value) -> None:  # type: ignore[no-untyped-def]
+    from django.core.validators import validate_email
+
+    if not isinstance(value, list):
+        raise ValidationError("a list of email addresses")
+    for i, addr in enumerate(value):
+        try:
+            validate_email(addr)
+        except ValidationError:
+            raise ValidationError(f"email #{i + 1} {addr!r} is not a valid address") from None

@@ -1,0 +1,100 @@
+"""The seller (a company) and who may work in it. Every record of the domain belongs to one."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from recurent.common.models import TimeStamped
+from recurent.common.validators import validate_county, validate_cui, validate_iban
+
+
+class Company(TimeStamped):
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    cui = models.CharField(
+        _("CUI/CIF"),
+        max_length=12,
+        validators=[validate_cui],
+        help_text=_("With the RO prefix when the company is VAT-registered."),
+    )
+    trade_register = models.CharField(_("trade-register number"), max_length=40, blank=True)
+    street = models.CharField(_("street"), max_length=150)
+    city = models.CharField(_("city"), max_length=50)
+    county = models.CharField(_("county"), max_length=6, blank=True, validators=[validate_county])
+    country = models.CharField(_("country"), max_length=2, default="RO")
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
+    bank = models.CharField(_("bank"), max_length=100, blank=True)
+    vat_payer = models.BooleanField(_("VAT payer"), default=True)
+    vat_on_collection = models.BooleanField(_("VAT on collection (TVA la încasare)"), default=False)
+    share_capital = models.CharField(_("share capital"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    logo = models.FileField(_("logo"), upload_to="logos/", blank=True)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("administrator")
+    ACCOUNTANT = "accountant", _("accountant")
+    VIEWER = "viewer", _("viewer")
+
+
+class Membership(TimeStamped):
+    """A user works only in the companies granted to them, with one role in each."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.ACCOUNTANT)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "company"], name="membership_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.company} ({self.role})"
+
+
+class InvoiceSeries(TimeStamped):
+    """A numbering series. ``next_number`` is the counter row locked at issue time.
+
+    Numbers are given only under ``SELECT ... FOR UPDATE`` of this row (or SQLite's
+    IMMEDIATE write lock), in the same transaction that writes the invoices: a crash
+    rolls back the counter with them, so a number is never skipped nor reused.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="series")
+    code = models.CharField(_("series code"), max_length=10)
+    next_number = models.PositiveIntegerField(_("next number"), default=1)
+    width = models.PositiveSmallIntegerField(_("digits"), default=6)
+    yearly_restart = models.BooleanField(_("restart numbering every year"), default=False)
+    year = models.PositiveSmallIntegerField(_("current year"), null=True, blank=True)
+    is_default = models.BooleanField(_("default series"), default=False)
+    is_credit = models.BooleanField(_("for credit notes"), default=False)
+    # The newest issue instant in the series: invoice dates never go backwards along numbers.
+    last_issued_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("invoice series")
+        verbose_name_plural = _("invoice series")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="series_code_once"),
+            models.UniqueConstraint(
+                fields=["company"], condition=models.Q(is_default=True), name="one_default_series"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(next_number__gte=1), name="series_next_positive"
+            ),
+        ]
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code

@@ -1,0 +1,164 @@
+"""Contracts: who is invoiced, for what, and when. The billing cursor lives here."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from recurent.common.models import TimeStamped
+from recurent.common.validators import validate_currency, validate_not_negative, validate_positive
+from recurent.engine.cycles import BUCHAREST, Cycle, CycleKind, Schedule, wall_clock
+
+
+class ContractStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    ACTIVE = "active", _("active")
+    PAUSED = "paused", _("paused")
+    CANCELLED = "cancelled", _("cancelled")
+    ENDED = "ended", _("ended")
+
+
+class HoldKind(models.TextChoices):
+    NONE = "", _("none")
+    # Bad or missing data: waits until someone edits the contract, client or product.
+    DATA = "data", _("data to fix")
+    # No BNR rate yet: retried by every run.
+    FX = "fx", _("waiting for an exchange rate")
+
+
+class Contract(TimeStamped):
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.CASCADE, related_name="contracts"
+    )
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="contracts")
+    number = models.CharField(_("contract number"), max_length=50)
+    signed_on = models.DateField(_("contract date"))
+    first_issue_at = models.DateTimeField(_("first invoice at"))
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+
+    # Billing settings.
+    series = models.ForeignKey(
+        "companies.InvoiceSeries", on_delete=models.PROTECT, related_name="contracts"
+    )
+    issuer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="issued_contracts",
+        verbose_name=_("issued by"),
+    )
+    cycle = models.CharField(
+        _("cycle"),
+        max_length=12,
+        choices=[(c.value, c.value) for c in CycleKind],
+        default=CycleKind.MONTHLY,
+    )
+    every_days = models.PositiveIntegerField(_("every N days"), null=True, blank=True)
+    in_arrears = models.BooleanField(_("invoice in arrears"), default=False)
+    payment_term_days = models.PositiveIntegerField(_("payment term (days)"), default=15)
+    currency = models.CharField(
+        _("price currency"), max_length=3, default="RON", validators=[validate_currency]
+    )
+    invoice_currency = models.CharField(
+        _("invoice currency"), max_length=3, default="RON", validators=[validate_currency]
+    )
+    auto_email = models.BooleanField(_("email each invoice automatically"), default=False)
+    email_template_code = models.CharField(_("email template"), max_length=40, blank=True)
+
+    status = models.CharField(
+        max_length=10, choices=ContractStatus.choices, default=ContractStatus.DRAFT
+    )
+
+    # The billing cursor: the next period to invoice and when. Only the billing engine moves it.
+    next_index = models.PositiveIntegerField(default=0, editable=False)
+    next_issue_at = models.DateTimeField(null=True, blank=True, editable=False)
+    final_index = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    hold_kind = models.CharField(
+        max_length=4, choices=HoldKind.choices, default=HoldKind.NONE, blank=True
+    )
+    hold_reason = models.TextField(blank=True)
+    hold_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "number"], name="contract_number_once"),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__isnull=True)
+                | models.Q(ends_at__gt=models.F("first_issue_at")),
+                name="contract_ends_after_start",
+            ),
+        ]
+        indexes = [
+            # The worker's claim query: active contracts by due instant.
+            models.Index(fields=["status", "next_issue_at"], name="contract_due_idx"),
+        ]
+        ordering = ["-signed_on", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.client_id})"
+
+    def schedule(self) -> Schedule:
+        return Schedule(
+            first_wall=wall_clock(self.first_issue_at, BUCHAREST),
+            cycle=Cycle.parse(self.cycle, self.every_days),
+            end=self.ends_at,
+            in_arrears=self.in_arrears,
+            final_index=self.final_index,
+        )
+
+
+class ContractLine(models.Model):
+    """A product line copied onto every invoice of the periods [from_index, until_index)."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, related_name="contract_lines"
+    )
+    position = models.PositiveSmallIntegerField(default=1)
+    quantity = models.DecimalField(max_digits=14, decimal_places=4, validators=[validate_positive])
+    unit_price = models.DecimalField(
+        _("unit price override"),
+        max_digits=16,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[validate_not_negative],
+    )
+    description = models.CharField(_("description override"), max_length=100, blank=True)
+    from_index = models.PositiveIntegerField(default=0)
+    until_index = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__isnull=True) | models.Q(unit_price__gte=0),
+                name="line_price_not_negative",
+            ),
+        ]
+
+    def applies_to(self, index: int) -> bool:
+        return self.from_index <= index and (self.until_index is None or index < self.until_index)
+
+
+class ContractChange(models.Model):
+    """The audit trail: who changed what on a contract, and when."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    actor = models.CharField(
+        max_length=100, blank=True, help_text="who, when not a user (portal, import)"
+    )
+    at = models.DateTimeField()
+    action = models.CharField(max_length=40)
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at", "-pk"]

@@ -1,0 +1,380 @@
+"""Writes for contracts: creation, edits (audited), and the subscription life cycle.
+
+Every function takes ``as_of`` (the instant the action happens) and the acting ``user``;
+only ``common.clock`` reads the system clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from recurent.catalog.models import Product
+from recurent.clients.models import Client
+from recurent.common import clock
+from recurent.companies.models import Company, InvoiceSeries, Membership
+from recurent.engine import money
+from recurent.engine.cycles import Cycle, Schedule, ScheduleError, wall_clock
+
+from .models import Contract, ContractChange, ContractLine, ContractStatus, HoldKind
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    product: Product
+    quantity: Decimal
+    unit_price: Decimal | None = None
+    description: str = ""
+
+
+BILLING_SHAPE = ("first_issue_at", "cycle", "every_days", "in_arrears", "series_id")
+AUDITED = (
+    "client_id", "number", "signed_on", "first_issue_at", "ends_at", "series_id", "issuer_id",
+    "cycle", "every_days", "in_arrears", "payment_term_days", "currency", "invoice_currency",
+    "auto_email", "email_template_code",
+)  # fmt: skip
+
+
+def _audit(
+    contract: Contract, user: AbstractBaseUser | None, action: str, changes: dict, actor: str = ""
+) -> None:
+    ContractChange.objects.create(
+        contract=contract,
+        user=user if user is not None and user.is_authenticated else None,
+        actor=actor,
+        at=clock.now(),
+        action=action,
+        changes=changes,
+    )
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def _check_lines(contract: Contract, lines: Sequence[LineSpec]) -> None:
+    if not lines:
+        raise ValidationError({"lines": ["a contract needs at least one product line"]})
+    errors: dict[str, list[str]] = {}
+    for i, spec in enumerate(lines, start=1):
+        key = f"lines[{i}]"
+        if spec.product.company_id != contract.company_id:
+            errors[f"{key}.product"] = ["unknown product"]
+            continue
+        try:
+            q = money.to_decimal(spec.quantity, f"{key}.quantity")
+        except money.MoneyError as e:
+            errors[e.field] = [e.message]
+            continue
+        if q <= 0:
+            errors[f"{key}.quantity"] = ["must be greater than zero"]
+        if spec.unit_price is not None:
+            try:
+                p = money.to_decimal(spec.unit_price, f"{key}.unit_price")
+            except money.MoneyError as e:
+                errors[e.field] = [e.message]
+                continue
+            if p < 0:
+                errors[f"{key}.unit_price"] = ["cannot be negative"]
+        elif spec.product.currency != contract.currency:
+            errors[f"{key}.product"] = [
+                f"{spec.product.code} is priced in {spec.product.currency} but the contract in "
+                f"{contract.currency}: give a unit price in {contract.currency}"
+            ]
+        if len(spec.description) > 100:
+            errors[f"{key}.description"] = ["at most 100 characters (e-Factura item name)"]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _validate(contract: Contract) -> Schedule:
+    errors: dict[str, list[str]] = {}
+    if contract.client_id and contract.client.company_id != contract.company_id:
+        errors["client"] = ["unknown client"]
+    if contract.series_id and contract.series.company_id != contract.company_id:
+        errors["series"] = ["unknown series"]
+    if (
+        contract.issuer_id
+        and not Membership.objects.filter(
+            user_id=contract.issuer_id, company_id=contract.company_id
+        ).exists()
+    ):
+        errors["issuer"] = ["the issuing user has no access to this company"]
+    if contract.first_issue_at is None or contract.first_issue_at.tzinfo is None:
+        errors["first_issue_at"] = ["give the date and time of the first invoice"]
+    if (
+        contract.ends_at is not None
+        and contract.first_issue_at
+        and contract.ends_at <= contract.first_issue_at
+    ):
+        errors["ends_at"] = ["the end must come after the first invoice"]
+    if contract.invoice_currency not in {contract.currency, "RON"}:
+        errors["invoice_currency"] = [
+            f"a contract in {contract.currency} is invoiced in {contract.currency} or RON"
+        ]
+    try:
+        cycle = Cycle.parse(contract.cycle, contract.every_days)
+    except ScheduleError as e:
+        errors[e.field] = [e.message]
+    if errors:
+        raise ValidationError(errors)
+    try:
+        contract.full_clean(exclude=["client", "series", "issuer", "company"])
+    except ValidationError as e:
+        raise e from None
+    return Schedule(
+        first_wall=wall_clock(contract.first_issue_at),
+        cycle=cycle,
+        end=contract.ends_at,
+        in_arrears=contract.in_arrears,
+        final_index=contract.final_index,
+    )
+
+
+def _write_lines(contract: Contract, lines: Sequence[LineSpec], from_index: int) -> None:
+    ContractLine.objects.bulk_create(
+        ContractLine(
+            contract=contract,
+            product=s.product,
+            position=i,
+            quantity=money.to_decimal(s.quantity, "quantity"),
+            unit_price=None
+            if s.unit_price is None
+            else money.to_decimal(s.unit_price, "unit_price"),
+            description=s.description,
+            from_index=from_index,
+        )
+        for i, s in enumerate(lines, start=1)
+    )
+
+
+def _refresh_cursor(contract: Contract, schedule: Schedule) -> None:
+    if contract.status == ContractStatus.ACTIVE:
+        contract.next_issue_at = schedule.next_after(contract.next_index)
+    else:
+        contract.next_issue_at = None
+
+
+@transaction.atomic
+def contract_create(
+    *,
+    company: Company,
+    client: Client,
+    number: str,
+    signed_on: Any,
+    first_issue_at: datetime,
+    series: InvoiceSeries | None = None,
+    issuer: AbstractBaseUser,
+    lines: Sequence[LineSpec],
+    user: AbstractBaseUser | None = None,
+    activate: bool = False,
+    actor: str = "",
+    **billing: Any,
+) -> Contract:
+    contract = Contract(
+        company=company,
+        client=client,
+        number=number,
+        signed_on=signed_on,
+        first_issue_at=first_issue_at,
+        series=series or InvoiceSeries.objects.filter(company=company, is_default=True).first(),
+        issuer=issuer,
+        **billing,
+    )
+    if contract.series_id is None:
+        raise ValidationError({"series": ["the company has no invoice series; create one first"]})
+    schedule = _validate(contract)
+    _check_lines(contract, lines)
+    contract.status = ContractStatus.ACTIVE if activate else ContractStatus.DRAFT
+    _refresh_cursor(contract, schedule)
+    contract.save()
+    _write_lines(contract, lines, 0)
+    _audit(contract, user, "created", {"status": contract.status}, actor)
+    return contract
+
+
+def _lock(contract: Contract) -> Contract:
+    # Re-read under a row lock so that a concurrent billing run and this edit serialise.
+    return (
+        Contract.objects.select_for_update().select_related("client", "series").get(pk=contract.pk)
+    )
+
+
+@transaction.atomic
+def contract_update(
+    *, contract: Contract, user: AbstractBaseUser | None, actor: str = "", **fields: Any
+) -> Contract:
+    contract = _lock(contract)
+    before = {k: getattr(contract, k) for k in AUDITED}
+    for k, v in fields.items():
+        if (
+            k not in AUDITED
+            and k.removesuffix("_id") + "_id" not in AUDITED
+            and k not in {"client", "series", "issuer"}
+        ):
+            raise ValidationError({k: ["this field cannot be changed here"]})
+        setattr(contract, k, v)
+    after = {k: getattr(contract, k) for k in AUDITED}
+    changed = {
+        k: [_jsonable(before[k]), _jsonable(after[k])] for k in AUDITED if before[k] != after[k]
+    }
+    if contract.next_index > 0 and any(k in changed for k in BILLING_SHAPE):
+        names = ", ".join(k.removesuffix("_id") for k in BILLING_SHAPE if k in changed)
+        raise ValidationError(
+            {
+                "__all__": [
+                    f"{names}: cannot change once invoices were issued; end this contract and start a new one"
+                ]
+            }
+        )
+    schedule = _validate(contract)
+    _refresh_cursor(contract, schedule)
+    contract.save()
+    if changed:
+        _audit(contract, user, "updated", changed, actor)
+    return contract
+
+
+@transaction.atomic
+def contract_activate(
+    *, contract: Contract, user: AbstractBaseUser | None, as_of: datetime
+) -> Contract:
+    contract = _lock(contract)
+    if contract.status not in {ContractStatus.DRAFT}:
+        raise ValidationError(
+            {"status": [f"only a draft can be activated (this one is {contract.status})"]}
+        )
+    schedule = _validate(contract)
+    contract.status = ContractStatus.ACTIVE
+    _refresh_cursor(contract, schedule)
+    contract.save()
+    _audit(contract, user, "activated", {"next_issue_at": _jsonable(contract.next_issue_at)})
+    return contract
+
+
+@transaction.atomic
+def contract_pause(
+    *, contract: Contract, user: AbstractBaseUser | None, as_of: datetime, actor: str = ""
+) -> Contract:
+    contract = _lock(contract)
+    if contract.status != ContractStatus.ACTIVE:
+        raise ValidationError(
+            {"status": [f"only an active contract can be paused (this one is {contract.status})"]}
+        )
+    contract.status = ContractStatus.PAUSED
+    contract.paused_at = as_of
+    contract.next_issue_at = None
+    contract.save()
+    _audit(contract, user, "paused", {"at": as_of.isoformat()}, actor)
+    return contract
+
+
+@transaction.atomic
+def contract_resume(
+    *, contract: Contract, user: AbstractBaseUser | None, as_of: datetime, actor: str = ""
+) -> Contract:
+    """Resume billing; the periods that fell inside the pause are not invoiced."""
+    contract = _lock(contract)
+    if contract.status != ContractStatus.PAUSED:
+        raise ValidationError(
+            {"status": [f"only a paused contract can be resumed (this one is {contract.status})"]}
+        )
+    schedule = contract.schedule()
+    skipped_from = contract.next_index
+    contract.next_index = max(contract.next_index, schedule.first_index_at_or_after(as_of))
+    contract.status = ContractStatus.ACTIVE
+    contract.paused_at = None
+    _refresh_cursor(contract, schedule)
+    if contract.next_issue_at is None:
+        contract.status = ContractStatus.ENDED
+    contract.save()
+    _audit(
+        contract, user, "resumed", {"skipped_periods": [skipped_from, contract.next_index]}, actor
+    )
+    return contract
+
+
+@transaction.atomic
+def contract_cancel(
+    *,
+    contract: Contract,
+    user: AbstractBaseUser | None,
+    as_of: datetime,
+    at_period_end: bool = False,
+    actor: str = "",
+) -> Contract:
+    """Cancel now (nothing more is invoiced) or at the end of the current period.
+
+    At period end, in advance: the period already invoiced is the last one. In arrears: the
+    current period is still invoiced at its end, and nothing after it.
+    """
+    contract = _lock(contract)
+    if contract.status in {ContractStatus.CANCELLED, ContractStatus.ENDED}:
+        raise ValidationError({"status": [f"the contract is already {contract.status}"]})
+    schedule = contract.schedule()
+    if at_period_end and contract.status in {ContractStatus.ACTIVE, ContractStatus.PAUSED}:
+        upcoming = schedule.index_after(as_of)
+        final = upcoming if contract.in_arrears else upcoming - 1
+        contract.final_index = max(final, contract.next_index - 1) if final >= 0 else None
+        if contract.final_index is None or contract.next_index > contract.final_index:
+            contract.status = ContractStatus.CANCELLED
+            contract.next_issue_at = None
+        else:
+            _refresh_cursor(contract, contract.schedule())
+        _audit(
+            contract, user, "cancel_at_period_end", {"final_period": contract.final_index}, actor
+        )
+    else:
+        contract.status = ContractStatus.CANCELLED
+        contract.next_issue_at = None
+        _audit(contract, user, "cancelled", {"at": as_of.isoformat()}, actor)
+    contract.save()
+    return contract
+
+
+@transaction.atomic
+def contract_change_lines(
+    *, contract: Contract, user: AbstractBaseUser | None, lines: Sequence[LineSpec], actor: str = ""
+) -> Contract:
+    """New lines from the next period not yet invoiced on; invoiced periods keep theirs."""
+    contract = _lock(contract)
+    _check_lines(contract, lines)
+    k = contract.next_index
+    old = list(contract.lines.filter(until_index__isnull=True).select_related("product"))
+    contract.lines.filter(from_index__gte=k).delete()  # replace a change not yet in force
+    contract.lines.filter(from_index__lt=k, until_index__isnull=True).update(until_index=k)
+    _write_lines(contract, lines, k)
+    contract.save(update_fields=["updated_at"])
+    _audit(
+        contract,
+        user,
+        "lines_changed",
+        {
+            "from_period": k,
+            "before": [[li.product.code, str(li.quantity)] for li in old],
+            "after": [[s.product.code, str(s.quantity)] for s in lines],
+        },
+        actor,
+    )
+    return contract
+
+
+def contract_release_hold(*, contract: Contract, user: AbstractBaseUser | None) -> None:
+    """Retry a contract set aside (after its data was fixed elsewhere)."""
+    Contract.objects.filter(pk=contract.pk).update(
+        hold_kind=HoldKind.NONE, hold_reason="", hold_since=None
+    )
+    _audit(contract, user, "hold_released", {"reason": contract.hold_reason})

@@ -1,0 +1,1 @@
+"""The billing core: pure Python, no Django (an import-linter-style test guards this)."""

@@ -1,0 +1,137 @@
+"""A contract snapshot and a period in, an invoice draft out (no numbers: those come at issue)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from .money import MoneyError, round_price
+from .vat import LineInput, Totals, VatCategory, VatRateCode, compute_totals, rate_on
+
+
+@dataclass(frozen=True)
+class LineTerms:
+    """One contract line as it stands for the period being invoiced."""
+
+    name: str
+    description: str
+    unit_code: str  # UN/ECE Rec. 20
+    unit_name: str
+    quantity: Decimal
+    unit_price: Decimal  # in the price currency
+    vat_category: VatCategory
+    vat_rate_code: VatRateCode
+    product_code: str = ""
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    position: int
+    name: str
+    description: str
+    unit_code: str
+    unit_name: str
+    quantity: Decimal
+    unit_price: Decimal  # in the invoice currency
+    vat_category: VatCategory
+    vat_rate: Decimal
+    net: Decimal
+    product_code: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    issue_date: date
+    due_date: date
+    currency: str  # invoice currency
+    price_currency: str
+    fx_rate: Decimal | None  # RON per 1 unit of the foreign currency involved
+    fx_date: date | None
+    lines: tuple[DraftLine, ...]
+    totals: Totals
+
+
+class DraftError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def draft_invoice(
+    *,
+    lines: Sequence[LineTerms],
+    issue_date: date,
+    payment_term_days: int,
+    price_currency: str,
+    invoice_currency: str,
+    fx_rate: Decimal | None = None,
+    fx_date: date | None = None,
+    seller_vat_payer: bool = True,
+) -> Draft:
+    """Price the lines for ``issue_date``.
+
+    - invoice currency == price currency, RON: no rate;
+    - invoice currency == price currency, foreign: the rate is kept and VAT is also stated in RON;
+    - price in a foreign currency, invoice in RON: unit prices converted at the rate
+      (kept to 4 decimals, then each line net is rounded once from the printed price).
+    A seller that is not a VAT payer invoices everything under category O.
+    """
+    if not lines:
+        raise DraftError("lines", "a contract needs at least one line to be invoiced")
+    if payment_term_days < 0:
+        raise DraftError("payment_term_days", "cannot be negative")
+    foreign = price_currency != "RON" or invoice_currency != "RON"
+    if price_currency != invoice_currency and invoice_currency != "RON":
+        raise DraftError(
+            "currency", f"prices in {price_currency} can be invoiced in {price_currency} or RON"
+        )
+    if foreign and (fx_rate is None or fx_rate <= 0):
+        raise DraftError("fx_rate", f"no BNR rate for {price_currency} on {issue_date.isoformat()}")
+    convert = price_currency != invoice_currency
+    out: list[DraftLine] = []
+    inputs: list[LineInput] = []
+    for pos, term in enumerate(lines, start=1):
+        if term.quantity <= 0:
+            raise DraftError(f"lines[{pos}].quantity", "must be greater than zero")
+        if term.unit_price < 0:
+            raise MoneyError(f"lines[{pos}].unit_price", "cannot be negative")
+        price = round_price(term.unit_price * fx_rate) if convert and fx_rate else term.unit_price
+        if seller_vat_payer:
+            cat, pct = term.vat_category, rate_on(term.vat_category, term.vat_rate_code, issue_date)
+        else:
+            cat, pct = VatCategory.OUTSIDE_SCOPE, Decimal("0")
+        li = LineInput(term.quantity, price, cat, pct)
+        inputs.append(li)
+        out.append(
+            DraftLine(
+                position=pos,
+                name=term.name,
+                description=term.description,
+                unit_code=term.unit_code,
+                unit_name=term.unit_name,
+                quantity=term.quantity,
+                unit_price=price,
+                vat_category=cat,
+                vat_rate=pct,
+                net=Decimal(0),
+                product_code=term.product_code,
+            )
+        )
+    totals = compute_totals(inputs, fx_rate if invoice_currency != "RON" else None)
+    priced = tuple(
+        DraftLine(**{**d.__dict__, "net": net})
+        for d, net in zip(out, totals.line_nets, strict=True)
+    )
+    return Draft(
+        issue_date=issue_date,
+        due_date=issue_date + timedelta(days=payment_term_days),
+        currency=invoice_currency,
+        price_currency=price_currency,
+        fx_rate=fx_rate if foreign else None,
+        fx_date=fx_date if foreign else None,
+        lines=priced,
+        totals=totals,
+    )

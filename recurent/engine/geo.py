@@ -1,0 +1,64 @@
+"""Romanian counties as ISO 3166-2 codes (CIUS-RO asks for them) and Bucharest sectors."""
+
+from __future__ import annotations
+
+import unicodedata
+
+COUNTIES: dict[str, str] = {
+    "RO-AB": "Alba", "RO-AR": "Arad", "RO-AG": "Argeș", "RO-BC": "Bacău", "RO-BH": "Bihor",
+    "RO-BN": "Bistrița-Năsăud", "RO-BT": "Botoșani", "RO-BV": "Brașov", "RO-BR": "Brăila",
+    "RO-B": "București", "RO-BZ": "Buzău", "RO-CS": "Caraș-Severin", "RO-CL": "Călărași",
+    "RO-CJ": "Cluj", "RO-CT": "Constanța", "RO-CV": "Covasna", "RO-DB": "Dâmbovița",
+    "RO-DJ": "Dolj", "RO-GL": "Galați", "RO-GR": "Giurgiu", "RO-GJ": "Gorj", "RO-HR": "Harghita",
+    "RO-HD": "Hunedoara", "RO-IL": "Ialomița", "RO-IS": "Iași", "RO-IF": "Ilfov",
+    "RO-MM": "Maramureș", "RO-MH": "Mehedinți", "RO-MS": "Mureș", "RO-NT": "Neamț", "RO-OT": "Olt",
+    "RO-PH": "Prahova", "RO-SM": "Satu Mare", "RO-SJ": "Sălaj", "RO-SB": "Sibiu", "RO-SV": "Suceava",
+    "RO-TR": "Teleorman", "RO-TM": "Timiș", "RO-TL": "Tulcea", "RO-VS": "Vaslui", "RO-VL": "Vâlcea",
+    "RO-VN": "Vrancea",
+}  # fmt: skip
+
+BUCHAREST_SECTORS = tuple(f"SECTOR{i}" for i in range(1, 7))
+
+
+class AddressError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _fold(text: str) -> str:
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    ).lower()
+
+
+_BY_NAME = {_fold(name): code for code, name in COUNTIES.items()}
+_BY_NAME["bucuresti"] = "RO-B"
+_BY_NAME["bucharest"] = "RO-B"
+
+
+def clean_county(value: str, field: str = "county") -> str:
+    """``CJ``, ``RO-CJ`` or ``Cluj`` -> ``RO-CJ``."""
+    raw = (value or "").strip()
+    up = raw.upper()
+    if not up.startswith("RO-"):
+        up = "RO-" + up
+    if up in COUNTIES:
+        return up
+    by_name = _BY_NAME.get(_fold(raw))
+    if by_name:
+        return by_name
+    raise AddressError(field, f"{value!r} is not a Romanian county (ISO 3166-2, e.g. RO-CJ, RO-B)")
+
+
+def clean_bucharest_city(city: str, field: str = "city") -> str:
+    """Bucharest addresses name their sector: ``Sector 3`` / ``sectorul 3`` -> ``SECTOR3``."""
+    digits = [c for c in city if c.isdigit()]
+    folded = _fold(city).replace(" ", "").replace("ul", "")
+    if "sector" in folded and len(digits) == 1 and digits[0] in "123456":
+        return f"SECTOR{digits[0]}"
+    raise AddressError(
+        field,
+        f"a Bucharest address needs its sector as the city (SECTOR1 to SECTOR6), got {city!r}",
+    )

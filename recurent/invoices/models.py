@@ -1,0 +1,196 @@
+"""Issued invoices and credit notes: immutable snapshots, numbered without gaps.
+
+Immutability is enforced three times: the model refuses save/delete of an issued
+document, the queryset refuses bulk delete, and database triggers (migration 0002)
+refuse any UPDATE of the legal content and any DELETE, whatever code path tries.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ImmutableInvoiceError(Exception):
+    pass
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", _("invoice")
+    CREDIT_NOTE = "credit_note", _("credit note")
+
+
+class InvoiceOrigin(models.TextChoices):
+    SCHEDULE = "schedule", _("contract schedule")
+    MANUAL = "manual", _("by hand")
+
+
+class InvoiceStatus(models.TextChoices):
+    ISSUED = "issued", _("issued")
+    PARTIALLY_CREDITED = "partially_credited", _("partially credited")
+    CANCELLED = "cancelled", _("cancelled (storno)")
+
+
+# Columns a trigger allows to change after issue (state that follows the invoice, not its content).
+MUTABLE_COLUMNS = ("status", "updated_at")
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def delete(self):  # type: ignore[override]
+        raise ImmutableInvoiceError("issued invoices are never deleted; issue a storno instead")
+
+
+class Invoice(models.Model):
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.PROTECT, related_name="invoices"
+    )
+    series = models.ForeignKey(
+        "companies.InvoiceSeries", on_delete=models.PROTECT, related_name="invoices"
+    )
+    year = models.PositiveSmallIntegerField()
+    number = models.PositiveIntegerField()
+    full_number = models.CharField(max_length=30)
+    kind = models.CharField(max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE)
+    origin = models.CharField(
+        max_length=10, choices=InvoiceOrigin.choices, default=InvoiceOrigin.SCHEDULE
+    )
+    status = models.CharField(
+        max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED
+    )
+
+    contract = models.ForeignKey(
+        "contracts.Contract",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+    )
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="invoices")
+    period_index = models.PositiveIntegerField(null=True, blank=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    credited_invoice = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
+    )
+
+    issued_at = models.DateTimeField()
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    issuer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issuer_name = models.CharField(max_length=150)
+
+    currency = models.CharField(max_length=3)
+    price_currency = models.CharField(max_length=3)
+    fx_rate = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    fx_date = models.DateField(null=True, blank=True)
+    net_total = models.DecimalField(max_digits=16, decimal_places=2)
+    vat_total = models.DecimalField(max_digits=16, decimal_places=2)
+    gross_total = models.DecimalField(max_digits=16, decimal_places=2)
+    vat_total_ron = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    vat_breakdown = models.JSONField(default=list)  # [{category, rate, base, vat, vat_ron}]
+
+    seller = models.JSONField()  # the company as it was at issue time
+    buyer = models.JSONField()  # the client as it was at issue time
+    buyer_name = models.CharField(max_length=200)
+    contract_number = models.CharField(max_length=50, blank=True)
+    contract_date = models.DateField(null=True, blank=True)
+    vat_on_collection = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # Gapless numbering relies on this: a number is given once per series and year.
+            models.UniqueConstraint(
+                fields=["series", "year", "number"], name="invoice_number_once"
+            ),
+            # Exactly once per period: invoices.services.issue_batch relies on this constraint as
+            # the last line of defence if two runs ever claimed the same contract.
+            models.UniqueConstraint(
+                fields=["contract", "period_start"],
+                condition=models.Q(kind="invoice", origin="schedule"),
+                name="invoice_once_per_period",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "-issued_at"]),
+            models.Index(fields=["company", "status"]),
+            models.Index(fields=["client", "-issued_at"]),
+        ]
+        ordering = ["-issued_at", "-number"]
+
+    def __str__(self) -> str:
+        return self.full_number
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None:
+            fields = kwargs.get("update_fields")
+            if not fields or set(fields) - set(MUTABLE_COLUMNS):
+                raise ImmutableInvoiceError(f"{self.full_number} is issued and cannot be modified")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ImmutableInvoiceError(
+            f"{self.full_number} is issued and cannot be deleted; issue a storno"
+        )
+
+
+class InvoiceLineQuerySet(models.QuerySet):
+    def delete(self):  # type: ignore[override]
+        raise ImmutableInvoiceError("lines of issued invoices are never deleted")
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    product_code = models.CharField(max_length=40, blank=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    unit_code = models.CharField(max_length=3)
+    unit_name = models.CharField(max_length=20)
+    quantity = models.DecimalField(max_digits=14, decimal_places=4)
+    unit_price = models.DecimalField(max_digits=16, decimal_places=4)
+    vat_category = models.CharField(max_length=2)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    net = models.DecimalField(max_digits=16, decimal_places=2)
+    credited_line = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True)
+
+    objects = InvoiceLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice", "position"], name="invoice_line_position_once"
+            )
+        ]
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None:
+            raise ImmutableInvoiceError("lines of issued invoices cannot be modified")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ImmutableInvoiceError("lines of issued invoices cannot be deleted")
+
+
+class BillingRun(models.Model):
+    """One run of the engine: what it was asked and what it did (dashboard, progress)."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    trigger = models.CharField(max_length=20, default="cli")  # cli, worker, web, api
+    due_total = models.PositiveIntegerField(default=0)
+    issued = models.PositiveIntegerField(default=0)
+    held = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]

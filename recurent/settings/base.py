@@ -1,0 +1,177 @@
+"""Settings shared by every environment. Environment parsing fails loudly on a bad value."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r}: expected true/false")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a whole number") from None
+
+
+def data_dir() -> Path:
+    """Where the embedded database and documents live (RECURENT_DATA_DIR or the user data folder)."""
+    explicit = os.environ.get("RECURENT_DATA_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "recurent"
+
+
+DATA_DIR = data_dir()
+DEFAULT_SQLITE_PATH = DATA_DIR / "recurent.sqlite3"
+
+
+def database_from_env() -> dict:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    try:
+        db = dj_database_url.parse(url, conn_max_age=0)
+    except Exception as e:  # dj_database_url raises plain ValueError/KeyError on junk
+        raise ImproperlyConfigured(f"DATABASE_URL: cannot parse ({e})") from None
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        if db["NAME"] != ":memory:":
+            Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        db["OPTIONS"] = {
+            # IMMEDIATE: a writer takes the lock at BEGIN, so two billing runs serialise
+            # instead of failing with "database is locked" at their first write.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 60,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        }
+    elif db["ENGINE"] == "django.db.backends.postgresql":
+        db.setdefault("OPTIONS", {})
+    db["ATOMIC_REQUESTS"] = False
+    return db
+
+
+SECRET_KEY = os.environ.get("RECURENT_SECRET_KEY", "")
+DEBUG = False
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("RECURENT_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "recurent.common",
+    "recurent.companies",
+    "recurent.catalog",
+    "recurent.clients",
+    "recurent.contracts",
+    "recurent.rates",
+    "recurent.invoices",
+    "recurent.documents",
+    "recurent.efactura",
+    "recurent.mail",
+    "recurent.payments",
+    "recurent.portal",
+    "recurent.api",
+    "recurent.web",
+    "recurent.worker",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "recurent.urls"
+WSGI_APPLICATION = "recurent.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ]
+        },
+    }
+]
+
+DATABASES = {"default": database_from_env()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "ro"
+LANGUAGES = [("ro", "Română"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Bucharest"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("RECURENT_STATIC_ROOT", DATA_DIR / "static"))
+MEDIA_ROOT = Path(os.environ.get("RECURENT_MEDIA_ROOT", DATA_DIR / "media"))
+MEDIA_URL = "/media/"
+
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# Billing engine knobs.
+RECURENT = {
+    # Invoices written per transaction by the worker (a crash rolls back a whole block).
+    "BATCH_SIZE": env_int("RECURENT_BATCH_SIZE", 200),
+    # Longest the worker sleeps before looking again (new contracts, fixed ones).
+    "WORKER_MAX_SLEEP": env_int("RECURENT_WORKER_MAX_SLEEP", 60),
+    # A BNR rate older than this many days is not used (the invoice waits instead).
+    "FX_MAX_AGE_DAYS": env_int("RECURENT_FX_MAX_AGE_DAYS", 7),
+    "BNR_URL": os.environ.get("RECURENT_BNR_URL", "https://curs.bnr.ro/nbrfxrates.xml"),
+    "BNR_YEAR_URL": os.environ.get(
+        "RECURENT_BNR_YEAR_URL", "https://curs.bnr.ro/files/xml/years/nbrfxrates{year}.xml"
+    ),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"recurent": {"handlers": ["console"], "level": "INFO"}},
+}
