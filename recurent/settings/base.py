@@ -163,6 +163,7 @@ RECURENT = {
     # A BNR rate older than this many days is not used (the invoice waits instead).
     "FX_MAX_AGE_DAYS": env_int("RECURENT_FX_MAX_AGE_DAYS", 7),
     "BNR_URL": os.environ.get("RECURENT_BNR_URL", "https://curs.bnr.ro/nbrfxrates.xml"),
+    "PUBLIC_URL": os.environ.get("RECURENT_PUBLIC_URL", "http://127.0.0.1:8000"),
     "BNR_YEAR_URL": os.environ.get(
         "RECURENT_BNR_YEAR_URL", "https://curs.bnr.ro/files/xml/years/nbrfxrates{year}.xml"
     ),
@@ -175,3 +176,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {"recurent": {"handlers": ["console"], "level": "INFO"}},
 }
+
+RECURENT_PUBLIC_URL = os.environ.get("RECURENT_PUBLIC_URL", "http://127.0.0.1:8000")
