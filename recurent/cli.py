@@ -26,7 +26,12 @@ def main(argv: list[str] | None = None) -> None:
             f"Database: {where}  (set DATABASE_URL to change; default SQLite file above)\n"
             "Billing: recurent bill | worker | schedule | import | export | demo | serve\n"
         )
-    execute_from_command_line(argv)
+    try:
+        execute_from_command_line(argv)
+    except BrokenPipeError:
+        # `recurent export invoices | head`: the reader left; not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,307 @@
+"""The JSON import (format in docs/import-format.md): all or nothing.
+
+Every record is validated by the same services the web app uses, each inside a
+savepoint so that validation goes on past the first bad record; at the end, any error
+rolls back the whole import and every bad record is reported with its position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from recurent.catalog.models import Product
+from recurent.catalog.services import product_create, product_update
+from recurent.clients.models import Client
+from recurent.clients.services import client_create, client_update
+from recurent.common.errors import messages_of
+from recurent.companies.models import Company, InvoiceSeries, Role
+from recurent.companies.services import company_create, membership_grant, series_create
+from recurent.engine import identifiers, money
+from recurent.engine.cycles import BUCHAREST
+
+from .services import LineSpec, contract_create
+
+PRODUCT_FIELDS = {"code", "name", "description", "unit_code", "unit_name", "unit_price", "currency",
+                  "vat_category", "vat_rate", "active", "self_service"}  # fmt: skip
+CLIENT_FIELDS = {"kind", "name", "tax_id", "trade_register", "street", "city", "county", "country",
+                 "postal_code", "emails", "iban", "bank", "payment_term_days", "notes"}  # fmt: skip
+COMPANY_FIELDS = {"legal_name", "cui", "trade_register", "street", "city", "county", "country", "postal_code",
+                  "iban", "bank", "vat_payer", "vat_on_collection", "share_capital", "email", "phone"}  # fmt: skip
+CONTRACT_BILLING = {"cycle", "every_days", "in_arrears", "payment_term_days", "currency", "invoice_currency",
+                    "auto_email", "email_template_code"}  # fmt: skip
+
+
+@dataclass
+class ImportReport:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    company_id: int | None = None
+
+
+class ImportFailed(Exception):
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__(f"{len(errors)} error(s); nothing was imported")
+        self.errors = errors
+
+
+def _unknown(where: str, data: dict, allowed: set[str]) -> list[tuple[str, str]]:
+    return [(f"{where}.{k}", "unknown field") for k in data if k not in allowed]
+
+
+def _instant(value: Any, where: str) -> datetime:
+    if not isinstance(value, str):
+        raise ValidationError(
+            {where: ["an ISO 8601 date-time, e.g. 2026-01-31T09:00 (Bucharest time)"]}
+        )
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError({where: [f"{value!r} is not an ISO 8601 date-time"]}) from None
+    return dt.replace(tzinfo=BUCHAREST, fold=0) if dt.tzinfo is None else dt
+
+
+def _date(value: Any, where: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError({where: [f"{value!r} is not a date (YYYY-MM-DD)"]}) from None
+
+
+def _decimal(value: Any, where: str) -> Decimal:
+    try:
+        return money.to_decimal(value, where)
+    except money.MoneyError as e:
+        raise ValidationError({where: [e.message]}) from None
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, str]] = []
+
+    def attempt(self, where: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            with transaction.atomic():
+                return fn(*args, **kwargs)
+        except ValidationError as e:
+            for fld, msg in messages_of(e):
+                path = (
+                    where
+                    if fld == "__all__"
+                    else (fld if fld.startswith(where) else f"{where}.{fld}")
+                )
+                self.errors.append((path, msg))
+        except (ValueError, TypeError, KeyError) as e:
+            self.errors.append((where, getattr(e, "message", str(e))))
+        return None
+
+
+def _tax_key(value: str) -> str:
+    return (value or "").strip().upper().replace(" ", "").removeprefix("RO")
+
+
+@transaction.atomic
+def import_data(data: Any, *, user=None) -> ImportReport:  # type: ignore[no-untyped-def]
+    """Import company, series, products, clients and contracts; raises ImportFailed listing every error."""
+    if not isinstance(data, dict):
+        raise ImportFailed([("$", "the file must hold a JSON object")])
+    errs = _Collector()
+    rep = ImportReport()
+    errs.errors += _unknown(
+        "$", data, {"company", "series", "products", "clients", "contracts", "version"}
+    )
+    User = get_user_model()
+
+    # Company: matched by CUI (digits), created when new.
+    cdata = data.get("company")
+    company: Company | None = None
+    if not isinstance(cdata, dict):
+        errs.errors.append(("company", "required: an object with the seller's data"))
+    else:
+        errs.errors += _unknown("company", cdata, COMPANY_FIELDS)
+        try:
+            cui_digits = _tax_key(identifiers.clean_cui(str(cdata.get("cui", "")), "company.cui"))
+        except identifiers.IdentifierError as e:
+            errs.errors.append(("company.cui", e.message))
+            cui_digits = None
+        if cui_digits:
+            company = next(
+                (c for c in Company.objects.all() if _tax_key(c.cui) == cui_digits), None
+            )
+            if company is None:
+                company = errs.attempt(
+                    "company",
+                    company_create,
+                    **{k: v for k, v in cdata.items() if k in COMPANY_FIELDS},
+                )
+                if company:
+                    rep.created["companies"] = 1
+    if company is not None:
+        rep.company_id = company.pk
+        if user is not None:
+            membership_grant(user=user, company=company, role=Role.ADMIN)
+
+    series_by_code: dict[str, InvoiceSeries] = {}
+    if company is not None:
+        series_by_code = {s.code: s for s in company.series.all()}
+    for i, s in enumerate(data.get("series") or []):
+        where = f"series[{i}]"
+        if not isinstance(s, dict):
+            errs.errors.append((where, "an object"))
+            continue
+        errs.errors += _unknown(
+            where, s, {"code", "next_number", "yearly_restart", "default", "credit", "width"}
+        )
+        if company is None or str(s.get("code", "")).upper() in series_by_code:
+            continue
+        made = errs.attempt(
+            where, series_create, company=company, code=str(s.get("code", "")),
+            next_number=int(s.get("next_number", 1)), yearly_restart=bool(s.get("yearly_restart", False)),
+            is_default=bool(s.get("default", False)), is_credit=bool(s.get("credit", False)),
+            width=int(s.get("width", 6)),
+        )  # fmt: skip
+        if made:
+            series_by_code[made.code] = made
+            rep.created["series"] = rep.created.get("series", 0) + 1
+
+    products: dict[str, Product] = {}
+    if company is not None:
+        products = {p.code: p for p in company.products.all()}
+    for i, p in enumerate(data.get("products") or []):
+        where = f"products[{i}]"
+        if not isinstance(p, dict):
+            errs.errors.append((where, "an object"))
+            continue
+        errs.errors += _unknown(where, p, PRODUCT_FIELDS)
+        if company is None:
+            continue
+        fields = {k: v for k, v in p.items() if k in PRODUCT_FIELDS}
+        if "unit_price" in fields:
+            try:
+                fields["unit_price"] = _decimal(fields["unit_price"], f"{where}.unit_price")
+            except ValidationError as e:
+                errs.errors += messages_of(e)
+                continue
+        existing = products.get(str(p.get("code", "")))
+        if existing:
+            made = errs.attempt(where, product_update, product=existing, **fields)
+            key = "updated"
+        else:
+            made = errs.attempt(where, product_create, company=company, **fields)
+            key = "created"
+        if made:
+            products[made.code] = made
+            getattr(rep, key)["products"] = getattr(rep, key).get("products", 0) + 1
+
+    clients: dict[str, Client] = {}
+    if company is not None:
+        for c in company.clients.all():
+            clients[c.tax_id and _tax_key(c.tax_id) or f"name:{c.name}"] = c
+    client_refs: dict[str, Client] = {}
+    for i, c in enumerate(data.get("clients") or []):
+        where = f"clients[{i}]"
+        if not isinstance(c, dict):
+            errs.errors.append((where, "an object"))
+            continue
+        errs.errors += _unknown(where, c, CLIENT_FIELDS | {"ref"})
+        if company is None:
+            continue
+        fields = {k: v for k, v in c.items() if k in CLIENT_FIELDS}
+        if isinstance(fields.get("emails"), str):
+            fields["emails"] = [e.strip() for e in fields["emails"].split(",") if e.strip()]
+        key_ = _tax_key(str(c.get("tax_id", ""))) or f"name:{c.get('name', '')}"
+        existing = clients.get(key_)
+        if existing:
+            made = errs.attempt(where, client_update, client=existing, **fields)
+            kind = "updated"
+        else:
+            made = errs.attempt(where, client_create, company=company, **fields)
+            kind = "created"
+        if made:
+            clients[key_] = made
+            for ref in {
+                str(c.get("ref") or ""),
+                str(c.get("tax_id") or ""),
+                _tax_key(str(c.get("tax_id") or "")),
+            }:
+                if ref:
+                    client_refs[ref] = made
+            getattr(rep, kind)["clients"] = getattr(rep, kind).get("clients", 0) + 1
+
+    default_issuer = user or User.objects.filter(is_superuser=True).order_by("pk").first()
+    for i, k in enumerate(data.get("contracts") or []):
+        where = f"contracts[{i}]"
+        if not isinstance(k, dict):
+            errs.errors.append((where, "an object"))
+            continue
+        allowed = CONTRACT_BILLING | {"number", "client", "signed_on", "first_issue_at", "ends_at", "series",
+                                      "issuer", "lines", "status"}  # fmt: skip
+        errs.errors += _unknown(where, k, allowed)
+        if company is None:
+            continue
+        try:
+            cref = str(k.get("client", ""))
+            client = client_refs.get(cref) or clients.get(_tax_key(cref))
+            if client is None:
+                raise ValidationError(
+                    {f"{where}.client": [f"unknown client {cref!r} (use its ref or CUI/CNP)"]}
+                )
+            code = str(k.get("series") or "")
+            series = series_by_code.get(code.upper()) if code else None
+            if code and series is None:
+                raise ValidationError({f"{where}.series": [f"unknown series {code!r}"]})
+            issuer = default_issuer
+            if k.get("issuer"):
+                issuer = User.objects.filter(username=k["issuer"]).first()
+                if issuer is None:
+                    raise ValidationError({f"{where}.issuer": [f"unknown user {k['issuer']!r}"]})
+            if issuer is None:
+                raise ValidationError(
+                    {f"{where}.issuer": ["no issuing user: name one or create a superuser"]}
+                )
+            if user is None and issuer is not None:
+                membership_grant(user=issuer, company=company, role=Role.ADMIN)
+            lines = []
+            for j, li in enumerate(k.get("lines") or []):
+                lw = f"{where}.lines[{j}]"
+                prod = products.get(str(li.get("product", "")))
+                if prod is None:
+                    raise ValidationError(
+                        {f"{lw}.product": [f"unknown product {li.get('product')!r}"]}
+                    )
+                lines.append(
+                    LineSpec(
+                        product=prod,
+                        quantity=_decimal(li.get("quantity", "1"), f"{lw}.quantity"),
+                        unit_price=None
+                        if li.get("unit_price") is None
+                        else _decimal(li["unit_price"], f"{lw}.unit_price"),
+                        description=str(li.get("description", "")),
+                    )  # fmt: skip
+                )
+            status = k.get("status", "active")
+            if status not in {"active", "draft"}:
+                raise ValidationError({f"{where}.status": ["active or draft"]})
+            made = errs.attempt(
+                where, contract_create, company=company, client=client, number=str(k.get("number", "")),
+                signed_on=_date(k.get("signed_on"), f"{where}.signed_on"),
+                first_issue_at=_instant(k.get("first_issue_at"), f"{where}.first_issue_at"),
+                ends_at=_instant(k["ends_at"], f"{where}.ends_at") if k.get("ends_at") else None,
+                series=series, issuer=issuer, lines=lines, activate=status == "active", actor="import",
+                **{b: k[b] for b in CONTRACT_BILLING if b in k},
+            )  # fmt: skip
+            if made:
+                rep.created["contracts"] = rep.created.get("contracts", 0) + 1
+        except ValidationError as e:
+            errs.errors += [
+                (f if f.startswith(where) else f"{where}.{f}", m) for f, m in messages_of(e)
+            ]
+    if errs.errors:
+        raise ImportFailed(errs.errors)
+    return rep

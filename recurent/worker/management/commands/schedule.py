@@ -1,0 +1,86 @@
+"""recurent schedule: the next issue instants and the periods they cover."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from recurent.common import clock
+from recurent.contracts.models import Contract
+from recurent.engine.cycles import BUCHAREST, Cycle, Schedule, ScheduleError, localize
+
+from ._util import parse_wall
+
+
+class Command(BaseCommand):
+    help = (
+        "Show the next N issue instants of a saved contract (id or number) or of one being drafted "
+        "(--first LOCAL-DATETIME --cycle ...). Times without an offset are Bucharest wall time."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("contract", nargs="?", help="contract id or number")
+        parser.add_argument(
+            "--first", help="first invoice, local date-time (e.g. 2026-01-31T09:00)"
+        )
+        parser.add_argument(
+            "--cycle", choices=["weekly", "monthly", "quarterly", "half-yearly", "yearly", "days"]
+        )
+        parser.add_argument("--every-days", type=int)
+        parser.add_argument("--end", help="contract end, local date-time")
+        parser.add_argument("--in-arrears", action="store_true")
+        parser.add_argument("--count", type=int, required=True)
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, **o):  # type: ignore[no-untyped-def]
+        if o["count"] < 1:
+            raise CommandError("--count: must be 1 or more")
+        start = 0
+        if o["contract"]:
+            if o["first"] or o["cycle"]:
+                raise CommandError("give either a saved contract or --first/--cycle, not both")
+            ref = o["contract"]
+            qs = Contract.objects.filter(number=ref)
+            if ref.isdigit():
+                qs = Contract.objects.filter(pk=int(ref)) | qs
+            found = list(qs[:2])
+            if not found:
+                raise CommandError(f"contract: {ref!r} not found")
+            if len(found) > 1:
+                raise CommandError(
+                    f"contract: {ref!r} is ambiguous (several companies); use the id"
+                )
+            sched = found[0].schedule()
+            start = found[0].next_index
+        else:
+            if not o["first"] or not o["cycle"]:
+                raise CommandError("--first and --cycle are required without a saved contract")
+            try:
+                end = localize(parse_wall(o["end"], "--end"), BUCHAREST) if o["end"] else None
+                sched = Schedule(
+                    first_wall=parse_wall(o["first"], "--first"),
+                    cycle=Cycle.parse(o["cycle"], o["every_days"]),
+                    end=end,
+                    in_arrears=o["in_arrears"],
+                )
+            except ScheduleError as e:
+                raise CommandError(f"--{e.field.replace('_', '-')}: {e.message}") from None
+        periods = []
+        for p in sched.periods(start):
+            periods.append(p)
+            if len(periods) >= o["count"]:
+                break
+        if o["json"]:
+            out = [{k: v for k, v in p.as_json().items() if k != "index"} for p in periods]
+            self.stdout.write(json.dumps(out, indent=2))
+            return
+        now = clock.now()
+        for p in periods:
+            local = p.issue_at.astimezone(BUCHAREST)
+            mark = " (past)" if p.issue_at <= now else ""
+            self.stdout.write(
+                f"{local:%Y-%m-%d %H:%M %Z}  covers {p.start.isoformat()} .. {p.end.isoformat()}{mark}"
+            )
+        if not periods:
+            self.stdout.write("no more invoices: the schedule is over")

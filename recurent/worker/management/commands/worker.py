@@ -1,0 +1,139 @@
+"""recurent worker: bill continuously, then run the registered background tasks.
+
+One loop: issue every due block (``issue_batch`` claims a block at a time), run the
+apps' tasks (documents, mail, e-Factura, webhooks), then sleep until the next due
+instant, bounded by RECURENT_WORKER_MAX_SLEEP so new or fixed contracts are seen.
+SIGTERM/SIGINT: the current block finishes (its transaction commits or rolls back
+whole), then the worker exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import threading
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections, connection
+
+from recurent.common import clock
+from recurent.invoices.services import issue_batch, next_due_at
+from recurent.worker.tasks import TASKS
+
+log = logging.getLogger("recurent.worker")
+
+
+def run_loop(
+    *, stop: threading.Event, batch_size: int, max_sleep: float, once: bool, tasks: bool = True
+) -> int:
+    """The worker loop; returns the number of invoices issued."""
+    issued = 0
+    exclude: set[int] = (
+        set()
+    )  # contracts set aside during this process' life: retried after a pause
+    last_reset = time.monotonic()
+    while not stop.is_set():
+        close_old_connections()
+        if time.monotonic() - last_reset > max_sleep:
+            exclude.clear()
+            last_reset = time.monotonic()
+        while not stop.is_set():
+            b = issue_batch(as_of=None, batch_size=batch_size, exclude=exclude)
+            issued += len(b.issued)
+            if b.issued or b.held:
+                log.info("issued %d, set aside %d", len(b.issued), len(b.held))
+            if b.claimed == 0:
+                break
+        if tasks:
+            for name, fn in TASKS:
+                if stop.is_set():
+                    break
+                try:
+                    fn(limit=500)
+                except Exception:
+                    log.exception("task %s failed; billing goes on", name)
+        if once:
+            break
+        nxt = next_due_at()
+        wait = (
+            max_sleep
+            if nxt is None
+            else max(0.0, min(max_sleep, (nxt - clock.now()).total_seconds()))
+        )
+        stop.wait(max(wait, 0.05))
+    return issued
+
+
+def _child(batch_size: int, max_sleep: float, tasks: bool) -> None:
+    import django
+
+    django.setup()
+    connection.close()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    run_loop(stop=stop, batch_size=batch_size, max_sleep=max_sleep, once=False, tasks=tasks)
+
+
+class Command(BaseCommand):
+    help = "Run the billing engine continuously (and mail, documents, e-Factura tasks). Stops cleanly on SIGTERM."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument(
+            "--processes", type=int, default=1, help="worker processes on this machine"
+        )
+        parser.add_argument("--once", action="store_true", help="one pass, then exit")
+        parser.add_argument("--batch-size", type=int, default=settings.RECURENT["BATCH_SIZE"])
+        parser.add_argument(
+            "--max-sleep", type=float, default=settings.RECURENT["WORKER_MAX_SLEEP"]
+        )
+        parser.add_argument(
+            "--no-tasks", action="store_true", help="bill only (no documents/mail/e-Factura)"
+        )
+
+    def handle(self, *args, **o):  # type: ignore[no-untyped-def]
+        if o["processes"] < 1 or o["batch_size"] < 1:
+            raise CommandError("--processes and --batch-size must be 1 or more")
+        if o["processes"] > 1:
+            if connection.vendor == "sqlite":
+                self.stderr.write("note: on SQLite the processes take turns (one writer at a time)")
+            connection.close()
+            ctx = multiprocessing.get_context("spawn")
+            procs = [
+                ctx.Process(
+                    target=_child,
+                    args=(o["batch_size"], o["max_sleep"], not o["no_tasks"]),
+                    daemon=False,
+                )
+                for _ in range(o["processes"])
+            ]
+            for p in procs:
+                p.start()
+
+            def forward(*_):  # type: ignore[no-untyped-def]
+                for p in procs:
+                    if p.is_alive() and p.pid:
+                        import os
+
+                        os.kill(p.pid, signal.SIGTERM)
+
+            signal.signal(signal.SIGTERM, forward)
+            signal.signal(signal.SIGINT, forward)
+            for p in procs:
+                p.join()
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        self.stdout.write(f"worker started (batch {o['batch_size']}, max sleep {o['max_sleep']} s)")
+        n = run_loop(
+            stop=stop,
+            batch_size=o["batch_size"],
+            max_sleep=o["max_sleep"],
+            once=o["once"],
+            tasks=not o["no_tasks"],
+        )
+        self.stdout.write(f"worker stopped; issued {n} invoice(s)")
