@@ -1,0 +1,101 @@
+"""Template helpers for every app's pages: navigation that hides screens not built yet, money."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils.formats import number_format
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from recurent.common import access
+
+register = template.Library()
+
+# (url name, label, icon, minimum role). Items whose URL does not reverse are hidden, so the
+# menu works before the payments and mail apps land.
+NAV = [
+    ("web:dashboard", _("Dashboard"), "grid", "viewer"),
+    ("web:contracts", _("Contracts"), "file", "viewer"),
+    ("web:invoices", _("Invoices"), "receipt", "viewer"),
+    ("payments:list", _("Payments"), "wallet", "viewer"),
+    ("web:clients", _("Clients"), "users", "viewer"),
+    ("web:products", _("Products"), "box", "viewer"),
+    ("web:series", _("Series"), "hash", "viewer"),
+    ("mail:templates", _("Email templates"), "mail", "viewer"),
+    ("web:billing-run", _("Billing run"), "play", "accountant"),
+    ("web:settings", _("Settings"), "gear", "admin"),
+]
+
+
+def safe_reverse(name: str, *args: Any, **kwargs: Any) -> str | None:
+    try:
+        return reverse(name, args=args or None, kwargs=kwargs or None)
+    except NoReverseMatch:
+        return None
+
+
+@register.simple_tag(takes_context=True)
+def nav_items(context: template.Context) -> list[dict[str, Any]]:
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return []
+    path = request.path
+    items = []
+    for name, label, icon, role in NAV:
+        url = safe_reverse(name)
+        if url is None or not access.has_role(request, role):
+            continue
+        active = path == url if url == "/" else path.startswith(url)
+        items.append({"url": url, "label": label, "icon": icon, "active": active})
+    return items
+
+
+@register.simple_tag(takes_context=True)
+def company_context(context: template.Context) -> dict[str, Any]:
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return {"current": None, "all": []}
+    m = access.current_membership(request)
+    return {
+        "current": m.company if m else None,
+        "role": m.get_role_display() if m else "",
+        "all": [x.company for x in access.memberships(request)],
+    }
+
+
+@register.simple_tag
+def url_or_none(name: str, *args: Any) -> str | None:
+    """``{% url_or_none "documents:invoice-pdf" inv.pk as pdf %}{% if pdf %}…``"""
+    return safe_reverse(name, *args)
+
+
+def format_amount(value: Any, currency: str = "RON") -> str:
+    """1.234,56 lei in Romanian, 1,234.56 RON in English (grouping per the active language)."""
+    if value is None or value == "":
+        return ""
+    try:
+        d = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+    text = number_format(d, decimal_pos=2, use_l10n=True, force_grouping=True)
+    lang = (get_language() or "ro")[:2]
+    unit = "lei" if currency == "RON" and lang == "ro" else currency
+    return f"{text}\u00a0{unit}"
+
+
+@register.filter(name="money")
+def money_filter(value: Any, currency: str = "RON") -> str:
+    return format_amount(value, currency or "RON")
+
+
+@register.filter
+def qs_replace(querydict: Any, arg: str) -> str:
+    """``?{{ request.GET|qs_replace:"page=3" }}``: keeps filters while changing one key."""
+    q = querydict.copy()
+    key, _sep, value = arg.partition("=")
+    q[key] = value
+    return str(q.urlencode())

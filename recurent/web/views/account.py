@@ -1,0 +1,114 @@
+"""Log in/out, password change and reset, language and company switch."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse_lazy
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from recurent.common import access
+from recurent.web.models import UserPreference
+
+LANG_COOKIE = settings.LANGUAGE_COOKIE_NAME
+
+
+def _with_language(response: HttpResponse, language: str) -> HttpResponse:
+    response.set_cookie(
+        LANG_COOKIE,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=getattr(settings, "SESSION_COOKIE_SECURE", False),
+    )
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "web/auth/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        response = super().form_valid(form)
+        # The user's own language follows them to any browser.
+        pref = UserPreference.objects.filter(user=form.get_user()).first()
+        if pref and pref.language:
+            translation.activate(pref.language)
+            _with_language(response, pref.language)
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = "web:login"
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "web/auth/password_change.html"
+    success_url = reverse_lazy("web:password-change-done")
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "web/auth/password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "web/auth/password_reset.html"
+    email_template_name = "web/auth/password_reset_email.txt"
+    subject_template_name = "web/auth/password_reset_subject.txt"
+    success_url = reverse_lazy("web:password-reset-done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "web/auth/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "web/auth/password_reset_confirm.html"
+    success_url = reverse_lazy("web:password-reset-complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "web/auth/password_reset_complete.html"
+
+
+def _next_url(request: HttpRequest) -> str:
+    nxt = request.POST.get("next") or request.META.get("HTTP_REFERER") or "/"
+    if not url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        nxt = "/"
+    return nxt
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Choose the interface language: a cookie for this browser, a preference for the user."""
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseRedirect(_next_url(request))
+    if request.user.is_authenticated:
+        UserPreference.objects.update_or_create(user=request.user, defaults={"language": language})
+    return _with_language(HttpResponseRedirect(_next_url(request)), language)
+
+
+@require_POST
+@login_required
+def switch_company(request: HttpRequest) -> HttpResponse:
+    try:
+        company = access.set_current_company(request, int(request.POST.get("company", "0")))
+    except ValueError:
+        return HttpResponseRedirect("/")
+    messages.info(request, _("You are now working in %(company)s.") % {"company": company})
+    return HttpResponseRedirect("/")
+
+
+@login_required
+def no_company(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/no_company.html", status=403)
