@@ -30,8 +30,8 @@ NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 NS_CREDIT = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
-_C = "{%s}" % CAC
-_B = "{%s}" % CBC
+_C = f"{{{CAC}}}"
+_B = f"{{{CBC}}}"
 
 # The placeholder ANAF accepts for an individual buyer who gave no CNP (13 zeros).
 NO_CNP = "0000000000000"
@@ -217,7 +217,7 @@ def build(d: DocData) -> bytes:
     cur = d.currency
     ns = NS_CREDIT if credit else NS_INVOICE
     root = etree.Element(
-        "{%s}%s" % (ns, "CreditNote" if credit else "Invoice"),
+        f"{{{ns}}}{'CreditNote' if credit else 'Invoice'}",
         nsmap={None: ns, "cac": CAC, "cbc": CBC},
     )
     _sub(root, _B + "CustomizationID", CIUS_RO)
