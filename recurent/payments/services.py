@@ -1,0 +1,243 @@
+"""Writes of the payment side: record, allocate and reverse payments.
+
+Locking: a service that allocates locks the payment row first, then the invoice rows in
+primary-key order (``_lock_invoices``), and only then reads what is outstanding. Two people (or a
+person and the statement import) allocating to the same invoice therefore serialise, and the
+second one sees the first one's allocation: an invoice can never be paid beyond its total.
+On SQLite the IMMEDIATE transaction mode serialises writers the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from recurent.clients.models import Client
+from recurent.common import events
+from recurent.companies.models import Company
+from recurent.engine import money
+from recurent.invoices.models import Invoice, InvoiceKind, InvoiceStatus
+
+from . import selectors
+from .models import Allocation, Payment, PaymentMethod, PaymentSource, StatementLine
+
+AllocationSpec = tuple[Invoice | int, Any]
+
+
+def _user(user: AbstractBaseUser | None) -> Any:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _amount(value: Any, field: str) -> Decimal:
+    try:
+        d = money.to_decimal(value, field)
+    except money.MoneyError as e:
+        raise ValidationError({e.field: [e.message]}) from None
+    if d != money.round_money(d):
+        raise ValidationError({field: ["at most 2 decimals"]})
+    if d <= 0:
+        raise ValidationError({field: ["must be greater than zero"]})
+    return d
+
+
+def _lock_invoices(ids: Sequence[int]) -> dict[int, Invoice]:
+    # Primary-key order: two allocations touching the same invoices never wait on each other in a cycle.
+    return {
+        inv.pk: inv
+        for inv in Invoice.objects.select_for_update()
+        .filter(pk__in=sorted(set(ids)))
+        .order_by("pk")
+    }
+
+
+def _allocate(
+    payment: Payment, allocations: Sequence[AllocationSpec], as_of: datetime
+) -> list[Allocation]:
+    """Allocate under locks; the caller holds the transaction and the payment row lock."""
+    if not allocations:
+        return []
+    ids: list[int] = []
+    amounts: list[Decimal] = []
+    for i, (ref, amount) in enumerate(allocations, start=1):
+        ids.append(ref if isinstance(ref, int) else ref.pk)
+        amounts.append(_amount(amount, f"allocations[{i}].amount"))
+    if len(set(ids)) != len(ids):
+        raise ValidationError({"allocations": ["the same invoice appears twice"]})
+    locked = _lock_invoices(ids)
+    left = selectors.unallocated(payment)
+    if sum(amounts, Decimal(0)) > left:
+        raise ValidationError(
+            {
+                "allocations": [
+                    f"allocations total {sum(amounts)} but only {left} {payment.currency} of the payment is unallocated"
+                ]
+            }
+        )
+    errors: dict[str, list[str]] = {}
+    rows: list[Allocation] = []
+    newly_paid: list[Invoice] = []
+    for i, (pk, amount) in enumerate(zip(ids, amounts, strict=True), start=1):
+        key = f"allocations[{i}]"
+        inv = locked.get(pk)
+        if (
+            inv is None
+            or inv.company_id != payment.company_id
+            or inv.client_id != payment.client_id
+        ):
+            errors[f"{key}.invoice"] = ["not an invoice of this client"]
+            continue
+        if inv.kind != InvoiceKind.INVOICE or inv.status == InvoiceStatus.CANCELLED:
+            errors[f"{key}.invoice"] = [
+                f"{inv.full_number} is cancelled or a credit note: nothing to collect"
+            ]
+            continue
+        if inv.currency != payment.currency:
+            errors[f"{key}.invoice"] = [
+                f"{inv.full_number} is in {inv.currency}, the payment in {payment.currency}"
+            ]
+            continue
+        due = selectors.outstanding(inv)
+        if amount > due:
+            errors[f"{key}.amount"] = [
+                f"{amount} is more than the {due} {inv.currency} outstanding on {inv.full_number}"
+            ]
+            continue
+        rows.append(Allocation(payment=payment, invoice=inv, amount=amount, created_at=as_of))
+        if amount == due:
+            newly_paid.append(inv)
+    if errors:
+        raise ValidationError(errors)
+    Allocation.objects.bulk_create(rows)
+    for inv in newly_paid:
+        events.emit(
+            inv.company_id,
+            "invoice.paid",
+            {
+                "invoice_id": inv.pk,
+                "full_number": inv.full_number,
+                "client_id": inv.client_id,
+                "payment_id": payment.pk,
+                "paid_on": payment.date.isoformat(),
+            },
+        )
+    return rows
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    company: Company,
+    client: Client,
+    date: date,
+    amount: Any,
+    currency: str = "RON",
+    method: str = PaymentMethod.BANK_TRANSFER,
+    reference: str = "",
+    receipt_number: str = "",
+    allocations: Sequence[AllocationSpec] = (),
+    as_of: datetime,
+    user: AbstractBaseUser | None,
+    source: str = PaymentSource.MANUAL,
+    statement_line: StatementLine | None = None,
+) -> Payment:
+    """Record money received from a client and apply it to invoices; the rest stays as credit."""
+    errors: dict[str, list[str]] = {}
+    if client.company_id != company.pk:
+        errors["client"] = ["unknown client"]
+    if method not in PaymentMethod.values:
+        errors["method"] = [f"{method!r} is not one of {', '.join(PaymentMethod.values)}"]
+    if method == PaymentMethod.CASH and not receipt_number.strip():
+        errors["receipt_number"] = ["a cash payment needs the receipt (chitanță) number"]
+    try:
+        currency = money.check_currency(currency)
+    except money.MoneyError as e:
+        errors["currency"] = [e.message]
+    if date > selectors.day_of(as_of):
+        errors["date"] = ["a payment cannot be dated in the future"]
+    if len(reference) > 200:
+        errors["reference"] = ["at most 200 characters"]
+    if errors:
+        raise ValidationError(errors)
+    payment = Payment.objects.create(
+        company=company, client=client, date=date, amount=_amount(amount, "amount"),
+        currency=currency, method=method, reference=reference.strip(),
+        receipt_number=receipt_number.strip(), source=source, statement_line=statement_line,
+        recorded_by=_user(user), recorded_at=as_of,
+    )  # fmt: skip
+    # Re-read under a lock so that concurrent allocations of this payment serialise too.
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    _allocate(payment, allocations, as_of)
+    events.emit(
+        company.pk,
+        "payment.received",
+        {
+            "payment_id": payment.pk,
+            "client_id": client.pk,
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "date": payment.date.isoformat(),
+            "method": payment.method,
+            "invoice_ids": [inv if isinstance(inv, int) else inv.pk for inv, _ in allocations],
+        },
+    )
+    return payment
+
+
+@transaction.atomic
+def payment_allocate(
+    *,
+    payment: Payment,
+    allocations: Sequence[AllocationSpec],
+    as_of: datetime,
+    user: AbstractBaseUser | None,
+) -> list[Allocation]:
+    """Apply the unallocated part of an earlier payment (client credit) to invoices."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.reversed:
+        raise ValidationError({"payment": ["this payment was reversed"]})
+    if not allocations:
+        raise ValidationError({"allocations": ["choose at least one invoice"]})
+    return _allocate(payment, allocations, as_of)
+
+
+@transaction.atomic
+def payment_reverse(
+    *, payment: Payment, reason: str, as_of: datetime, user: AbstractBaseUser | None
+) -> Payment:
+    """Undo a payment (bank return, mistake): it stays in the books, its allocations stop counting."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.reversed:
+        raise ValidationError({"payment": ["this payment is already reversed"]})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["say why the payment is reversed"]})
+    payment.reversed = True
+    payment.reversed_reason = reason[:1000]
+    payment.reversed_at = as_of
+    payment.reversed_by = _user(user)
+    payment.save(
+        update_fields=["reversed", "reversed_reason", "reversed_at", "reversed_by", "updated_at"]
+    )
+    return payment
+
+
+def suggest_allocations(
+    *, client: Client, amount: Decimal, currency: str, as_of: date | datetime
+) -> list[tuple[Invoice, Decimal]]:
+    """Oldest-due-first split of ``amount`` over the client's open invoices (what a form proposes)."""
+    out = []
+    left = amount
+    qs = selectors.open_invoices(Invoice.objects.filter(client=client, currency=currency), as_of)
+    for inv in qs:
+        if left <= 0:
+            break
+        take = min(left, money.round_money(inv.outstanding_amount))
+        out.append((inv, take))
+        left -= take
+    return out
