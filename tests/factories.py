@@ -76,14 +76,26 @@ def setup_company(role: str = Role.ADMIN):  # type: ignore[no-untyped-def]
 
 
 def contract(
-    c: Company, *, issuer, client_=None, lines: list[tuple[Any, str]] | None = None,  # type: ignore[no-untyped-def]
-    first: datetime | None = None, activate: bool = True, **billing: Any,
+    c: Company,
+    *,
+    issuer,
+    client_=None,
+    lines: list[tuple[Any, str]] | None = None,  # type: ignore[no-untyped-def]
+    first: datetime | None = None,
+    activate: bool = True,
+    **billing: Any,
 ):
     cl = client_ or client(c)
     if lines is None:
         lines = [(product(c), "1")]
     return contract_create(
-        company=c, client=cl, number=f"C-{next(_seq)}", signed_on=date(2026, 1, 1),
-        first_issue_at=first or local(2026, 1, 31), issuer=issuer,
-        lines=[LineSpec(p, Decimal(q)) for p, q in lines], activate=activate, **billing,
+        company=c,
+        client=cl,
+        number=f"C-{next(_seq)}",
+        signed_on=date(2026, 1, 1),
+        first_issue_at=first or local(2026, 1, 31),
+        issuer=issuer,
+        lines=[LineSpec(p, Decimal(q)) for p, q in lines],
+        activate=activate,
+        **billing,
     )

@@ -57,6 +57,16 @@ class Client(TimeStamped):
         return self.name
 
     def clean(self) -> None:
+        errors = self.normalize()
+        if errors:
+            raise ValidationError(errors)
+
+    def normalize(self) -> dict[str, list[str]]:
+        """Bring identifiers and the address to their canonical form; return what is wrong.
+
+        Runs before field validation (services call it first) so that ``Cluj`` or
+        ``București``/``Sector 3`` are accepted as RO-CJ / RO-B + SECTOR3.
+        """
         errors: dict[str, list[str]] = {}
         try:
             if self.kind == ClientKind.COMPANY:
@@ -84,5 +94,4 @@ class Client(TimeStamped):
                         self.city = geo.clean_bucharest_city(self.city)
                     except geo.AddressError as e:
                         errors["city"] = [e.message]
-        if errors:
-            raise ValidationError(errors)
+        return errors

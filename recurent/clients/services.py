@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from recurent.companies.models import Company
@@ -11,10 +12,20 @@ from recurent.companies.models import Company
 from .models import Client
 
 
+def _validate(client: Client) -> None:
+    errors = client.normalize()
+    try:
+        client.full_clean(exclude=list(errors))
+    except ValidationError as e:
+        errors.update(e.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def client_create(*, company: Company, **fields: Any) -> Client:
     client = Client(company=company, **fields)
-    client.full_clean()
+    _validate(client)
     client.save()
     return client
 
@@ -23,6 +34,6 @@ def client_create(*, company: Company, **fields: Any) -> Client:
 def client_update(*, client: Client, **fields: Any) -> Client:
     for k, v in fields.items():
         setattr(client, k, v)
-    client.full_clean()
+    _validate(client)
     client.save()
     return client

@@ -24,7 +24,7 @@ from recurent.common.errors import messages_of
 from recurent.companies.models import Company, InvoiceSeries, Role
 from recurent.companies.services import company_create, membership_grant, series_create
 from recurent.engine import identifiers, money
-from recurent.engine.cycles import BUCHAREST
+from recurent.engine.cycles import BUCHAREST, Cycle, ScheduleError
 
 from .services import LineSpec, contract_create
 
@@ -245,63 +245,88 @@ def import_data(data: Any, *, user=None) -> ImportReport:  # type: ignore[no-unt
         errs.errors += _unknown(where, k, allowed)
         if company is None:
             continue
-        try:
-            cref = str(k.get("client", ""))
-            client = client_refs.get(cref) or clients.get(_tax_key(cref))
-            if client is None:
-                raise ValidationError(
-                    {f"{where}.client": [f"unknown client {cref!r} (use its ref or CUI/CNP)"]}
-                )
-            code = str(k.get("series") or "")
-            series = series_by_code.get(code.upper()) if code else None
-            if code and series is None:
-                raise ValidationError({f"{where}.series": [f"unknown series {code!r}"]})
-            issuer = default_issuer
-            if k.get("issuer"):
-                issuer = User.objects.filter(username=k["issuer"]).first()
-                if issuer is None:
-                    raise ValidationError({f"{where}.issuer": [f"unknown user {k['issuer']!r}"]})
+        found: list[tuple[str, str]] = []
+
+        def problem(path: str, msg: str, found: list[tuple[str, str]] = found) -> None:
+            found.append((path, msg))
+
+        cref = str(k.get("client", ""))
+        client = client_refs.get(cref) or clients.get(_tax_key(cref))
+        if client is None:
+            problem(
+                f"{where}.client", f"unknown or invalid client {cref!r} (use its ref or CUI/CNP)"
+            )
+        code = str(k.get("series") or "")
+        series = series_by_code.get(code.upper()) if code else None
+        if code and series is None:
+            problem(f"{where}.series", f"unknown series {code!r}")
+        issuer = default_issuer
+        if k.get("issuer"):
+            issuer = User.objects.filter(username=k["issuer"]).first()
             if issuer is None:
-                raise ValidationError(
-                    {f"{where}.issuer": ["no issuing user: name one or create a superuser"]}
+                problem(f"{where}.issuer", f"unknown user {k['issuer']!r}")
+        elif issuer is None:
+            problem(f"{where}.issuer", "no issuing user: name one or create a superuser")
+        lines = []
+        for j, li in enumerate(k.get("lines") or []):
+            lw = f"{where}.lines[{j}]"
+            if not isinstance(li, dict):
+                problem(lw, "an object")
+                continue
+            prod = products.get(str(li.get("product", "")))
+            if prod is None:
+                problem(f"{lw}.product", f"unknown product {li.get('product')!r}")
+            try:
+                q = _decimal(li.get("quantity", "1"), f"{lw}.quantity")
+                up = (
+                    None
+                    if li.get("unit_price") is None
+                    else _decimal(li["unit_price"], f"{lw}.unit_price")
                 )
-            if user is None and issuer is not None:
-                membership_grant(user=issuer, company=company, role=Role.ADMIN)
-            lines = []
-            for j, li in enumerate(k.get("lines") or []):
-                lw = f"{where}.lines[{j}]"
-                prod = products.get(str(li.get("product", "")))
-                if prod is None:
-                    raise ValidationError(
-                        {f"{lw}.product": [f"unknown product {li.get('product')!r}"]}
-                    )
+            except ValidationError as e:
+                found.extend(messages_of(e))
+                continue
+            if q <= 0:
+                problem(f"{lw}.quantity", "must be greater than zero")
+            if up is not None and up < 0:
+                problem(f"{lw}.unit_price", "cannot be negative")
+            if prod is not None:
                 lines.append(
                     LineSpec(
                         product=prod,
-                        quantity=_decimal(li.get("quantity", "1"), f"{lw}.quantity"),
-                        unit_price=None
-                        if li.get("unit_price") is None
-                        else _decimal(li["unit_price"], f"{lw}.unit_price"),
+                        quantity=q,
+                        unit_price=up,
                         description=str(li.get("description", "")),
-                    )  # fmt: skip
+                    )
                 )
-            status = k.get("status", "active")
-            if status not in {"active", "draft"}:
-                raise ValidationError({f"{where}.status": ["active or draft"]})
-            made = errs.attempt(
-                where, contract_create, company=company, client=client, number=str(k.get("number", "")),
-                signed_on=_date(k.get("signed_on"), f"{where}.signed_on"),
-                first_issue_at=_instant(k.get("first_issue_at"), f"{where}.first_issue_at"),
-                ends_at=_instant(k["ends_at"], f"{where}.ends_at") if k.get("ends_at") else None,
-                series=series, issuer=issuer, lines=lines, activate=status == "active", actor="import",
-                **{b: k[b] for b in CONTRACT_BILLING if b in k},
-            )  # fmt: skip
-            if made:
-                rep.created["contracts"] = rep.created.get("contracts", 0) + 1
+        status = k.get("status", "active")
+        if status not in {"active", "draft"}:
+            problem(f"{where}.status", "active or draft")
+        try:
+            first_at = _instant(k.get("first_issue_at"), f"{where}.first_issue_at")
+            ends_at = _instant(k["ends_at"], f"{where}.ends_at") if k.get("ends_at") else None
+            signed = _date(k.get("signed_on"), f"{where}.signed_on")
         except ValidationError as e:
-            errs.errors += [
-                (f if f.startswith(where) else f"{where}.{f}", m) for f, m in messages_of(e)
-            ]
+            found.extend(messages_of(e))
+        try:
+            Cycle.parse(str(k.get("cycle", "monthly")), k.get("every_days"))
+        except ScheduleError as e:
+            problem(f"{where}.{e.field}", e.message)
+        if found:
+            errs.errors.extend(found)
+            continue
+        assert client is not None and issuer is not None
+        if user is None:
+            membership_grant(user=issuer, company=company, role=Role.ADMIN)
+        made = errs.attempt(
+            where, contract_create, company=company, client=client, number=str(k.get("number", "")),
+            signed_on=signed, first_issue_at=first_at, ends_at=ends_at, series=series, issuer=issuer,
+            lines=lines, activate=status == "active", actor="import",
+            **{b: k[b] for b in CONTRACT_BILLING if b in k},
+        )  # fmt: skip
+        if made:
+            rep.created["contracts"] = rep.created.get("contracts", 0) + 1
     if errs.errors:
-        raise ImportFailed(errs.errors)
+        # The same problem can be found by a field validator and by clean(): report it once.
+        raise ImportFailed(list(dict.fromkeys(errs.errors)))
     return rep

@@ -15,7 +15,9 @@ from tests.factories import local
 
 
 def numbers(series):
-    return list(Invoice.objects.filter(series=series).order_by("number").values_list("number", flat=True))
+    return list(
+        Invoice.objects.filter(series=series).order_by("number").values_list("number", flat=True)
+    )
 
 
 def test_a_due_contract_is_invoiced_once_and_the_second_run_creates_nothing(world):
@@ -40,7 +42,12 @@ def test_catch_up_issues_every_missed_period_oldest_first_dated_now(world):
     res = issue_due(as_of=local(2026, 5, 1, 12, 0))
     assert res.issued == 4  # Jan 31, Feb 28, Mar 31, Apr 30
     invs = list(Invoice.objects.filter(contract=c).order_by("number"))
-    assert [i.period_start for i in invs] == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
+    assert [i.period_start for i in invs] == [
+        date(2026, 1, 31),
+        date(2026, 2, 28),
+        date(2026, 3, 31),
+        date(2026, 4, 30),
+    ]
     assert {i.issue_date for i in invs} == {date(2026, 5, 1)}
     assert numbers(world.series) == [1, 2, 3, 4]
 
@@ -49,7 +56,12 @@ def test_amounts_vat_grouped_and_rounded_once(world):
     p1 = f.product(world.company, unit_price=Decimal("33.333"), vat_rate="standard")
     p2 = f.product(world.company, unit_price=Decimal("10.005"), vat_rate="standard")
     p3 = f.product(world.company, unit_price=Decimal("50"), vat_rate="reduced")
-    f.contract(world.company, issuer=world.user, lines=[(p1, "3"), (p2, "1"), (p3, "2")], first=local(2026, 1, 31))
+    f.contract(
+        world.company,
+        issuer=world.user,
+        lines=[(p1, "3"), (p2, "1"), (p3, "2")],
+        first=local(2026, 1, 31),
+    )
     issue_due(as_of=local(2026, 1, 31, 10))
     inv = Invoice.objects.get()
     nets = [li.net for li in inv.lines.all()]
@@ -86,7 +98,11 @@ def test_an_issued_invoice_cannot_be_modified_nor_deleted(world):
     with pytest.raises(Exception, match="immutable"), transaction.atomic():
         InvoiceLine.objects.filter(invoice=inv).update(net=Decimal("1"))
     if connection.vendor == "postgresql":
-        with pytest.raises(Exception, match="never deleted"), transaction.atomic(), connection.cursor() as cur:
+        with (
+            pytest.raises(Exception, match="never deleted"),
+            transaction.atomic(),
+            connection.cursor() as cur,
+        ):
             cur.execute("DELETE FROM invoices_invoice")
     # Status is state that follows the invoice, not its content: it may change.
     Invoice.objects.filter(pk=inv.pk).update(status="cancelled")
@@ -131,22 +147,42 @@ def test_a_data_hold_is_retried_once_the_client_is_fixed(world):
 def test_eur_contract_invoiced_in_eur_keeps_the_rate_and_states_vat_in_ron(world):
     from recurent.rates.models import ExchangeRate
 
-    ExchangeRate.objects.create(currency="EUR", date=date(2026, 1, 30), rate=Decimal("5.0975"), published_value=Decimal("5.0975"))
+    ExchangeRate.objects.create(
+        currency="EUR",
+        date=date(2026, 1, 30),
+        rate=Decimal("5.0975"),
+        published_value=Decimal("5.0975"),
+    )
     p = f.product(world.company, currency="EUR", unit_price=Decimal("99.99"))
-    f.contract(world.company, issuer=world.user, lines=[(p, "1")], currency="EUR", invoice_currency="EUR")
+    f.contract(
+        world.company, issuer=world.user, lines=[(p, "1")], currency="EUR", invoice_currency="EUR"
+    )
     issue_due(as_of=local(2026, 1, 31, 10))  # Saturday: Friday's rate applies
     inv = Invoice.objects.get()
-    assert inv.currency == "EUR" and inv.fx_rate == Decimal("5.0975") and inv.fx_date == date(2026, 1, 30)
+    assert (
+        inv.currency == "EUR"
+        and inv.fx_rate == Decimal("5.0975")
+        and inv.fx_date == date(2026, 1, 30)
+    )
     assert inv.vat_total == Decimal("21.00")
-    assert inv.vat_total_ron == Decimal("107.04")  # 99.99 * 0.21 * 5.0975 = 107.037..., rounded once
+    assert inv.vat_total_ron == Decimal(
+        "107.04"
+    )  # 99.99 * 0.21 * 5.0975 = 107.037..., rounded once
 
 
 def test_eur_prices_invoiced_in_ron_are_converted(world):
     from recurent.rates.models import ExchangeRate
 
-    ExchangeRate.objects.create(currency="EUR", date=date(2026, 1, 30), rate=Decimal("5.0975"), published_value=Decimal("5.0975"))
+    ExchangeRate.objects.create(
+        currency="EUR",
+        date=date(2026, 1, 30),
+        rate=Decimal("5.0975"),
+        published_value=Decimal("5.0975"),
+    )
     p = f.product(world.company, currency="EUR", unit_price=Decimal("100"))
-    f.contract(world.company, issuer=world.user, lines=[(p, "2")], currency="EUR", invoice_currency="RON")
+    f.contract(
+        world.company, issuer=world.user, lines=[(p, "2")], currency="EUR", invoice_currency="RON"
+    )
     issue_due(as_of=local(2026, 1, 31, 10))
     inv = Invoice.objects.get()
     assert inv.currency == "RON" and inv.lines.get().unit_price == Decimal("509.75")
@@ -198,7 +234,9 @@ def test_change_lines_from_the_next_period(world):
 
 
 def test_last_invoice_is_strictly_before_the_end(world):
-    f.contract(world.company, issuer=world.user, first=local(2026, 1, 31), ends_at=local(2026, 3, 31))
+    f.contract(
+        world.company, issuer=world.user, first=local(2026, 1, 31), ends_at=local(2026, 3, 31)
+    )
     assert issue_due(as_of=local(2026, 12, 31)).issued == 2  # Jan 31, Feb 28; not Mar 31
 
 
@@ -221,7 +259,11 @@ def test_yearly_restart_numbers_from_one(world):
     s = series_create(company=world.company, code="ANUAL", yearly_restart=True)
     f.contract(world.company, issuer=world.user, series=s, first=local(2026, 11, 30))
     issue_due(as_of=local(2027, 1, 31, 10))
-    got = list(Invoice.objects.filter(series=s).order_by("issued_at", "number").values_list("year", "number"))
+    got = list(
+        Invoice.objects.filter(series=s)
+        .order_by("issued_at", "number")
+        .values_list("year", "number")
+    )
     assert got == [(2027, 1), (2027, 2), (2027, 3)]
 
 
@@ -229,7 +271,13 @@ def test_the_period_unique_constraint_refuses_a_second_invoice(world):
     c = f.contract(world.company, issuer=world.user)
     issue_due(as_of=local(2026, 2, 1))
     inv = Invoice.objects.get()
-    clone = Invoice(**{fld.attname: getattr(inv, fld.attname) for fld in Invoice._meta.concrete_fields if fld.attname != "id"})
+    clone = Invoice(
+        **{
+            fld.attname: getattr(inv, fld.attname)
+            for fld in Invoice._meta.concrete_fields
+            if fld.attname != "id"
+        }
+    )
     clone.number = 99
     with pytest.raises(IntegrityError), transaction.atomic():
         clone.save()
