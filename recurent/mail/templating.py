@@ -1,0 +1,302 @@
+"""Email templates: a Jinja2 sandbox over a plain dict of documented fields.
+
+Two locks, either sufficient on its own:
+1. ``validate`` (on every save) walks the template's syntax tree and accepts only the
+   documented ``object.field`` names, a short list of harmless filters and tests, and
+   no function calls, imports, macros or arithmetic that could blow up (``*``, ``**``);
+2. rendering runs in ``SandboxedEnvironment`` with no globals, ``StrictUndefined``, and a
+   context that holds nothing but strings (no ORM object reachable from it).
+So ``{{ ''.__class__ }}`` or ``{{ cycler.__init__.__globals__ }}`` is refused when the
+template is saved, with a message naming the field and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+
+if TYPE_CHECKING:
+    from recurent.invoices.models import Invoice
+
+    from .models import EmailTemplate
+
+# The documented fields (docs/mail.md lists them with examples). Every value is a string.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "client": ("name", "tax_id", "email", "street", "city", "country"),
+    "invoice": (
+        "full_number",
+        "series",
+        "number",
+        "issue_date",
+        "due_date",
+        "total",
+        "amount",
+        "currency",
+        "net_total",
+        "vat_total",
+        "period_start",
+        "period_end",
+        "period",
+    ),  # fmt: skip
+    "company": ("name", "cui", "email", "phone", "iban", "bank", "street", "city"),
+    "contract": ("number", "date"),
+    "reminder": ("offset_days", "days_overdue", "days_until_due"),
+}
+LEAVES = ("portal_url",)
+FILTERS = frozenset(
+    {
+        "capitalize", "default", "d", "escape", "e", "first", "last", "length", "lower",
+        "upper", "title", "trim", "truncate", "replace", "striptags", "wordcount", "string",
+    }
+)  # fmt: skip
+TESTS = frozenset({"defined", "undefined", "none", "string", "eq", "ne", "in"})
+ALLOWED_NODES = (
+    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Const, nodes.Name, nodes.Getattr,
+    nodes.Getitem, nodes.Filter, nodes.Test, nodes.If, nodes.Compare, nodes.Operand, nodes.And,
+    nodes.Or, nodes.Not, nodes.CondExpr, nodes.Concat, nodes.Add, nodes.Assign, nodes.Keyword,
+)  # fmt: skip
+MAX_OUTPUT = 200_000  # characters, per rendered part
+
+
+def fields_help() -> list[str]:
+    return [f"{o}.{f}" for o, fs in FIELDS.items() for f in fs] + list(LEAVES)
+
+
+def _env(html: bool) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=html, trim_blocks=True, lstrip_blocks=True
+    )
+    env.globals.clear()  # no range, cycler, joiner, lipsum, dict, namespace
+    env.filters = {k: v for k, v in env.filters.items() if k in FILTERS}
+    env.tests = {k: v for k, v in env.tests.items() if k in TESTS}
+    return env
+
+
+ENV_TEXT = _env(html=False)
+ENV_HTML = _env(html=True)
+
+
+class _Refused(Exception):
+    def __init__(self, lineno: int | None, message: str) -> None:
+        super().__init__(message)
+        self.lineno = lineno
+        self.message = message
+
+
+def _describe(node: nodes.Node) -> str:
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        return f"{_describe(node.node)}.{node.attr}"
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        return f"{_describe(node.node)}[{node.arg.value!r}]"
+    if isinstance(node, nodes.Const):
+        return repr(node.value)
+    return type(node).__name__.lower()
+
+
+def _check_node(node: nodes.Node, local_names: set[str], kind: str) -> None:
+    line = getattr(node, "lineno", None)
+    if not isinstance(node, ALLOWED_NODES):
+        what = {
+            "Call": "calling functions", "Macro": "macros", "CallBlock": "call blocks",
+            "Import": "imports", "FromImport": "imports", "Include": "includes",
+            "Extends": "extends", "Mul": "multiplication", "Pow": "powers", "For": "loops",
+        }.get(type(node).__name__, f"'{type(node).__name__}' expressions")  # fmt: skip
+        raise _Refused(line, f"{what} are not allowed in email templates")
+    if isinstance(node, nodes.Getattr | nodes.Getitem):
+        base = node.node
+        attr = node.attr if isinstance(node, nodes.Getattr) else None
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            attr = node.arg.value if isinstance(node.arg.value, str) else None
+        allowed = FIELDS.get(base.name, ()) if isinstance(base, nodes.Name) else ()
+        if isinstance(base, nodes.Name) and base.name == "reminder" and kind != "reminder":
+            allowed = ()
+        if attr is None or attr not in allowed:
+            raise _Refused(
+                line,
+                f"'{_describe(node)}' is not a field you can use; "
+                f"available: {', '.join(fields_help())}",
+            )
+        return  # base is a documented Name, nothing further to check below it
+    if isinstance(node, nodes.Name) and node.ctx == "load":
+        known = set(LEAVES) | local_names
+        if node.name in FIELDS:
+            raise _Refused(line, f"'{node.name}' alone is not a field: use e.g. {node.name}.name")
+        if node.name not in known:
+            raise _Refused(
+                line,
+                f"unknown variable '{node.name}'; available: {', '.join(fields_help())}",
+            )
+    if isinstance(node, nodes.Assign):
+        if not isinstance(node.target, nodes.Name):
+            raise _Refused(line, "only simple {% set name = ... %} is allowed")
+        local_names.add(node.target.name)
+        _check_node(node.node, local_names, kind)
+        return
+    if isinstance(node, nodes.Filter):
+        if node.name not in FILTERS:
+            raise _Refused(
+                line, f"filter '{node.name}' is not allowed; allowed: {', '.join(sorted(FILTERS))}"
+            )
+        for arg in list(node.args) + [k.value for k in node.kwargs]:
+            if not isinstance(arg, nodes.Const):
+                raise _Refused(line, f"filter '{node.name}' takes only literal arguments")
+    if isinstance(node, nodes.Test) and node.name not in TESTS:
+        raise _Refused(line, f"test '{node.name}' is not allowed")
+    for child in node.iter_child_nodes():
+        _check_node(child, local_names, kind)
+
+
+def check_source(source: str, *, field: str, kind: str, html: bool) -> None:
+    """Raise ValidationError({field: [...]}) if the source is not a safe, valid template."""
+    env = ENV_HTML if html else ENV_TEXT
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError as e:
+        raise ValidationError({field: [f"line {e.lineno}: {e.message}"]}) from None
+    try:
+        _check_node(tree, set(), kind)
+    except _Refused as e:
+        where = f"line {e.lineno}: " if e.lineno else ""
+        raise ValidationError({field: [where + e.message]}) from None
+    # Render against sample data: catches what only shows at run time (a filter misused).
+    try:
+        _render(env, source, sample_context(kind))
+    except (UndefinedError, SecurityError, TypeError, ValueError) as e:
+        raise ValidationError({field: [f"cannot be rendered: {e}"]}) from None
+
+
+def validate_template(t: EmailTemplate) -> None:
+    errors: dict[str, list[str]] = {}
+    for field, html in (("subject", False), ("body_html", True), ("body_text", False)):
+        try:
+            check_source(getattr(t, field) or "", field=field, kind=t.kind, html=html)
+        except ValidationError as e:
+            errors.update(e.message_dict)
+    if "\n" in (t.subject or "") or "\r" in (t.subject or ""):
+        errors.setdefault("subject", []).append("the subject must be one line")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _render(env: SandboxedEnvironment, source: str, context: dict[str, Any]) -> str:
+    out = env.from_string(source).render(context)
+    if len(out) > MAX_OUTPUT:
+        raise ValueError(f"renders to more than {MAX_OUTPUT} characters")
+    return out
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+class RenderError(Exception):
+    pass
+
+
+def render(*, subject: str, body_html: str, body_text: str, context: dict[str, Any]) -> Rendered:
+    try:
+        subj = _render(ENV_TEXT, subject, context)
+        return Rendered(
+            subject=" ".join(subj.split()),  # one line: no header injection
+            html=_render(ENV_HTML, body_html, context),
+            text=_render(ENV_TEXT, body_text, context),
+        )
+    except Exception as e:  # a template that passed validation should not get here
+        raise RenderError(f"the template cannot be rendered: {e}") from e
+
+
+# ---- the context: plain strings built from the invoice -------------------------------
+
+
+def _amount(value: Decimal | None, lang: str) -> str:
+    if value is None:
+        return ""
+    s = f"{value:,.2f}"  # 1,234.56
+    if lang == "ro":
+        s = s.replace(",", " ").replace(".", ",").replace(" ", ".")  # 1.234,56
+    return s
+
+
+MONTHS_EN = (
+    "January February March April May June July August September October November December".split()
+)
+
+
+def _date(d: date | None, lang: str) -> str:
+    if d is None:
+        return ""
+    if lang == "ro":
+        return d.strftime("%d.%m.%Y")
+    return f"{d.day} {MONTHS_EN[d.month - 1]} {d.year}"
+
+
+def invoice_context(
+    invoice: Invoice,
+    *,
+    lang: str,
+    portal_url: str,
+    reminder_offset: int | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """The documented fields of an invoice, as strings (the client as on the invoice)."""
+    buyer, seller = invoice.buyer or {}, invoice.seller or {}
+    emails = buyer.get("emails") or []
+    period = ""
+    if invoice.period_start and invoice.period_end:
+        period = f"{_date(invoice.period_start, lang)} – {_date(invoice.period_end, lang)}"
+    ctx: dict[str, Any] = {
+        "client": {
+            "name": buyer.get("name", invoice.buyer_name), "tax_id": buyer.get("tax_id", ""),
+            "email": emails[0] if emails else "", "street": buyer.get("street", ""),
+            "city": buyer.get("city", ""), "country": buyer.get("country", ""),
+        },
+        "invoice": {
+            "full_number": invoice.full_number, "series": invoice.series.code if invoice.series_id else "",
+            "number": str(invoice.number), "issue_date": _date(invoice.issue_date, lang),
+            "due_date": _date(invoice.due_date, lang),
+            "total": f"{_amount(invoice.gross_total, lang)} {invoice.currency}",
+            "amount": _amount(invoice.gross_total, lang), "currency": invoice.currency,
+            "net_total": _amount(invoice.net_total, lang), "vat_total": _amount(invoice.vat_total, lang),
+            "period_start": _date(invoice.period_start, lang), "period_end": _date(invoice.period_end, lang),
+            "period": period,
+        },
+        "company": {
+            "name": seller.get("name", ""), "cui": seller.get("cui", ""), "email": seller.get("email", ""),
+            "phone": seller.get("phone", ""), "iban": seller.get("iban", ""), "bank": seller.get("bank", ""),
+            "street": seller.get("street", ""), "city": seller.get("city", ""),
+        },
+        "contract": {
+            "number": invoice.contract_number or "", "date": _date(invoice.contract_date, lang),
+        },
+        "portal_url": portal_url,
+    }  # fmt: skip
+    if reminder_offset is not None:
+        days = (today - invoice.due_date).days if today else reminder_offset
+        ctx["reminder"] = {
+            "offset_days": str(reminder_offset),
+            "days_overdue": str(max(days, 0)),
+            "days_until_due": str(max(-days, 0)),
+        }
+    return ctx
+
+
+def sample_context(kind: str) -> dict[str, Any]:
+    ctx: dict[str, Any] = {
+        obj: {f: f"{obj}.{f}" for f in fs} for obj, fs in FIELDS.items() if obj != "reminder"
+    }
+    ctx["portal_url"] = "https://example.invalid/portal/x/"
+    if kind == "reminder":
+        ctx["reminder"] = {f: "1" for f in FIELDS["reminder"]}
+    return ctx
