@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -53,9 +53,7 @@ def company_update(*, company: Company, **fields: Any) -> Company:
     return company
 
 
-def membership_grant(
-    *, user: AbstractBaseUser, company: Company, role: str = Role.ACCOUNTANT
-) -> Membership:
+def membership_grant(*, user: User, company: Company, role: str = Role.ACCOUNTANT) -> Membership:
     if role not in Role.values:
         raise ValidationError(
             {"role": [f"unknown role {role!r}; expected one of {', '.join(Role.values)}"]}

@@ -216,22 +216,22 @@ def import_data(data: Any, *, user=None) -> ImportReport:  # type: ignore[no-unt
         if isinstance(fields.get("emails"), str):
             fields["emails"] = [e.strip() for e in fields["emails"].split(",") if e.strip()]
         key_ = _tax_key(str(c.get("tax_id", ""))) or f"name:{c.get('name', '')}"
-        existing = clients.get(key_)
-        if existing:
-            made = errs.attempt(where, client_update, client=existing, **fields)
+        existing_c = clients.get(key_)
+        if existing_c:
+            made_c = errs.attempt(where, client_update, client=existing_c, **fields)
             kind = "updated"
         else:
-            made = errs.attempt(where, client_create, company=company, **fields)
+            made_c = errs.attempt(where, client_create, company=company, **fields)
             kind = "created"
-        if made:
-            clients[key_] = made
+        if made_c:
+            clients[key_] = made_c
             for ref in {
                 str(c.get("ref") or ""),
                 str(c.get("tax_id") or ""),
                 _tax_key(str(c.get("tax_id") or "")),
             }:
                 if ref:
-                    client_refs[ref] = made
+                    client_refs[ref] = made_c
             getattr(rep, kind)["clients"] = getattr(rep, kind).get("clients", 0) + 1
 
     default_issuer = user or User.objects.filter(is_superuser=True).order_by("pk").first()

@@ -12,13 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
-from recurent.common import clock
+from recurent.common import clock, events
 from recurent.companies.models import Company, InvoiceSeries, Membership
 from recurent.engine import money
 from recurent.engine.cycles import Cycle, Schedule, ScheduleError, wall_clock
@@ -43,7 +43,7 @@ AUDITED = (
 
 
 def _audit(
-    contract: Contract, user: AbstractBaseUser | None, action: str, changes: dict, actor: str = ""
+    contract: Contract, user: User | None, action: str, changes: dict, actor: str = ""
 ) -> None:
     ContractChange.objects.create(
         contract=contract,
@@ -177,9 +177,9 @@ def contract_create(
     signed_on: Any,
     first_issue_at: datetime,
     series: InvoiceSeries | None = None,
-    issuer: AbstractBaseUser,
+    issuer: User,
     lines: Sequence[LineSpec],
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     activate: bool = False,
     actor: str = "",
     **billing: Any,
@@ -215,7 +215,7 @@ def _lock(contract: Contract) -> Contract:
 
 @transaction.atomic
 def contract_update(
-    *, contract: Contract, user: AbstractBaseUser | None, actor: str = "", **fields: Any
+    *, contract: Contract, user: User | None, actor: str = "", **fields: Any
 ) -> Contract:
     contract = _lock(contract)
     before = {k: getattr(contract, k) for k in AUDITED}
@@ -249,9 +249,7 @@ def contract_update(
 
 
 @transaction.atomic
-def contract_activate(
-    *, contract: Contract, user: AbstractBaseUser | None, as_of: datetime
-) -> Contract:
+def contract_activate(*, contract: Contract, user: User | None, as_of: datetime) -> Contract:
     contract = _lock(contract)
     if contract.status not in {ContractStatus.DRAFT}:
         raise ValidationError(
@@ -267,7 +265,7 @@ def contract_activate(
 
 @transaction.atomic
 def contract_pause(
-    *, contract: Contract, user: AbstractBaseUser | None, as_of: datetime, actor: str = ""
+    *, contract: Contract, user: User | None, as_of: datetime, actor: str = ""
 ) -> Contract:
     contract = _lock(contract)
     if contract.status != ContractStatus.ACTIVE:
@@ -284,7 +282,7 @@ def contract_pause(
 
 @transaction.atomic
 def contract_resume(
-    *, contract: Contract, user: AbstractBaseUser | None, as_of: datetime, actor: str = ""
+    *, contract: Contract, user: User | None, as_of: datetime, actor: str = ""
 ) -> Contract:
     """Resume billing; the periods that fell inside the pause are not invoiced."""
     contract = _lock(contract)
@@ -311,7 +309,7 @@ def contract_resume(
 def contract_cancel(
     *,
     contract: Contract,
-    user: AbstractBaseUser | None,
+    user: User | None,
     as_of: datetime,
     at_period_end: bool = False,
     actor: str = "",
@@ -347,7 +345,7 @@ def contract_cancel(
 
 @transaction.atomic
 def contract_change_lines(
-    *, contract: Contract, user: AbstractBaseUser | None, lines: Sequence[LineSpec], actor: str = ""
+    *, contract: Contract, user: User | None, lines: Sequence[LineSpec], actor: str = ""
 ) -> Contract:
     """New lines from the next period not yet invoiced on; invoiced periods keep theirs."""
     contract = _lock(contract)
@@ -372,7 +370,7 @@ def contract_change_lines(
     return contract
 
 
-def contract_release_hold(*, contract: Contract, user: AbstractBaseUser | None) -> None:
+def contract_release_hold(*, contract: Contract, user: User | None) -> None:
     """Retry a contract set aside (after its data was fixed elsewhere)."""
     Contract.objects.filter(pk=contract.pk).update(
         hold_kind=HoldKind.NONE, hold_reason="", hold_since=None

@@ -37,7 +37,9 @@ def clean_cnp(value: str, field: str = "cnp") -> str:
     try:
         return std_cnp.validate(raw)
     except ValidationError as e:
-        raise IdentifierError(field, f"{value!r} is not a valid CNP ({e.message})") from None
+        raise IdentifierError(
+            field, f"{value!r} is not a valid CNP ({getattr(e, 'message', e)})"
+        ) from None
 
 
 def clean_tax_id(value: str, field: str = "tax_id") -> str:
@@ -57,7 +59,9 @@ def clean_iban(value: str, field: str = "iban") -> str:
     try:
         return std_iban.validate(raw)
     except ValidationError as e:
-        raise IdentifierError(field, f"{value!r} is not a valid IBAN ({e.message})") from None
+        raise IdentifierError(
+            field, f"{value!r} is not a valid IBAN ({getattr(e, 'message', e)})"
+        ) from None
 
 
 def format_iban(value: str) -> str:

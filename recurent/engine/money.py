@@ -38,11 +38,8 @@ def to_decimal(value: object, field: str) -> Decimal:
     if isinstance(value, bool):
         raise MoneyError(field, "not a number")
     try:
-        d = (
-            Decimal(str(value).strip().replace(",", "."))
-            if isinstance(value, str)
-            else Decimal(value)
-        )  # type: ignore[arg-type]
+        text = value.strip().replace(",", ".") if isinstance(value, str) else str(value)
+        d = Decimal(text)
     except (InvalidOperation, TypeError, ValueError):
         raise MoneyError(field, f"{value!r} is not a number") from None
     if not d.is_finite():

@@ -37,7 +37,7 @@ def invoice_as_dict(inv: Invoice) -> dict[str, Any]:
         "vat_breakdown": inv.vat_breakdown, "net_total": str(inv.net_total), "vat_total": str(inv.vat_total),
         "gross_total": str(inv.gross_total),
         "vat_total_ron": str(inv.vat_total_ron) if inv.vat_total_ron is not None else None,
-        "credited_invoice": inv.credited_invoice.full_number if inv.credited_invoice_id else None,
+        "credited_invoice": inv.credited_invoice.full_number if inv.credited_invoice else None,
     }  # fmt: skip
 
 

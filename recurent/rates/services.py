@@ -45,12 +45,12 @@ def rates_store(published: list[bnr.PublishedRate], source: str = "") -> int:
 
 
 def rates_fetch_daily(url: str | None = None) -> int:
-    url = url or settings.RECURENT["BNR_URL"]
+    url = url or str(settings.RECURENT["BNR_URL"])
     return rates_store(bnr.parse(bnr.fetch(url)), url)
 
 
 def rates_fetch_year(year: int, url_template: str | None = None) -> int:
-    url = (url_template or settings.RECURENT["BNR_YEAR_URL"]).format(year=year)
+    url = (url_template or str(settings.RECURENT["BNR_YEAR_URL"])).format(year=year)
     return rates_store(bnr.parse(bnr.fetch(url)), url)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -45,7 +46,7 @@ DATA_DIR = data_dir()
 DEFAULT_SQLITE_PATH = DATA_DIR / "recurent.sqlite3"
 
 
-def database_from_env() -> dict:
+def database_from_env() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
     try:
         db = dj_database_url.parse(url, conn_max_age=0)
@@ -64,7 +65,7 @@ def database_from_env() -> dict:
     elif db["ENGINE"] == "django.db.backends.postgresql":
         db.setdefault("OPTIONS", {})
     db["ATOMIC_REQUESTS"] = False
-    return db
+    return dict(db)
 
 
 SECRET_KEY = os.environ.get("RECURENT_SECRET_KEY", "")
@@ -155,7 +156,7 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
 # Billing engine knobs.
-RECURENT = {
+RECURENT: dict[str, Any] = {
     # Invoices written per transaction by the worker (a crash rolls back a whole block).
     "BATCH_SIZE": env_int("RECURENT_BATCH_SIZE", 200),
     # Longest the worker sleeps before looking again (new contracts, fixed ones).

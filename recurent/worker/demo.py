@@ -79,7 +79,7 @@ def demo_load(*, bill: bool = True) -> dict[str, int]:
 
         return datetime(d.year, d.month, d.day, hour, 0, tzinfo=BUCHAREST)
 
-    plans = [
+    plans: list[tuple[int, list[tuple[str, str]], dict[str, Any], int]] = [
         (0, [("HOST", "1"), ("SUP", "2")], dict(cycle="monthly"), 330),
         (1, [("MAINT", "1")], dict(cycle="monthly", auto_email=True), 200),
         (2, [("SAAS", "5")], dict(cycle="monthly", currency="EUR", invoice_currency="EUR"), 20),
