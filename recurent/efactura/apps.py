@@ -3,3 +3,16 @@ from django.apps import AppConfig
 
 class EfacturaConfig(AppConfig):
     name = "recurent.efactura"
+    verbose_name = "e-Factura (ANAF SPV)"
+
+    def ready(self) -> None:
+        from recurent.invoices.services import AFTER_ISSUE
+        from recurent.worker.tasks import register
+
+        from .deadline import deadline_tick
+        from .services import efactura_tick, on_invoices_issued
+
+        if on_invoices_issued not in AFTER_ISSUE:
+            AFTER_ISSUE.append(on_invoices_issued)
+        register("efactura", efactura_tick)
+        register("efactura-deadline", deadline_tick)

@@ -1,0 +1,188 @@
+"""SPV connection page, OAuth callback, supplier invoices, ANAF answers, registry lookup (JSON).
+
+Thin: every decision is in connection.py, services.py and registry.py.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from recurent.common import clock
+from recurent.common.access import company_required, scoped
+from recurent.companies.models import Membership, Role
+from recurent.invoices.models import Invoice
+
+from . import registry
+from .connection import (
+    NeedsReconnect,
+    connection_authorize_url,
+    connection_complete,
+    connection_configure,
+    connection_disconnect,
+    connection_for,
+)
+from .http import AnafError
+from .models import EfacturaState, Environment, IncomingInvoice, SpvConnection
+from .selectors import incoming_for
+from .services import NotSendable, efactura_send, incoming_download
+
+log = logging.getLogger("recurent.efactura")
+OAUTH_SESSION_KEY = "efactura_oauth"
+
+
+@company_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def settings_view(request: HttpRequest) -> HttpResponse:
+    company = request.company  # type: ignore[attr-defined]
+    conn = connection_for(company=company)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        if "disconnect" in request.POST:
+            connection_disconnect(company=company)
+            messages.info(request, "Disconnected from SPV.")
+            return redirect("efactura:settings")
+        try:
+            days = request.POST.get("deadline_days") or "3"
+            connection_configure(
+                company=company,
+                environment=request.POST.get("environment", Environment.TEST),
+                client_id=request.POST.get("client_id", ""),
+                client_secret=request.POST.get("client_secret") or None,
+                auto_upload=request.POST.get("auto_upload") == "on",
+                deadline_days=int(days) if days.isdigit() else -1,
+                notify_email=request.POST.get("notify_email", ""),
+            )
+            messages.success(request, "Saved.")
+            return redirect("efactura:settings")
+        except ValidationError as e:
+            errors = e.message_dict
+    return render(
+        request,
+        "efactura/settings.html",
+        {"conn": conn, "errors": errors, "environments": Environment.choices},
+    )
+
+
+@company_required(Role.ADMIN)
+@require_POST
+def connect_view(request: HttpRequest) -> HttpResponse:
+    conn = connection_for(company=request.company)  # type: ignore[attr-defined]
+    try:
+        url, state = connection_authorize_url(conn=conn)
+    except ValidationError as e:
+        messages.error(request, "; ".join(e.messages))
+        return redirect("efactura:settings")
+    request.session[OAUTH_SESSION_KEY] = {"state": state, "company": conn.company_id}
+    return redirect(url)
+
+
+@company_required(Role.ADMIN)
+@require_GET
+def callback_view(request: HttpRequest) -> HttpResponse:
+    pending = request.session.pop(OAUTH_SESSION_KEY, None)
+    state = request.GET.get("state", "")
+    if not pending or not state or pending.get("state") != state:
+        return HttpResponseBadRequest(
+            "This ANAF answer does not match an authorisation started here."
+        )
+    if pending["company"] != request.company.pk:  # type: ignore[attr-defined]
+        raise PermissionDenied("the authorisation was started for another company")
+    if request.GET.get("error"):
+        messages.error(request, f"ANAF did not authorise: {request.GET['error']}")
+        return redirect("efactura:settings")
+    conn = SpvConnection.objects.get(company_id=pending["company"])
+    try:
+        connection_complete(conn=conn, code=request.GET.get("code", ""), as_of=clock.now())
+    except (AnafError, ValidationError) as e:
+        log.warning("company %s: SPV authorisation failed: %s", conn.company_id, e)
+        messages.error(request, f"Connecting to SPV failed: {e}")
+        return redirect("efactura:settings")
+    messages.success(request, "Connected to ANAF's SPV.")
+    return redirect("efactura:settings")
+
+
+@company_required(Role.ACCOUNTANT)
+@require_POST
+def send_view(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    inv: Invoice = get_object_or_404(scoped(Invoice.objects, request), pk=invoice_id)
+    try:
+        st = efactura_send(invoice=inv, as_of=clock.now(), resend_rejected=True)
+        messages.success(request, f"{inv.full_number}: {st.get_state_display()}.")
+    except (ValidationError, NotSendable) as e:
+        messages.error(request, f"{inv.full_number}: {'; '.join(getattr(e, 'messages', [str(e)]))}")
+    return redirect(request.POST.get("next") or reverse("efactura:incoming"))
+
+
+@company_required(Role.VIEWER)
+@require_GET
+def answer_view(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    st: EfacturaState = get_object_or_404(scoped(EfacturaState.objects, request), pk=invoice_id)
+    if st.answer_zip is None:
+        raise PermissionDenied("no answer from ANAF stored for this invoice")
+    resp = HttpResponse(bytes(st.answer_zip), content_type="application/zip")
+    resp["Content-Disposition"] = f'attachment; filename="anaf-{st.upload_index or st.pk}.zip"'
+    return resp
+
+
+@company_required(Role.VIEWER)
+@require_GET
+def incoming_view(request: HttpRequest) -> HttpResponse:
+    rows = incoming_for(company_id=request.company.pk)[:500]  # type: ignore[attr-defined]
+    return render(request, "efactura/incoming.html", {"rows": rows})
+
+
+@company_required(Role.ACCOUNTANT)
+@require_GET
+def incoming_download_view(request: HttpRequest, pk: int) -> HttpResponse:
+    row: IncomingInvoice = get_object_or_404(scoped(IncomingInvoice.objects, request), pk=pk)
+    try:
+        row = incoming_download(incoming=row, as_of=clock.now())
+    except (AnafError, NeedsReconnect) as e:
+        messages.error(request, f"Download failed: {e}")
+        return redirect("efactura:incoming")
+    resp = HttpResponse(bytes(row.zip or b""), content_type="application/zip")
+    resp["Content-Disposition"] = f'attachment; filename="spv-{row.message_id}.zip"'
+    return resp
+
+
+@require_GET
+def registry_lookup_view(request: HttpRequest) -> JsonResponse:
+    """GET /efactura/registry/?cui=RO18547290 -> the Client fields ANAF's registry gives."""
+    if not request.user.is_authenticated:
+        return JsonResponse(
+            {"error": {"field": "__all__", "message": "login required"}}, status=401
+        )
+    if not Membership.objects.filter(user=request.user).exists():
+        return JsonResponse({"error": {"field": "__all__", "message": "no company"}}, status=403)
+    cui = request.GET.get("cui", "")
+    try:
+        answers = registry.registry_lookup(cuis=[cui], as_of=clock.now())
+    except ValidationError as e:
+        return JsonResponse(
+            {"error": {"field": "cui", "message": "; ".join(e.messages)}}, status=400
+        )
+    except AnafError as e:
+        log.warning("registry lookup for %s failed: %s", cui, e)
+        return JsonResponse(
+            {"error": {"field": "cui", "message": f"ANAF's registry did not answer: {e}"}},
+            status=503,
+        )
+    a = next(iter(answers.values()))
+    if not a.found:
+        return JsonResponse({"found": False, "cui": a.cui}, status=404)
+    rec = registry.record_from(a.payload)
+    return JsonResponse(
+        {
+            "found": True,
+            **rec.as_json(),
+            "fields": rec.client_fields(),
+            "fetched_at": a.fetched_at.isoformat(),
+        }
+    )
