@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .main import api, docs_asset
 
 app_name = "api"
-urlpatterns: list = []
+urlpatterns = [
+    path("v1/docs/assets/<str:name>", docs_asset, name="docs-asset"),
+    path("v1/", api.urls),
+]

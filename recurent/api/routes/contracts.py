@@ -1,0 +1,305 @@
+"""Contracts: lines, billing settings, life cycle and schedule.
+
+The contracts services do not emit domain events (yet), so the API emits contract.created,
+contract.changed and contract.cancelled itself, in the transaction of the change.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import islice
+from typing import Any, Literal
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from recurent.catalog.models import Product
+from recurent.clients.models import Client
+from recurent.common import clock, events
+from recurent.companies.models import InvoiceSeries
+from recurent.contracts.models import Contract, ContractStatus
+from recurent.contracts.services import (
+    LineSpec,
+    contract_activate,
+    contract_cancel,
+    contract_change_lines,
+    contract_create,
+    contract_pause,
+    contract_resume,
+    contract_update,
+)
+
+from ..auth import Caller, caller_of, get_or_404, scoped
+from ..schemas import (
+    CancelIn,
+    ContractIn,
+    ContractOut,
+    ContractPage,
+    ContractPatch,
+    LineIn,
+    LinesIn,
+    ScheduleOut,
+)
+from .common import MAX_LIMIT, MAX_OFFSET, page
+
+router = Router(tags=["contracts"])
+
+ContractOrdering = Literal[
+    "signed_on",
+    "-signed_on",
+    "number",
+    "-number",
+    "next_issue_at",
+    "-next_issue_at",
+    "created_at",
+    "-created_at",
+]
+StatusFilter = Literal["draft", "active", "paused", "cancelled", "ended"]
+
+
+def contract_out(c: Contract) -> dict[str, Any]:
+    data = {f: getattr(c, f) for f in ContractOut.model_fields if f != "lines"}
+    data["lines"] = [
+        {
+            "id": li.pk,
+            "product_id": li.product_id,
+            "position": li.position,
+            "quantity": li.quantity,
+            "unit_price": li.unit_price,
+            "description": li.description,
+            "from_index": li.from_index,
+            "until_index": li.until_index,
+        }
+        for li in c.lines.all()
+    ]
+    return data
+
+
+def _payload(c: Contract, action: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "number": c.number,
+        "client_id": c.client_id,
+        "status": c.status,
+        "action": action,
+        **extra,
+    }
+
+
+def _line_specs(caller: Caller, lines: list[LineIn]) -> list[LineSpec]:
+    ids = {li.product_id for li in lines}
+    products = {p.pk: p for p in Product.objects.filter(company_id=caller.company_id, pk__in=ids)}
+    errors = {
+        f"lines.{i}.product_id": ["unknown product"]
+        for i, li in enumerate(lines)
+        if li.product_id not in products
+    }
+    if errors:
+        raise ValidationError(errors)
+    return [
+        LineSpec(products[li.product_id], li.quantity, li.unit_price, li.description)
+        for li in lines
+    ]
+
+
+def _refs(caller: Caller, fields: dict[str, Any]) -> dict[str, Any]:
+    """client_id/series_id/issuer_id -> objects of the caller's company (else a field error)."""
+    out = dict(fields)
+    errors: dict[str, list[str]] = {}
+    lookups = (
+        ("client_id", "client", Client.objects.filter(company_id=caller.company_id)),
+        ("series_id", "series", InvoiceSeries.objects.filter(company_id=caller.company_id)),
+        (
+            "issuer_id",
+            "issuer",
+            get_user_model().objects.filter(memberships__company_id=caller.company_id),
+        ),
+    )
+    for key, name, qs in lookups:
+        if key not in out:
+            continue
+        pk = out.pop(key)
+        if pk is None:
+            if name == "series" and key in fields:
+                continue  # "the default series"
+            errors[key] = ["required"]
+            continue
+        obj = qs.filter(pk=pk).first()
+        if obj is None:
+            errors[key] = [f"unknown {name}"]
+        else:
+            out[name] = obj
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _get(request: HttpRequest, contract_id: int) -> Contract:
+    return get_or_404(
+        Contract.objects.prefetch_related("lines"), request, "contract", pk=contract_id
+    )
+
+
+def _reload(c: Contract) -> dict[str, Any]:
+    return contract_out(Contract.objects.prefetch_related("lines").get(pk=c.pk))
+
+
+@router.get("/contracts", response=ContractPage, summary="List contracts")
+def list_contracts(
+    request: HttpRequest,
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    ordering: ContractOrdering = "-signed_on",
+    status: StatusFilter | None = None,
+    client_id: int | None = None,
+    series_id: int | None = None,
+    signed_from: date | None = None,
+    signed_to: date | None = None,
+) -> dict:
+    qs = scoped(Contract.objects.prefetch_related("lines"), request)
+    if status:
+        qs = qs.filter(status=status)
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    if series_id is not None:
+        qs = qs.filter(series_id=series_id)
+    if signed_from:
+        qs = qs.filter(signed_on__gte=signed_from)
+    if signed_to:
+        qs = qs.filter(signed_on__lte=signed_to)
+    return page(qs, limit=limit, offset=offset, ordering=ordering, out=contract_out)
+
+
+@router.post("/contracts", response={201: ContractOut}, summary="Create a contract")
+def create_contract(request: HttpRequest, body: ContractIn) -> Status:
+    caller = caller_of(request)
+    data = body.model_dump()
+    lines = _line_specs(caller, body.lines)
+    data.pop("lines")
+    activate = data.pop("activate")
+    if data.get("issuer_id") is None:
+        data["issuer_id"] = caller.token.user_id
+    data = _refs(caller, data)
+    with transaction.atomic():
+        c = contract_create(
+            company=caller.company, lines=lines, user=caller.user, activate=activate, **data
+        )
+        events.emit(caller.company_id, "contract.created", _payload(c, "created"))
+    return Status(201, _reload(c))
+
+
+@router.get("/contracts/{contract_id}", response=ContractOut, summary="Get a contract")
+def get_contract(request: HttpRequest, contract_id: int) -> dict:
+    return contract_out(_get(request, contract_id))
+
+
+@router.patch(
+    "/contracts/{contract_id}",
+    response=ContractOut,
+    summary="Change a contract's terms or billing settings",
+)
+def update_contract(request: HttpRequest, contract_id: int, body: ContractPatch) -> dict:
+    caller = caller_of(request)
+    c = _get(request, contract_id)
+    fields = _refs(caller, body.model_dump(exclude_unset=True))
+    with transaction.atomic():
+        c = contract_update(contract=c, user=caller.user, **fields)
+        events.emit(caller.company_id, "contract.changed", _payload(c, "updated"))
+    return _reload(c)
+
+
+def _action(request: HttpRequest, contract_id: int, action: str, fn: Any, **kw: Any) -> dict:
+    caller = caller_of(request)
+    c = _get(request, contract_id)
+    with transaction.atomic():
+        c = fn(contract=c, user=caller.user, as_of=clock.now(), **kw)
+        event = "contract.cancelled" if c.status == ContractStatus.CANCELLED else "contract.changed"
+        if action == "cancel":
+            event = "contract.cancelled"
+        events.emit(caller.company_id, event, _payload(c, action, final_index=c.final_index, **kw))
+    return _reload(c)
+
+
+@router.post("/contracts/{contract_id}/activate", response=ContractOut, summary="Start billing")
+def activate_contract(request: HttpRequest, contract_id: int) -> dict:
+    return _action(request, contract_id, "activate", contract_activate)
+
+
+@router.post("/contracts/{contract_id}/pause", response=ContractOut, summary="Pause billing")
+def pause_contract(request: HttpRequest, contract_id: int) -> dict:
+    return _action(request, contract_id, "pause", contract_pause)
+
+
+@router.post(
+    "/contracts/{contract_id}/resume",
+    response=ContractOut,
+    summary="Resume billing (periods inside the pause are not invoiced)",
+)
+def resume_contract(request: HttpRequest, contract_id: int) -> dict:
+    return _action(request, contract_id, "resume", contract_resume)
+
+
+@router.post(
+    "/contracts/{contract_id}/cancel",
+    response=ContractOut,
+    summary="Cancel now or at the end of the current period",
+)
+def cancel_contract(request: HttpRequest, contract_id: int, body: CancelIn) -> dict:
+    return _action(
+        request, contract_id, "cancel", contract_cancel, at_period_end=body.at_period_end
+    )
+
+
+@router.post(
+    "/contracts/{contract_id}/lines",
+    response=ContractOut,
+    summary="Replace the product lines from the next period not yet invoiced",
+)
+def change_lines(request: HttpRequest, contract_id: int, body: LinesIn) -> dict:
+    caller = caller_of(request)
+    c = _get(request, contract_id)
+    lines = _line_specs(caller, body.lines)
+    with transaction.atomic():
+        c = contract_change_lines(contract=c, user=caller.user, lines=lines)
+        events.emit(
+            caller.company_id,
+            "contract.changed",
+            _payload(c, "lines_changed", from_index=c.next_index),
+        )
+    return _reload(c)
+
+
+@router.get(
+    "/contracts/{contract_id}/schedule",
+    response=ScheduleOut,
+    summary="The billing periods of a contract",
+)
+def contract_schedule(
+    request: HttpRequest,
+    contract_id: int,
+    from_index: int = Query(0, ge=0, le=1000),
+    count: int = Query(12, ge=1, le=120),
+) -> dict:
+    c = _get(request, contract_id)
+    periods = []
+    try:
+        periods = list(islice(c.schedule().periods(from_index), count))
+    except (ValueError, OverflowError):
+        pass  # past year 9999: the schedule ends there for any practical purpose
+    return {
+        "contract_id": c.pk,
+        "next_index": c.next_index,
+        "periods": [
+            {
+                "index": p.index,
+                "issue_at": p.issue_at,
+                "period_start": p.start,
+                "period_end": p.end,
+                "invoiced": p.index < c.next_index,
+            }
+            for p in periods
+        ],
+    }

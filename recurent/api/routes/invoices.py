@@ -1,0 +1,174 @@
+"""Invoices: read, list, documents (PDF, e-Factura XML) and storno."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date
+from typing import Any, Literal
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Status
+
+from recurent.common import clock
+from recurent.invoices.models import Invoice
+
+from ..auth import caller_of, get_or_404, scoped
+from ..problems import Problem
+from ..schemas import InvoiceDetailOut, InvoiceOut, InvoicePage, StornoIn
+from .common import MAX_LIMIT, MAX_OFFSET, page
+
+router = Router(tags=["invoices"])
+
+InvoiceOrdering = Literal[
+    "issued_at",
+    "-issued_at",
+    "issue_date",
+    "-issue_date",
+    "due_date",
+    "-due_date",
+    "number",
+    "-number",
+    "gross_total",
+    "-gross_total",
+]
+StatusFilter = Literal["issued", "partially_credited", "cancelled"]
+Kind = Literal["invoice", "credit_note"]
+
+_FIELDS = [f for f in InvoiceOut.model_fields if f != "series"]
+
+
+def invoice_out(inv: Invoice) -> dict[str, Any]:
+    data = {f: getattr(inv, f) for f in _FIELDS}
+    data["series"] = inv.series.code
+    return data
+
+
+def invoice_detail(inv: Invoice) -> dict[str, Any]:
+    data = invoice_out(inv)
+    data.update(
+        vat_breakdown=inv.vat_breakdown,
+        seller=inv.seller,
+        buyer=inv.buyer,
+        lines=list(inv.lines.all()),
+    )
+    return data
+
+
+def _get(request: HttpRequest, invoice_id: int) -> Invoice:
+    return get_or_404(Invoice.objects.select_related("series"), request, "invoice", pk=invoice_id)
+
+
+@router.get("/invoices", response=InvoicePage, summary="List invoices")
+def list_invoices(
+    request: HttpRequest,
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    ordering: InvoiceOrdering = "-issued_at",
+    status: StatusFilter | None = None,
+    kind: Kind | None = None,
+    client_id: int | None = None,
+    contract_id: int | None = None,
+    series: str | None = Query(None, max_length=10, description="series code, e.g. REC"),
+    issued_from: date | None = Query(None, description="issue date on or after"),  # noqa: B008
+    issued_to: date | None = Query(None, description="issue date on or before"),  # noqa: B008
+    due_to: date | None = Query(None, description="due date on or before"),  # noqa: B008
+) -> dict:
+    qs = scoped(Invoice.objects.select_related("series"), request)
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    if contract_id is not None:
+        qs = qs.filter(contract_id=contract_id)
+    if series:
+        qs = qs.filter(series__code=series)
+    if issued_from:
+        qs = qs.filter(issue_date__gte=issued_from)
+    if issued_to:
+        qs = qs.filter(issue_date__lte=issued_to)
+    if due_to:
+        qs = qs.filter(due_date__lte=due_to)
+    return page(
+        qs, limit=limit, offset=offset, ordering=ordering, tiebreak=("-number", "-pk"),
+        out=invoice_out,
+    )  # fmt: skip
+
+
+@router.get("/invoices/{invoice_id}", response=InvoiceDetailOut, summary="Get an invoice")
+def get_invoice(request: HttpRequest, invoice_id: int) -> dict:
+    return invoice_detail(_get(request, invoice_id))
+
+
+def _document(request: HttpRequest, invoice_id: int, kind: str) -> HttpResponse:
+    inv = _get(request, invoice_id)
+    from recurent.documents.api import document
+
+    doc = document(inv.pk, kind)
+    if doc is None:
+        raise Problem(
+            404,
+            "document_not_ready",
+            f"the {kind.upper()} of {inv.full_number} is not rendered yet",
+        )
+    response = HttpResponse(bytes(doc.content), content_type=doc.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{doc.filename}"'
+    return response
+
+
+_PDF = {
+    200: {
+        "description": "the PDF",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+_XML = {
+    200: {
+        "description": "the UBL 2.1 XML",
+        "content": {"application/xml": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    summary="Download the PDF",
+    openapi_extra={"responses": _PDF},
+)
+def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    return _document(request, invoice_id, "pdf")
+
+
+@router.get(
+    "/invoices/{invoice_id}/xml",
+    summary="Download the e-Factura XML",
+    openapi_extra={"responses": _XML},
+)
+def invoice_xml(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    return _document(request, invoice_id, "xml")
+
+
+def _storno_service() -> Any:
+    try:
+        module = importlib.import_module("recurent.invoices.storno")
+    except ImportError:
+        return None
+    return getattr(module, "invoice_storno", None)
+
+
+@router.post(
+    "/invoices/{invoice_id}/storno",
+    response={201: InvoiceDetailOut},
+    summary="Cancel an invoice with a credit note (storno)",
+)
+def storno_invoice(request: HttpRequest, invoice_id: int, body: StornoIn) -> Status:
+    caller = caller_of(request)
+    inv = _get(request, invoice_id)
+    service = _storno_service()
+    if service is None:
+        raise Problem(501, "not_implemented", "storno is not available in this version yet")
+    with transaction.atomic():
+        credit = service(invoice=inv, user=caller.user, as_of=clock.now(), reason=body.reason)
+    return Status(201, invoice_detail(Invoice.objects.select_related("series").get(pk=credit.pk)))
