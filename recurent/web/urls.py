@@ -1,10 +1,19 @@
 from django.urls import path
 
-from recurent.web.views import account, dashboard
+from recurent.web.views import (
+    account,
+    billing,
+    company,
+    contracts,
+    dashboard,
+    invoices,
+    nomenclators,
+)
 
 app_name = "web"
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    # Account
     path("login/", account.LoginView.as_view(), name="login"),
     path("logout/", account.LogoutView.as_view(), name="logout"),
     path("password/", account.PasswordChangeView.as_view(), name="password-change"),
@@ -26,4 +35,29 @@ urlpatterns = [
     path("language/", account.set_language, name="set-language"),
     path("company/switch/", account.switch_company, name="switch-company"),
     path("no-company/", account.no_company, name="no-company"),
+    # Nomenclators
+    path("products/", nomenclators.product_list, name="products"),
+    path("products/new/", nomenclators.product_create_view, name="product-add"),
+    path("products/<int:pk>/", nomenclators.product_edit, name="product-edit"),
+    path("clients/", nomenclators.client_list, name="clients"),
+    path("clients/new/", nomenclators.client_create_view, name="client-add"),
+    path("clients/<int:pk>/", nomenclators.client_detail, name="client"),
+    path("clients/<int:pk>/edit/", nomenclators.client_edit, name="client-edit"),
+    path("series/", nomenclators.series_list, name="series"),
+    path("series/new/", nomenclators.series_create_view, name="series-add"),
+    # Contracts
+    path("contracts/", contracts.contract_list, name="contracts"),
+    path("contracts/new/", contracts.contract_create_view, name="contract-add"),
+    path("contracts/<int:pk>/", contracts.contract_detail, name="contract"),
+    path("contracts/<int:pk>/edit/", contracts.contract_edit, name="contract-edit"),
+    path("contracts/<int:pk>/<slug:action>/", contracts.contract_action, name="contract-action"),
+    # Invoices
+    path("invoices/", invoices.invoice_list, name="invoices"),
+    path("invoices/<int:pk>/", invoices.invoice_detail, name="invoice"),
+    # Billing run
+    path("billing/", billing.billing_run, name="billing-run"),
+    path("billing/<str:token>/", billing.billing_job, name="billing-job"),
+    path("billing/<str:token>/status/", billing.billing_job_status, name="billing-job-status"),
+    # Settings
+    path("settings/", company.company_settings, name="settings"),
 ]

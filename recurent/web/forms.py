@@ -1,0 +1,224 @@
+"""Forms: field types and labels for the screens. Validation that matters lives in the services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from recurent.catalog.models import UNITS, Product
+from recurent.clients.models import Client
+from recurent.companies.models import Company, InvoiceSeries
+from recurent.contracts.models import Contract
+from recurent.engine.cycles import BUCHAREST, CycleKind
+from recurent.engine.money import CURRENCIES
+
+CURRENCY_CHOICES = [(c, c) for c in CURRENCIES]
+CYCLE_CHOICES = [
+    (CycleKind.WEEKLY.value, _("weekly")),
+    (CycleKind.MONTHLY.value, _("monthly")),
+    (CycleKind.QUARTERLY.value, _("quarterly")),
+    (CycleKind.HALF_YEARLY.value, _("half-yearly")),
+    (CycleKind.YEARLY.value, _("yearly")),
+    (CycleKind.DAYS.value, _("every N days")),
+]
+VAT_CATEGORY_CHOICES = [
+    ("S", _("S: standard")),
+    ("Z", _("Z: zero rated")),
+    ("E", _("E: exempt")),
+    ("AE", _("AE: reverse charge")),
+    ("K", _("K: intra-EU supply")),
+    ("G", _("G: export")),
+    ("O", _("O: outside the scope of VAT")),
+]
+VAT_RATE_CHOICES = [
+    ("standard", _("standard (21%; 19% until July 2025)")),
+    ("reduced", _("reduced (11%; 9% until July 2025)")),
+    ("reduced-low", _("reduced (11%; 5% until July 2025)")),
+    ("zero", _("zero")),
+]
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M", **kw)
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A Bucharest wall time in the browser, an aware instant in Python."""
+
+    widget = LocalDateTimeInput
+    input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(BUCHAREST).replace(tzinfo=None)
+        return value
+
+    def to_python(self, value: Any) -> datetime | None:  # type: ignore[override]
+        result = super().to_python(value)
+        if result is not None:
+            result = (
+                result.astimezone(BUCHAREST)
+                if result.tzinfo
+                else result.replace(tzinfo=BUCHAREST, fold=0)
+            )
+        return result
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kw)
+
+
+class ProductForm(forms.ModelForm):
+    unit_code = forms.ChoiceField(label=_("unit of measure"), choices=UNITS)
+    currency = forms.ChoiceField(label=_("currency"), choices=CURRENCY_CHOICES, initial="RON")
+    vat_category = forms.ChoiceField(
+        label=_("VAT category"), choices=VAT_CATEGORY_CHOICES, initial="S"
+    )
+    vat_rate = forms.ChoiceField(label=_("VAT rate"), choices=VAT_RATE_CHOICES, initial="standard")
+
+    class Meta:
+        model = Product
+        fields = [
+            "code", "name", "unit_price", "currency", "unit_code", "unit_name",
+            "vat_category", "vat_rate", "description", "active", "self_service",
+        ]  # fmt: skip
+        widgets = {"description": forms.Textarea(attrs={"rows": 3, "wide": True})}
+
+
+class ClientForm(forms.ModelForm):
+    emails = forms.CharField(
+        label=_("email addresses"),
+        required=False,
+        help_text=_("Separate several addresses with commas."),
+    )
+
+    class Meta:
+        model = Client
+        fields = [
+            "kind", "name", "tax_id", "trade_register", "street", "city", "county", "postal_code",
+            "country", "emails", "iban", "bank", "payment_term_days", "notes",
+        ]  # fmt: skip
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3, "wide": True})}
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        if self.instance and isinstance(self.instance.emails, list) and not self.is_bound:
+            self.initial["emails"] = ", ".join(self.instance.emails)
+        self.fields["county"].help_text = _("Code such as CJ or RO-CJ; B for Bucharest.")
+
+    def clean_emails(self) -> list[str]:
+        raw = self.cleaned_data.get("emails") or ""
+        return [e.strip() for e in raw.replace(";", ",").split(",") if e.strip()]
+
+
+class SeriesForm(forms.ModelForm):
+    class Meta:
+        model = InvoiceSeries
+        fields = ["code", "next_number", "width", "yearly_restart", "is_default", "is_credit"]
+
+
+class CompanyForm(forms.ModelForm):
+    class Meta:
+        model = Company
+        fields = [
+            "legal_name", "cui", "trade_register", "street", "city", "county", "postal_code",
+            "country", "iban", "bank", "vat_payer", "vat_on_collection", "share_capital",
+            "email", "phone", "logo",
+        ]  # fmt: skip
+
+
+class ContractForm(forms.ModelForm):
+    first_issue_at = LocalDateTimeField(label=_("first invoice at"))
+    ends_at = LocalDateTimeField(
+        label=_("ends at"), required=False, help_text=_("Empty: until cancelled.")
+    )
+    cycle = forms.ChoiceField(label=_("cycle"), choices=CYCLE_CHOICES, initial="monthly")
+    currency = forms.ChoiceField(label=_("price currency"), choices=CURRENCY_CHOICES, initial="RON")
+    invoice_currency = forms.ChoiceField(
+        label=_("invoice currency"), choices=CURRENCY_CHOICES, initial="RON"
+    )
+
+    class Meta:
+        model = Contract
+        fields = [
+            "client", "number", "signed_on", "first_issue_at", "ends_at",
+            "series", "issuer", "cycle", "every_days", "in_arrears", "payment_term_days",
+            "currency", "invoice_currency", "auto_email", "email_template_code",
+        ]  # fmt: skip
+        widgets = {"signed_on": DateInput()}
+
+    GENERAL = ("client", "number", "signed_on", "first_issue_at", "ends_at")
+    BILLING = (
+        "series", "issuer", "cycle", "every_days", "in_arrears", "payment_term_days",
+        "currency", "invoice_currency", "auto_email", "email_template_code",
+    )  # fmt: skip
+
+    def __init__(self, *a: Any, company: Company, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self.fields["client"].queryset = Client.objects.filter(company=company).order_by("name")  # type: ignore[attr-defined]
+        self.fields["series"].queryset = InvoiceSeries.objects.filter(
+            company=company, is_credit=False
+        )  # type: ignore[attr-defined]
+        self.fields["issuer"].queryset = (  # type: ignore[attr-defined]
+            get_user_model().objects.filter(memberships__company=company).order_by("username")
+        )
+        self.fields["issuer"].label = _("invoices issued by")
+        self.fields["every_days"].help_text = _("Only for the cycle 'every N days'.")
+
+    def general(self) -> list[forms.BoundField]:
+        return [self[f] for f in self.GENERAL]
+
+    def billing(self) -> list[forms.BoundField]:
+        return [self[f] for f in self.BILLING]
+
+    def _post_clean(self) -> None:
+        # The service validates the whole contract (with its lines); skip the model's own pass,
+        # which would fail on the company the form does not carry.
+        pass
+
+
+class ContractLineForm(forms.Form):
+    product = forms.ModelChoiceField(label=_("product"), queryset=Product.objects.none())
+    quantity = forms.DecimalField(
+        label=_("quantity"), max_digits=14, decimal_places=4, min_value=0, initial=1, localize=True
+    )
+    unit_price = forms.DecimalField(
+        label=_("unit price"), max_digits=16, decimal_places=4, required=False, localize=True,
+        help_text=_("Empty: the catalogue price."),
+    )  # fmt: skip
+    description = forms.CharField(label=_("description"), max_length=100, required=False)
+
+    def __init__(self, *a: Any, products: Any = None, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        if products is not None:
+            self.fields["product"].queryset = products  # type: ignore[attr-defined]
+
+
+ContractLineFormSet = forms.formset_factory(
+    ContractLineForm, extra=0, min_num=1, validate_min=True, can_delete=True
+)
+
+
+class BillingRunForm(forms.Form):
+    as_of = LocalDateTimeField(
+        label=_("as of"),
+        required=False,
+        help_text=_("Empty: now. A later instant bills what will be due by then."),
+    )
+    dry_run = forms.BooleanField(
+        label=_("preview only (dry run): issue nothing"), required=False, initial=True
+    )
+
+
+class CancelForm(forms.Form):
+    at_period_end = forms.BooleanField(label=_("at the end of the current period"), required=False)

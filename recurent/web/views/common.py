@@ -1,0 +1,55 @@
+"""Helpers shared by the web views: lists (search, sort, paginate) and service errors on forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext
+
+PAGE_SIZE = 25
+
+
+def paginate(request: HttpRequest, qs: QuerySet[Any], per_page: int = PAGE_SIZE) -> Page[Any]:
+    # Two queries per list page: the count and the rows.
+    return Paginator(qs, per_page).get_page(request.GET.get("page"))
+
+
+def sort(
+    request: HttpRequest, qs: QuerySet[Any], allowed: dict[str, str], default: str
+) -> tuple[QuerySet[Any], str]:
+    """``?sort=name`` or ``?sort=-name`` among ``allowed`` (public key -> ORM field)."""
+    key = request.GET.get("sort") or default
+    desc = key.startswith("-")
+    field = allowed.get(key.lstrip("-"))
+    if field is None:
+        key, desc, field = default, default.startswith("-"), allowed[default.lstrip("-")]
+    return qs.order_by(("-" if desc else "") + field, "-pk" if desc else "pk"), key
+
+
+def apply_errors(form: forms.BaseForm, err: ValidationError) -> None:
+    """Put a service's ValidationError next to the matching fields (the rest above the form).
+
+    Messages go through gettext: the engine writes English, the catalogue translates them.
+    """
+    if hasattr(err, "error_dict"):
+        for field, errors in err.message_dict.items():
+            target = field if field in form.fields else None
+            for message in errors:
+                text = gettext(message)
+                if target is None and field != "__all__":
+                    text = f"{field}: {text}"
+                form.add_error(target, text)
+    else:
+        for message in err.messages:
+            form.add_error(None, gettext(message))
+
+
+def error_text(err: ValidationError) -> str:
+    if hasattr(err, "error_dict"):
+        return "; ".join(gettext(m) for errs in err.message_dict.values() for m in errs)
+    return "; ".join(gettext(m) for m in err.messages)

@@ -1,0 +1,245 @@
+"""Contracts: list, the tabbed form (General / Products / Billing), the contract page, actions."""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from recurent.catalog.models import Product
+from recurent.common import clock
+from recurent.common.access import company_required, scoped
+from recurent.companies.models import InvoiceSeries
+from recurent.contracts import services
+from recurent.contracts.models import Contract, ContractStatus
+from recurent.engine import vat
+from recurent.engine.cycles import BUCHAREST
+from recurent.invoices.models import Invoice
+from recurent.web.forms import CancelForm, ContractForm, ContractLineFormSet
+from recurent.web.views.common import apply_errors, error_text, paginate, sort
+
+
+@company_required("viewer")
+def contract_list(request: HttpRequest) -> HttpResponse:
+    qs = scoped(Contract.objects, request).select_related("client", "series")
+    q = (request.GET.get("q") or "").strip()
+    if q:
+        qs = qs.filter(Q(number__icontains=q) | Q(client__name__icontains=q))
+    status = request.GET.get("status") or ""
+    if status == "attention":
+        qs = qs.exclude(hold_kind="")
+    elif status in ContractStatus.values:
+        qs = qs.filter(status=status)
+    qs, current = sort(
+        request,
+        qs,
+        {
+            "number": "number",
+            "client": "client__name",
+            "signed": "signed_on",
+            "next": "next_issue_at",
+        },
+        "-signed",
+    )
+    ctx = {
+        "page": paginate(request, qs),
+        "q": q,
+        "status": status,
+        "sort": current,
+        "statuses": ContractStatus.choices,
+    }
+    return render(request, "web/contracts/list.html", ctx)
+
+
+def _products(request: HttpRequest) -> Any:
+    return scoped(Product.objects, request).filter(active=True).order_by("code")
+
+
+def _product_options(products: Any) -> list[dict[str, Any]]:
+    """Catalogue entries with the VAT rate in force today, for the running total in the browser."""
+    today = clock.now().astimezone(BUCHAREST).date()
+    out = []
+    for p in products:
+        try:
+            rate = vat.rate_on(
+                vat.parse_category(p.vat_category), vat.parse_rate_code(p.vat_rate), today
+            )
+        except vat.VatError:
+            rate = None
+        out.append({"p": p, "rate": rate})
+    return out
+
+
+def _line_initial(contract: Contract) -> list[dict[str, Any]]:
+    return [
+        {
+            "product": li.product_id,
+            "quantity": li.quantity,
+            "unit_price": li.unit_price,
+            "description": li.description,
+        }
+        for li in contract.lines.filter(until_index__isnull=True).order_by("position", "pk")
+    ]
+
+
+def _specs(formset: Any) -> list[services.LineSpec]:
+    out = []
+    for f in formset.forms:
+        d = f.cleaned_data
+        if not d or d.get("DELETE") or not d.get("product"):
+            continue
+        out.append(
+            services.LineSpec(
+                product=d["product"],
+                quantity=d["quantity"],
+                unit_price=d.get("unit_price"),
+                description=d.get("description") or "",
+            )
+        )
+    return out
+
+
+def _same_lines(contract: Contract, specs: list[services.LineSpec]) -> bool:
+    current = [
+        (x["product"], x["quantity"], x["unit_price"], x["description"])
+        for x in _line_initial(contract)
+    ]
+    wanted = [(s.product.pk, s.quantity, s.unit_price, s.description) for s in specs]
+    return current == wanted
+
+
+def _contract_form(request: HttpRequest, contract: Contract | None) -> HttpResponse:
+    company = request.company  # type: ignore[attr-defined]
+    products = _products(request)
+    data = request.POST if request.method == "POST" else None
+    initial: dict[str, Any] = {}
+    if contract is None:
+        initial = {"issuer": request.user.pk, "client": request.GET.get("client")}
+        default = scoped(InvoiceSeries.objects, request).filter(is_default=True).first()
+        if default:
+            initial["series"] = default.pk
+    form = ContractForm(data, instance=contract, company=company, initial=initial)
+    formset = ContractLineFormSet(
+        data,
+        prefix="lines",
+        initial=_line_initial(contract) if contract else [{"quantity": 1}],
+        form_kwargs={"products": products},
+    )
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        fields = {k: form.cleaned_data[k] for k in ContractForm.Meta.fields}
+        specs = _specs(formset)
+        try:
+            if contract is None:
+                contract = services.contract_create(
+                    company=company,
+                    lines=specs,
+                    user=request.user,
+                    activate="activate" in request.POST,
+                    **fields,
+                )
+                messages.success(
+                    request, _("Contract %(number)s created.") % {"number": contract.number}
+                )
+            else:
+                contract = services.contract_update(contract=contract, user=request.user, **fields)
+                if not _same_lines(contract, specs):
+                    services.contract_change_lines(
+                        contract=contract, user=request.user, lines=specs
+                    )
+                messages.success(
+                    request, _("Contract %(number)s saved.") % {"number": contract.number}
+                )
+            return redirect("web:contract", pk=contract.pk)
+        except ValidationError as e:
+            apply_errors(form, e)
+    ctx = {
+        "form": form,
+        "formset": formset,
+        "object": contract,
+        "products": _product_options(products),
+    }
+    return render(request, "web/contracts/form.html", ctx)
+
+
+@company_required("accountant")
+def contract_create_view(request: HttpRequest) -> HttpResponse:
+    return _contract_form(request, None)
+
+
+@company_required("accountant")
+def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _contract_form(request, get_object_or_404(scoped(Contract.objects, request), pk=pk))
+
+
+@company_required("viewer")
+def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = get_object_or_404(
+        scoped(Contract.objects, request).select_related("client", "series", "issuer"), pk=pk
+    )
+    upcoming = []
+    if contract.status in {ContractStatus.ACTIVE, ContractStatus.DRAFT, ContractStatus.PAUSED}:
+        try:
+            upcoming = list(islice(contract.schedule().periods(contract.next_index), 12))
+        except ValueError:
+            upcoming = []
+    lines = contract.lines.select_related("product").order_by("from_index", "position", "pk")
+    invoices = (
+        Invoice.objects.filter(contract=contract).select_related("series").order_by("-issued_at")
+    )
+    ctx = {
+        "contract": contract,
+        "lines": [li for li in lines if li.until_index is None],
+        "upcoming": upcoming,
+        "invoices": paginate(request, invoices, 12),
+        "changes": contract.changes.select_related("user")[:100],
+        "cancel_form": CancelForm(),
+    }
+    return render(request, "web/contracts/detail.html", ctx)
+
+
+ACTIONS = {
+    "activate": (services.contract_activate, gettext_lazy("Contract activated.")),
+    "pause": (
+        services.contract_pause,
+        gettext_lazy("Contract paused: nothing is invoiced until it is resumed."),
+    ),
+    "resume": (services.contract_resume, gettext_lazy("Contract resumed.")),
+    "cancel": (services.contract_cancel, gettext_lazy("Contract cancelled.")),
+}
+
+
+@require_POST
+@company_required("accountant")
+def contract_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    contract = get_object_or_404(scoped(Contract.objects, request), pk=pk)
+    now = clock.now()
+    try:
+        if action == "release":
+            services.contract_release_hold(contract=contract, user=request.user)
+            messages.success(
+                request, _("The contract will be tried again by the next billing run.")
+            )
+        elif action in ACTIONS:
+            fn, done = ACTIONS[action]
+            kw: dict[str, Any] = {"contract": contract, "user": request.user, "as_of": now}
+            if action == "cancel":
+                form = CancelForm(request.POST)
+                form.is_valid()
+                kw["at_period_end"] = bool(form.cleaned_data.get("at_period_end"))
+                if kw["at_period_end"]:
+                    done = _("The contract ends with the current period.")
+            fn(**kw)
+            messages.success(request, str(done))
+        else:
+            return HttpResponse(status=404)
+    except ValidationError as e:
+        messages.error(request, error_text(e))
+    return redirect("web:contract", pk=contract.pk)

@@ -1,0 +1,165 @@
+"""Products, clients and invoice series: lists with search/sort/pages, create and edit forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from recurent.catalog.models import Product
+from recurent.catalog.services import product_create, product_update
+from recurent.clients.models import Client
+from recurent.clients.services import client_create, client_update
+from recurent.common.access import company_required, scoped
+from recurent.companies.models import InvoiceSeries
+from recurent.companies.services import series_create
+from recurent.web.forms import ClientForm, ProductForm, SeriesForm
+from recurent.web.views.common import apply_errors, paginate, sort
+
+
+def _q(request: HttpRequest) -> str:
+    return (request.GET.get("q") or "").strip()
+
+
+# --- products ---------------------------------------------------------------------------------
+
+
+@company_required("viewer")
+def product_list(request: HttpRequest) -> HttpResponse:
+    qs = scoped(Product.objects, request)
+    q = _q(request)
+    if q:
+        qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q))
+    active = request.GET.get("active", "")
+    if active in {"1", "0"}:
+        qs = qs.filter(active=active == "1")
+    qs, current = sort(request, qs, {"code": "code", "name": "name", "price": "unit_price"}, "code")
+    return render(
+        request,
+        "web/products/list.html",
+        {"page": paginate(request, qs), "q": q, "sort": current, "active": active},
+    )
+
+
+def _product_form(request: HttpRequest, product: Product | None) -> HttpResponse:
+    form = ProductForm(request.POST or None, instance=product)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if product is None:
+                product = product_create(company=request.company, **form.cleaned_data)  # type: ignore[attr-defined]
+                messages.success(request, _("Product %(code)s added.") % {"code": product.code})
+            else:
+                product_update(product=product, **form.cleaned_data)
+                messages.success(request, _("Product %(code)s saved.") % {"code": product.code})
+            return redirect("web:products")
+        except ValidationError as e:
+            apply_errors(form, e)
+    return render(request, "web/products/form.html", {"form": form, "object": product})
+
+
+@company_required("accountant")
+def product_create_view(request: HttpRequest) -> HttpResponse:
+    return _product_form(request, None)
+
+
+@company_required("accountant")
+def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _product_form(request, get_object_or_404(scoped(Product.objects, request), pk=pk))
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+
+@company_required("viewer")
+def client_list(request: HttpRequest) -> HttpResponse:
+    qs = scoped(Client.objects, request)
+    q = _q(request)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(tax_id__icontains=q) | Q(city__icontains=q))
+    kind = request.GET.get("kind", "")
+    if kind:
+        qs = qs.filter(kind=kind)
+    qs, current = sort(
+        request, qs, {"name": "name", "city": "city", "created": "created_at"}, "name"
+    )
+    return render(
+        request,
+        "web/clients/list.html",
+        {
+            "page": paginate(request, qs),
+            "q": q,
+            "sort": current,
+            "kind": kind,
+            "kinds": Client._meta.get_field("kind").choices,
+        },
+    )
+
+
+def _client_form(request: HttpRequest, client: Client | None) -> HttpResponse:
+    form = ClientForm(request.POST or None, instance=client)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if client is None:
+                client = client_create(company=request.company, **form.cleaned_data)  # type: ignore[attr-defined]
+                messages.success(request, _("Client %(name)s added.") % {"name": client.name})
+            else:
+                client_update(client=client, **form.cleaned_data)
+                messages.success(request, _("Client %(name)s saved.") % {"name": client.name})
+            return redirect("web:client", pk=client.pk)
+        except ValidationError as e:
+            apply_errors(form, e)
+    return render(request, "web/clients/form.html", {"form": form, "object": client})
+
+
+@company_required("accountant")
+def client_create_view(request: HttpRequest) -> HttpResponse:
+    return _client_form(request, None)
+
+
+@company_required("accountant")
+def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _client_form(request, get_object_or_404(scoped(Client.objects, request), pk=pk))
+
+
+@company_required("viewer")
+def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from recurent.invoices.models import Invoice
+
+    client = get_object_or_404(scoped(Client.objects, request), pk=pk)
+    contracts = client.contracts.select_related("series").order_by("-signed_on")[:50]
+    invoices = (
+        Invoice.objects.filter(client=client).select_related("series").order_by("-issued_at")[:20]
+    )
+    ctx: dict[str, Any] = {"client": client, "contracts": contracts, "invoices": invoices}
+    return render(request, "web/clients/detail.html", ctx)
+
+
+# --- series -----------------------------------------------------------------------------------
+
+
+@company_required("viewer")
+def series_list(request: HttpRequest) -> HttpResponse:
+    qs = (
+        scoped(InvoiceSeries.objects, request)
+        .annotate(invoice_count=Count("invoices"))
+        .order_by("code")
+    )
+    return render(request, "web/series/list.html", {"page": paginate(request, qs)})
+
+
+@company_required("admin")
+def series_create_view(request: HttpRequest) -> HttpResponse:
+    form = SeriesForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            s = series_create(company=request.company, **form.cleaned_data)  # type: ignore[attr-defined]
+            messages.success(request, _("Series %(code)s added.") % {"code": s.code})
+            return redirect("web:series")
+        except ValidationError as e:
+            apply_errors(form, e)
+    return render(request, "web/series/form.html", {"form": form})
