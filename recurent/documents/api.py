@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from .models import DocumentKind, InvoiceDocument
+from django.db.models import Q
+
+from .models import Annex, DocumentKind, InvoiceDocument
 
 
 def attachments(invoice_id: int) -> list[tuple[str, bytes, str]]:
-    """(filename, content, MIME type) of every stored document of the invoice, PDF first."""
-    docs = InvoiceDocument.objects.filter(invoice_id=invoice_id).order_by("kind")
+    """(filename, content, MIME type) of every stored document of the invoice, PDF first,
+    then the e-Factura XML, then its annexes (the contract's and the invoice's own).
+
+    An XML that failed the e-Factura check is never handed out."""
+    docs = InvoiceDocument.objects.filter(invoice_id=invoice_id, valid=True).order_by("kind")
     order = {DocumentKind.PDF: 0, DocumentKind.XML: 1}
-    return [
+    out = [
         (d.filename, bytes(d.content), d.content_type)
         for d in sorted(docs, key=lambda d: order.get(d.kind, 9))  # type: ignore[call-overload]
     ]
+    return out + [(a.filename, bytes(a.content), a.mime) for a in annexes_of(invoice_id)]
 
 
 def document(invoice_id: int, kind: str) -> InvoiceDocument | None:
-    return InvoiceDocument.objects.filter(invoice_id=invoice_id, kind=kind).first()
+    """The stored document of that kind, if it exists and (for the XML) passed the check."""
+    return InvoiceDocument.objects.filter(invoice_id=invoice_id, kind=kind, valid=True).first()
+
+
+def annexes_of(invoice_id: int) -> list[Annex]:
+    from recurent.invoices.models import Invoice
+
+    row = Invoice.objects.filter(pk=invoice_id).values_list("contract_id", "issued_at").first()
+    q = Q(invoice_id=invoice_id)
+    if row and row[0]:
+        # A contract's annex travels with the invoices issued after it was added, not before.
+        q |= Q(contract_id=row[0], created_at__lte=row[1])
+    return list(Annex.objects.filter(q).order_by("created_at", "pk"))
