@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
@@ -39,7 +39,6 @@ SESSION_KEY = "recurent_company_id"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RANK = {Role.VIEWER: 0, Role.ACCOUNTANT: 1, Role.ADMIN: 2}
 
-M = TypeVar("M", bound=Model)
 View = Callable[..., HttpResponse]
 
 
@@ -171,7 +170,7 @@ class CompanyRequiredMixin:
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
 
 
-def scoped(qs: QuerySet[M] | Any, request: HttpRequest, field: str = "company") -> QuerySet[M]:
+def scoped(qs: Any, request: HttpRequest, field: str = "company") -> QuerySet[Any]:
     """Restrict a queryset (or manager) to the current company: another company's rows -> 404.
 
     ``field`` is the lookup path to the company (e.g. ``"contract__company"``).
@@ -183,4 +182,4 @@ def scoped(qs: QuerySet[M] | Any, request: HttpRequest, field: str = "company") 
         raise PermissionDenied("no company")
     if not isinstance(qs, QuerySet):
         qs = qs.all()
-    return qs.filter(**{field: company})
+    return qs.filter(**{field: company})  # type: ignore[no-any-return]

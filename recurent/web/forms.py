@@ -166,9 +166,8 @@ class ContractForm(forms.ModelForm):
     def __init__(self, *a: Any, company: Company, **kw: Any) -> None:
         super().__init__(*a, **kw)
         self.fields["client"].queryset = Client.objects.filter(company=company).order_by("name")  # type: ignore[attr-defined]
-        self.fields["series"].queryset = InvoiceSeries.objects.filter(
-            company=company, is_credit=False
-        )  # type: ignore[attr-defined]
+        series = InvoiceSeries.objects.filter(company=company, is_credit=False)
+        self.fields["series"].queryset = series  # type: ignore[attr-defined]
         self.fields["issuer"].queryset = (  # type: ignore[attr-defined]
             get_user_model().objects.filter(memberships__company=company).order_by("username")
         )

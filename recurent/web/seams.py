@@ -30,7 +30,7 @@ def with_payment_state(qs: QuerySet[Any], as_of: date | datetime) -> QuerySet[An
     return qs
 
 
-def payment_state_labels() -> dict[str, str]:
+def payment_state_labels() -> dict[str, Any]:
     from django.utils.translation import gettext_lazy as _
 
     return {

@@ -118,6 +118,7 @@ def _same_lines(contract: Contract, specs: list[services.LineSpec]) -> bool:
 
 def _contract_form(request: HttpRequest, contract: Contract | None) -> HttpResponse:
     company = request.company  # type: ignore[attr-defined]
+    user: Any = request.user
     products = _products(request)
     data = request.POST if request.method == "POST" else None
     initial: dict[str, Any] = {}
@@ -141,7 +142,7 @@ def _contract_form(request: HttpRequest, contract: Contract | None) -> HttpRespo
                 contract = services.contract_create(
                     company=company,
                     lines=specs,
-                    user=request.user,
+                    user=user,
                     activate="activate" in request.POST,
                     **fields,
                 )
@@ -149,11 +150,9 @@ def _contract_form(request: HttpRequest, contract: Contract | None) -> HttpRespo
                     request, _("Contract %(number)s created.") % {"number": contract.number}
                 )
             else:
-                contract = services.contract_update(contract=contract, user=request.user, **fields)
+                contract = services.contract_update(contract=contract, user=user, **fields)
                 if not _same_lines(contract, specs):
-                    services.contract_change_lines(
-                        contract=contract, user=request.user, lines=specs
-                    )
+                    services.contract_change_lines(contract=contract, user=user, lines=specs)
                 messages.success(
                     request, _("Contract %(number)s saved.") % {"number": contract.number}
                 )
@@ -220,22 +219,23 @@ ACTIONS = {
 @company_required("accountant")
 def contract_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     contract = get_object_or_404(scoped(Contract.objects, request), pk=pk)
+    user: Any = request.user
     now = clock.now()
     try:
         if action == "release":
-            services.contract_release_hold(contract=contract, user=request.user)
+            services.contract_release_hold(contract=contract, user=user)
             messages.success(
                 request, _("The contract will be tried again by the next billing run.")
             )
         elif action in ACTIONS:
             fn, done = ACTIONS[action]
-            kw: dict[str, Any] = {"contract": contract, "user": request.user, "as_of": now}
+            kw: dict[str, Any] = {"contract": contract, "user": user, "as_of": now}
             if action == "cancel":
                 form = CancelForm(request.POST)
                 form.is_valid()
                 kw["at_period_end"] = bool(form.cleaned_data.get("at_period_end"))
                 if kw["at_period_end"]:
-                    done = _("The contract ends with the current period.")
+                    done = gettext_lazy("The contract ends with the current period.")
             fn(**kw)
             messages.success(request, str(done))
         else:

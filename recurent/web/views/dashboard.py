@@ -101,7 +101,8 @@ def due_next(
         .select_related("client")
         .order_by("next_issue_at", "pk")
     )
-    count, upcoming = 0, []
+    count = 0
+    upcoming: list[dict[str, Any]] = []
     for c in contracts.iterator(chunk_size=500):
         for p in islice(c.schedule().periods(c.next_index), 400):
             if p.issue_at > until:
@@ -109,7 +110,7 @@ def due_next(
             count += 1
             if len(upcoming) < limit * 4:
                 upcoming.append({"at": p.issue_at, "contract": c, "late": p.issue_at <= now})
-    upcoming.sort(key=lambda x: x["at"])
+    upcoming.sort(key=lambda x: x["at"])  # type: ignore[no-any-return]
     return count, upcoming[:limit]
 
 
