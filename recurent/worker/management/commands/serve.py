@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -21,6 +22,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):  # type: ignore[no-untyped-def]
         worker = None
+
+        def stop(*_):  # type: ignore[no-untyped-def]
+            raise KeyboardInterrupt  # so that the finally below stops the worker too
+
+        signal.signal(signal.SIGTERM, stop)
         if not o["no_worker"]:
             # A separate process: the worker's loop never competes with requests for the GIL.
             worker = subprocess.Popen(
