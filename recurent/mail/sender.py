@@ -143,7 +143,7 @@ def _prepare(m: OutboxMessage, cfg: SmtpSettings, now: datetime) -> Prepared | N
         )
         return None
     atts = invoice_attachments(inv.pk)
-    if not atts and m.kind == OutboxKind.INVOICE:
+    if not atts and m.kind == OutboxKind.INVOICE and not m.manual:
         wait_until = m.queued_at + timedelta(seconds=ATTACHMENT_WAIT_SECONDS)
         if now < wait_until:
             OutboxMessage.objects.filter(pk=m.pk, state=OutboxState.PENDING).update(

@@ -127,8 +127,7 @@ class DroppingServer:
                 c, _ = self.sock.accept()
             except OSError:
                 return
-            with c:
-                f = c.makefile("rb")
+            with c, c.makefile("rb") as f:
                 c.sendall(b"220 drop.test ESMTP\r\n")
                 while True:
                     line = f.readline()
@@ -141,7 +140,8 @@ class DroppingServer:
                         c.sendall(b"354 go ahead\r\n")
                         f.read(self.read_bytes)
                         self.dropped += 1
-                        break  # hang up in the middle of the message
+                        c.shutdown(socket.SHUT_RDWR)  # hang up in the middle of the message
+                        break
                     elif cmd == b"QUIT":
                         c.sendall(b"221 bye\r\n")
                         break

@@ -1,0 +1,6 @@
+"""Settings for the `recurent send-mail` subprocesses of the kill test."""
+
+from recurent.settings.test import *  # noqa: F403
+
+ROOT_URLCONF = "tests.mail.urls"
+LOGGING = {"version": 1, "disable_existing_loggers": False}
