@@ -141,5 +141,22 @@ ALL = {
 
 
 def credit_notes(world) -> dict[str, bytes]:
-    """Storno XMLs (filled in with the storno service)."""
-    return {}
+    """Credit notes issued by the storno service: whole (RON, EUR) and partial (multi-rate)."""
+    from recurent.documents import ubl
+    from recurent.documents.snapshot import from_invoice
+    from recurent.invoices.storno import invoice_storno
+
+    out = {}
+    when = local(2026, 2, 3, 12)
+    # Issue first, then reverse: a storno moves the series clock forward.
+    ron, eur, part_of = ron_multi_rate(world), eur_invoice(world), ron_multi_rate(world)
+    whole = invoice_storno(invoice=ron, lines=None, as_of=when, user=world.user)
+    out["storno-ron-whole"] = ubl.build(from_invoice(whole))
+    eur_cn = invoice_storno(invoice=eur, lines=None, as_of=when, user=world.user)
+    out["storno-eur-whole"] = ubl.build(from_invoice(eur_cn))
+    first = part_of.lines.get(position=1)
+    part = invoice_storno(
+        invoice=part_of, lines=[(first, Decimal("1"))], as_of=when, user=world.user
+    )
+    out["storno-ron-partial"] = ubl.build(from_invoice(part))
+    return out

@@ -1,0 +1,83 @@
+"""What ANAF accepts as an invoice annex (BG-24, embedded base64 in the XML).
+
+Types: the BR-CL-24 MIME codes (PDF, PNG, JPEG, CSV, XLSX, ODS). Size: ANAF is reported to
+refuse an upload over 10 MB; base64 makes a file 4/3 larger, so the files travelling with
+one invoice may add up to 7 MB (9.3 MB encoded), leaving room for the invoice itself.
+The type is recognised from the content, not only the name: a renamed file is refused.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from io import BytesIO
+from pathlib import PurePath
+
+from django.core.exceptions import ValidationError
+
+MAX_TOTAL_BYTES = 7 * 1024 * 1024
+TYPES = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".csv": "text/csv",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+}
+
+
+def _looks_like(ext: str, content: bytes) -> bool:
+    if ext == ".pdf":
+        return content.startswith(b"%PDF-")
+    if ext == ".png":
+        return content.startswith(b"\x89PNG\r\n\x1a\n")
+    if ext in (".jpg", ".jpeg"):
+        return content.startswith(b"\xff\xd8\xff")
+    if ext == ".csv":
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return b"\x00" not in content
+    try:
+        with zipfile.ZipFile(BytesIO(content)) as z:
+            names = set(z.namelist())
+            if ext == ".xlsx":
+                return "[Content_Types].xml" in names
+            return z.read("mimetype").decode() == TYPES[".ods"]
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError):
+        return False
+
+
+def check_annex(
+    *, filename: str, content: bytes, description: str = "", existing_total: int = 0
+) -> str:
+    """The MIME type of an acceptable annex, or ValidationError naming the reason."""
+    name = PurePath(filename or "").name
+    if not name or len(name) > 200:
+        raise ValidationError({"filename": ["a file name of 1 to 200 characters is needed"]})
+    ext = PurePath(name).suffix.lower()
+    if ext not in TYPES:
+        raise ValidationError(
+            {
+                "file": [
+                    f"{ext or 'this'} files are not accepted by e-Factura; use PDF, PNG, JPEG, CSV, XLSX or ODS"
+                ]
+            }
+        )
+    if not content:
+        raise ValidationError({"file": ["the file is empty"]})
+    if not _looks_like(ext, content):
+        raise ValidationError({"file": [f"the content of {name} is not a {ext[1:].upper()} file"]})
+    if existing_total + len(content) > MAX_TOTAL_BYTES:
+        mb = MAX_TOTAL_BYTES // (1024 * 1024)
+        raise ValidationError(
+            {
+                "file": [
+                    f"the annexes of one invoice may total at most {mb} MB (ANAF refuses uploads over 10 MB)"
+                ]
+            }
+        )
+    if len(description) > 100:
+        raise ValidationError({"description": ["at most 100 characters (BR-RO-L1020)"]})
+    return TYPES[ext]

@@ -1,0 +1,189 @@
+"""Rendering and storing an invoice's documents (PDF and e-Factura XML).
+
+Documents are rendered after the invoice is committed (by the worker task
+``render_pending``, or on demand by ``document_bytes``), never inside the numbering
+transaction, and stored once: a download returns the stored bytes, so it never renders
+differently later. An XML is checked by ``validation.check_xml`` before it is stored as
+valid; a failing one is kept with its findings (rule id + message) and never handed out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+
+from recurent.invoices.models import Invoice
+
+from . import pdf, ubl
+from .models import Annex, DocumentKind, DocumentSettings, InvoiceDocument
+from .snapshot import Annex as AnnexData
+from .snapshot import DocData, from_invoice
+from .validation import check_xml
+
+log = logging.getLogger("recurent.documents")
+
+CONTENT_TYPES = {DocumentKind.PDF: "application/pdf", DocumentKind.XML: "application/xml"}
+
+
+class DocumentInvalid(Exception):
+    """The invoice's e-Factura XML fails the check; ``findings`` says why."""
+
+    def __init__(self, invoice: Invoice, findings: list[dict[str, str]]) -> None:
+        text = "; ".join(f"[{f['rule']}] {f['message']}" for f in findings[:5])
+        super().__init__(f"{invoice.full_number}: the e-Factura XML is not valid: {text}")
+        self.findings = findings
+
+
+def style_for(company: Any) -> pdf.Style:
+    ds = DocumentSettings.objects.filter(company_id=company.pk).first()
+    logo = None
+    if company.logo:
+        try:
+            with company.logo.open("rb") as fh:
+                logo = fh.read()
+        except OSError:
+            log.warning("logo of company %s cannot be read; rendering without it", company.pk)
+    if ds is None:
+        return pdf.Style(logo=logo)
+    return pdf.Style(
+        accent=ds.accent_color, footer=ds.footer_text, bilingual=ds.bilingual, logo=logo
+    )
+
+
+def doc_data(invoice: Invoice) -> DocData:
+    from .api import annexes_of
+
+    annexes = tuple(
+        AnnexData(a.filename, a.mime, bytes(a.content), a.description)
+        for a in annexes_of(invoice.pk)
+    )
+    return from_invoice(invoice, annexes)
+
+
+def _store(
+    invoice: Invoice, kind: str, content: bytes, valid: bool = True, findings: list | None = None
+) -> InvoiceDocument:
+    ext = "pdf" if kind == DocumentKind.PDF else "xml"
+    doc = InvoiceDocument(
+        invoice=invoice,
+        kind=kind,
+        filename=f"{invoice.full_number}.{ext}"[:120],
+        content_type=CONTENT_TYPES[kind],  # type: ignore[index]
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        valid=valid,
+        findings=findings or [],
+    )
+    try:
+        with transaction.atomic():
+            doc.save()
+    except IntegrityError:
+        # Someone else stored it first: theirs is the document, ours is dropped.
+        return InvoiceDocument.objects.get(invoice=invoice, kind=kind)
+    return doc
+
+
+def build_xml(data: DocData) -> tuple[bytes, list[dict[str, str]]]:
+    """The XML and the findings of the check (empty when ANAF would accept it)."""
+    try:
+        xml = ubl.build(data)
+    except ubl.UblError as e:
+        return b"", [{"rule": "UBL", "field": e.field, "message": e.message}]
+    return xml, [{"rule": f.rule, "message": f.message} for f in check_xml(xml)]
+
+
+def invoice_render(
+    *, invoice: Invoice, kinds: tuple[str, ...] = ("pdf", "xml")
+) -> list[InvoiceDocument]:
+    """Render and store the missing documents of ``invoice``; existing ones are kept."""
+    have = {d.kind: d for d in InvoiceDocument.objects.filter(invoice=invoice)}
+    missing = [k for k in kinds if k not in have]
+    if not missing:
+        return [have[k] for k in kinds]
+    data = doc_data(invoice)
+    for kind in missing:
+        if kind == DocumentKind.XML:
+            xml, findings = build_xml(data)
+            if findings:
+                log.warning("%s: e-Factura XML invalid: %s", invoice.full_number, findings[:3])
+            have[kind] = _store(invoice, kind, xml, valid=not findings, findings=findings)
+        else:
+            have[kind] = _store(invoice, kind, pdf.render(data, style_for(invoice.company)))
+    return [have[k] for k in kinds]
+
+
+def pending_invoices():  # type: ignore[no-untyped-def]
+    """Issued invoices (and credit notes) with a document still to render, oldest first."""
+    docs = InvoiceDocument.objects.filter(invoice=OuterRef("pk"))
+    return (
+        Invoice.objects.filter(
+            ~Exists(docs.filter(kind=DocumentKind.PDF))
+            | ~Exists(docs.filter(kind=DocumentKind.XML))
+        )
+        .select_related("company", "credited_invoice")
+        .order_by("pk")
+    )
+
+
+def render_pending(*, limit: int) -> int:
+    """The worker task: render up to ``limit`` invoices' missing documents. Returns the count."""
+    done = 0
+    for invoice in pending_invoices()[:limit]:
+        try:
+            invoice_render(invoice=invoice)
+        except Exception:  # one broken invoice must not stop the others
+            log.exception("rendering the documents of %s failed", invoice.full_number)
+            continue
+        done += 1
+    return done
+
+
+def document_bytes(invoice: Invoice, kind: str) -> bytes:
+    """The stored document (rendering and storing it first if missing).
+
+    Raises DocumentInvalid for an XML that fails the e-Factura check."""
+    if kind not in (DocumentKind.PDF, DocumentKind.XML):
+        raise ValueError(f"kind: {kind!r} is not pdf or xml")
+    [doc] = invoice_render(invoice=invoice, kinds=(kind,))
+    if not doc.valid:
+        raise DocumentInvalid(invoice, doc.findings)
+    return bytes(doc.content)
+
+
+def annex_add(
+    *,
+    filename: str,
+    content: bytes,
+    description: str = "",
+    contract: Any = None,
+    invoice: Invoice | None = None,
+) -> Annex:
+    """Attach a file to a contract (every later invoice) or to one invoice (BG-24)."""
+    from .annexes import check_annex
+
+    if (contract is None) == (invoice is None):
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"annex": ["attach the file to a contract or to an invoice"]})
+    owner: Any = contract if contract is not None else invoice
+    existing = (
+        Annex.objects.filter(contract=contract)
+        if contract
+        else Annex.objects.filter(invoice=invoice)
+    )
+    mime = check_annex(filename=filename, content=content, description=description,
+                       existing_total=sum(a.size for a in existing))  # fmt: skip
+    return Annex.objects.create(
+        company_id=owner.company_id,
+        contract=contract,
+        invoice=invoice,
+        filename=filename,
+        mime=mime,
+        size=len(content),
+        description=description,
+        content=content,
+    )

@@ -1,0 +1,254 @@
+"""Storno: a credit note that cancels an issued invoice, whole or some lines/quantities.
+
+An issued invoice is never changed or deleted; a wrong one is cancelled by a credit note
+(kind ``credit_note``) with negative quantities and amounts that references it. The
+credit note takes its own number under the same series-row lock the billing engine uses
+(``issue_batch``), so numbers stay gapless and dates never go backwards along a series.
+What can still be credited is computed under a lock on the original invoice row, so two
+stornos of the same invoice at once cannot together exceed what was invoiced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+
+from recurent.common import events
+from recurent.companies.models import InvoiceSeries
+from recurent.engine import numbering
+from recurent.engine.cycles import BUCHAREST
+from recurent.engine.vat import LineInput, VatCategory, compute_totals
+
+from .models import Invoice, InvoiceKind, InvoiceLine, InvoiceOrigin, InvoiceStatus
+from .services import AFTER_ISSUE, SeriesClockError
+
+StornoLines = Sequence[tuple[InvoiceLine, Decimal]]
+
+
+def credited_quantities(invoice: Invoice) -> dict[int, Decimal]:
+    """Quantity already credited per line of ``invoice`` (positive numbers), by line id."""
+    rows = (
+        InvoiceLine.objects.filter(
+            credited_line__invoice=invoice, invoice__kind=InvoiceKind.CREDIT_NOTE
+        )
+        .values("credited_line_id")
+        .annotate(q=Sum("quantity"))
+    )
+    return {r["credited_line_id"]: -(r["q"] or Decimal(0)) for r in rows}
+
+
+def _credited_nets(invoice: Invoice) -> dict[int, Decimal]:
+    rows = (
+        InvoiceLine.objects.filter(
+            credited_line__invoice=invoice, invoice__kind=InvoiceKind.CREDIT_NOTE
+        )
+        .values("credited_line_id")
+        .annotate(n=Sum("net"))
+    )
+    return {r["credited_line_id"]: -(r["n"] or Decimal(0)) for r in rows}
+
+
+def _credit_series(invoice: Invoice, series: InvoiceSeries | None) -> InvoiceSeries:
+    if series is not None:
+        if series.company_id != invoice.company_id:
+            raise ValidationError({"series": ["the series belongs to another company"]})
+        return series
+    credit = (
+        InvoiceSeries.objects.filter(company_id=invoice.company_id, is_credit=True)
+        .order_by("pk")
+        .first()
+    )
+    return credit or invoice.series
+
+
+def invoice_storno(
+    *,
+    invoice: Invoice,
+    lines: StornoLines | None,
+    as_of: datetime,
+    user: Any,
+    series: InvoiceSeries | None = None,
+) -> Invoice:
+    """Issue a credit note for ``invoice``: every line still not credited (``lines=None``),
+    or the given (line, quantity) pairs, quantities positive. Returns the credit note."""
+    if as_of.tzinfo is None:
+        raise ValidationError({"as_of": ["must be an aware instant"]})
+    with transaction.atomic():
+        # Locked so that two stornos of one invoice cannot both credit the same quantity.
+        original = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if original.kind != InvoiceKind.INVOICE:
+            raise ValidationError({"invoice": ["a credit note cannot itself be reversed"]})
+        if original.status == InvoiceStatus.CANCELLED:
+            raise ValidationError(
+                {"invoice": [f"{original.full_number} is already cancelled by a storno"]}
+            )
+        if as_of < original.issued_at:
+            raise ValidationError({"as_of": ["a storno cannot be dated before the invoice"]})
+        orig_lines = {li.pk: li for li in original.lines.all()}
+        done = credited_quantities(original)
+        done_nets = _credited_nets(original)
+        remaining = {pk: li.quantity - done.get(pk, Decimal(0)) for pk, li in orig_lines.items()}
+        if lines is None:
+            wanted = [(orig_lines[pk], q) for pk, q in remaining.items() if q > 0]
+            if not wanted:
+                raise ValidationError(
+                    {"lines": [f"every line of {original.full_number} is already credited"]}
+                )
+        else:
+            wanted = []
+            seen: set[int] = set()
+            for line, qty in lines:
+                qty = Decimal(qty)
+                if line.pk not in orig_lines:
+                    raise ValidationError(
+                        {"lines": [f"line {line.pk} is not a line of {original.full_number}"]}
+                    )
+                if line.pk in seen:
+                    raise ValidationError({"lines": [f"line {line.position} is given twice"]})
+                seen.add(line.pk)
+                if qty <= 0:
+                    raise ValidationError(
+                        {"lines": [f"line {line.position}: the quantity to credit must be > 0"]}
+                    )
+                if qty > remaining[line.pk]:
+                    raise ValidationError(
+                        {
+                            "lines": [
+                                f"line {line.position}: {qty} exceeds what is left to credit "
+                                f"({remaining[line.pk]} of {orig_lines[line.pk].quantity})"
+                            ]
+                        }
+                    )
+                wanted.append((orig_lines[line.pk], qty))
+            if not wanted:
+                raise ValidationError({"lines": ["choose at least one line to credit"]})
+        wanted.sort(key=lambda w: w[0].position)
+
+        inputs = [
+            LineInput(-qty, li.unit_price, VatCategory(li.vat_category), li.vat_rate)
+            for li, qty in wanted
+        ]
+        fx = original.fx_rate if original.currency != "RON" else None
+        totals = compute_totals(inputs, fx)
+        for (li, _qty), net in zip(wanted, totals.line_nets, strict=True):
+            # Rounding of partial quantities must never credit more money than the line had.
+            if done_nets.get(li.pk, Decimal(0)) - net > li.net:
+                raise ValidationError(
+                    {"lines": [f"line {li.position}: the storno would exceed the invoiced amount"]}
+                )
+
+        chosen = _credit_series(original, series)
+        # Locked exactly like issue_batch: the counter row, then the clock check under it.
+        s = InvoiceSeries.objects.select_for_update().get(pk=chosen.pk)
+        if s.last_issued_at and as_of < s.last_issued_at:
+            raise SeriesClockError(
+                f"series {s.code}: its newest invoice is dated {s.last_issued_at.isoformat()}, "
+                f"after {as_of.isoformat()}; invoice dates cannot go backwards"
+            )
+        year = as_of.astimezone(BUCHAREST).year
+        if s.yearly_restart and s.year != year:
+            s.year, s.next_number = year, 1
+        elif s.year is None:
+            s.year = year
+        number = s.next_number
+        s.next_number += 1
+        s.last_issued_at = as_of
+        s.save(update_fields=["next_number", "year", "last_issued_at", "updated_at"])
+
+        issue_date = as_of.astimezone(BUCHAREST).date()
+        breakdown = [
+            {
+                "category": g.category.value,
+                "rate": str(g.rate),
+                "base": str(g.base),
+                "vat": str(g.vat),
+                "vat_ron": str(totals.vat_ron_groups[i]) if totals.vat_ron_groups else None,
+            }
+            for i, g in enumerate(totals.groups)
+        ]
+        credit = Invoice.objects.create(
+            company_id=original.company_id,
+            series=s,
+            year=s.year,
+            number=number,
+            full_number=numbering.full_number(s.code, number, s.width),
+            kind=InvoiceKind.CREDIT_NOTE,
+            origin=InvoiceOrigin.MANUAL,
+            contract_id=original.contract_id,
+            client_id=original.client_id,
+            period_index=original.period_index,
+            period_start=original.period_start,
+            period_end=original.period_end,
+            credited_invoice=original,
+            issued_at=as_of,
+            issue_date=issue_date,
+            due_date=issue_date,
+            issuer=user,
+            issuer_name=(user.get_full_name() or user.get_username())[:150],
+            currency=original.currency,
+            price_currency=original.price_currency,
+            fx_rate=original.fx_rate,
+            fx_date=original.fx_date,
+            net_total=totals.net,
+            vat_total=totals.vat,
+            gross_total=totals.gross,
+            vat_total_ron=totals.vat_ron,
+            vat_breakdown=breakdown,
+            # The parties and VAT treatment of the invoice being reversed, as it was issued.
+            seller=original.seller,
+            buyer=original.buyer,
+            buyer_name=original.buyer_name,
+            contract_number=original.contract_number,
+            contract_date=original.contract_date,
+            vat_on_collection=original.vat_on_collection,
+        )
+        InvoiceLine.objects.bulk_create(
+            [
+                InvoiceLine(
+                    invoice=credit,
+                    position=pos,
+                    product_code=li.product_code,
+                    name=li.name,
+                    description=li.description,
+                    unit_code=li.unit_code,
+                    unit_name=li.unit_name,
+                    quantity=-qty,
+                    unit_price=li.unit_price,
+                    vat_category=li.vat_category,
+                    vat_rate=li.vat_rate,
+                    net=net,
+                    credited_line=li,
+                )
+                for pos, ((li, qty), net) in enumerate(
+                    zip(wanted, totals.line_nets, strict=True), start=1
+                )
+            ]
+        )
+        now_done = {**done}
+        for li, qty in wanted:
+            now_done[li.pk] = now_done.get(li.pk, Decimal(0)) + qty
+        whole = all(now_done.get(pk, Decimal(0)) >= li.quantity for pk, li in orig_lines.items())
+        original.status = InvoiceStatus.CANCELLED if whole else InvoiceStatus.PARTIALLY_CREDITED
+        original.save(update_fields=["status", "updated_at"])
+        if whole:
+            events.emit(
+                original.company_id,
+                "invoice.cancelled",
+                {
+                    "invoice_id": original.pk,
+                    "number": original.full_number,
+                    "credit_note_id": credit.pk,
+                    "credit_note_number": credit.full_number,
+                    "amount": str(credit.gross_total),
+                    "currency": credit.currency,
+                },
+            )
+        for hook in AFTER_ISSUE:
+            hook([credit])
+    return credit
