@@ -115,30 +115,36 @@ def _lines_for(contract: Contract, index: int) -> list[LineTerms]:
     return out
 
 
-def _data_problems(contract: Contract) -> str | None:
-    """Data that would make an illegal or unsendable invoice (full checks come with documents)."""
-    client, company = contract.client, contract.company
-    missing = [
-        label
-        for label, value in (
-            ("client street", client.street),
-            ("client city", client.city),
-            ("company street", company.street),
-            ("company city", company.city),
-            ("company CUI", company.cui),
-        )  # fmt: skip
-        if not (value or "").strip()
-    ]
-    if client.kind == "company" and not client.tax_id:
-        missing.append("client CUI/CIF")
-    if missing:
-        return "missing " + ", ".join(missing)
-    return None
+def _data_problems(
+    contract: Contract, seen: dict[tuple[str, int], list[tuple[str, str]]]
+) -> str | None:
+    """Seller or buyer data that would make an invoice ANAF refuses (street, city, county,
+    Bucharest sector, identifiers): caught before a number is spent, with the field named.
+
+    ``seen`` caches the check per company and client within a batch.
+    """
+    from recurent.documents.validation import check_client, check_company
+
+    problems = []
+    for key, obj, check, who in (
+        (("company", contract.company_id), contract.company, check_company, "company"),
+        (("client", contract.client_id), contract.client, check_client, "client"),
+    ):
+        if key not in seen:
+            seen[key] = check(obj)
+        problems += [f"{who} {field}: {msg}" for field, msg in seen[key]]
+    return "; ".join(problems) or None
 
 
-def draft_for(contract: Contract, period: Period, issued_at: datetime, rates: RateBook) -> Draft:
+def draft_for(
+    contract: Contract,
+    period: Period,
+    issued_at: datetime,
+    rates: RateBook,
+    seen: dict[tuple[str, int], list[tuple[str, str]]] | None = None,
+) -> Draft:
     """Raises DraftError/VatError/MoneyError/RateUnavailable with a reason a person can act on."""
-    problem = _data_problems(contract)
+    problem = _data_problems(contract, {} if seen is None else seen)
     if problem:
         raise DraftError("contract", problem)
     issue_date = issued_at.astimezone(BUCHAREST).date()
@@ -282,12 +288,13 @@ def issue_batch(
                     f"after {issued_at.isoformat()}; invoice dates cannot go backwards"
                 )
         rates = RateBook()
+        seen: dict[tuple[str, int], list[tuple[str, str]]] = {}
         held: list[tuple[Contract, str, str]] = []
         ready: list[tuple[Contract, Period, Draft]] = []
         for c in contracts:
             period = c.schedule().period(c.next_index)
             try:
-                ready.append((c, period, draft_for(c, period, issued_at, rates)))
+                ready.append((c, period, draft_for(c, period, issued_at, rates, seen)))
             except RateUnavailable as e:
                 held.append((c, HoldKind.FX, str(e)))
             except (DraftError, VatError, MoneyError, ValueError) as e:
@@ -410,6 +417,7 @@ def preview_due(
     """
     result = RunResult()
     rates = RateBook()
+    seen: dict[tuple[str, int], list[tuple[str, str]]] = {}
     next_number: dict[int, tuple[str, int, int]] = {}
     qs = due_contracts(as_of, company_id=company_id).select_related(
         "client", "company", "series", "issuer"
@@ -425,7 +433,7 @@ def preview_due(
         code, width, n = next_number.get(s.pk, (s.code, s.width, s.next_number))
         for period in c.schedule().due(c.next_index, as_of):
             try:
-                d = draft_for(c, period, as_of, rates)
+                d = draft_for(c, period, as_of, rates, seen)
             except (RateUnavailable, DraftError, VatError, MoneyError, ValueError) as e:
                 result.held.append((c.pk, str(e)))
                 break
