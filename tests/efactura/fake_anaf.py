@@ -173,7 +173,10 @@ class FakeAnaf:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if body:
-                    self.wfile.write(body)
+                    try:
+                        self.wfile.write(body)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the client gave up waiting (timeout tests)
 
             def _json(self, status: int, data: Any) -> None:
                 self._send(status, "application/json", json.dumps(data).encode())
