@@ -19,6 +19,12 @@ def _clean_company(company: Company) -> None:
         company.cui = identifiers.clean_cui(company.cui, "cui")
     except identifiers.IdentifierError as e:
         errors["cui"] = [e.message]
+    else:
+        # On an invoice the RO prefix says "VAT payer": it must agree with the flag (BR-RO-065).
+        if company.vat_payer and not company.cui.startswith("RO"):
+            errors["cui"] = ["a VAT payer's CUI/CIF is written with the RO prefix"]
+        elif not company.vat_payer and company.cui.startswith("RO"):
+            errors["cui"] = ["a company that is not a VAT payer has no RO prefix"]
     if company.iban:
         try:
             company.iban = identifiers.clean_iban(company.iban)

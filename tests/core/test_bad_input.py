@@ -100,3 +100,13 @@ def test_a_product_of_another_currency_needs_a_price(world):
     with pytest.raises(ValidationError) as e:
         f.contract(world.company, issuer=world.user, lines=[(p, "1")])
     assert "lines[1].product" in fields_of(e.value)
+
+
+def test_company_vat_flag_must_agree_with_the_ro_prefix(db):
+    with pytest.raises(ValidationError) as e:
+        f.company(cui="18547290", vat_payer=True)
+    assert "RO prefix" in e.value.message_dict["cui"][0]
+    with pytest.raises(ValidationError) as e:
+        f.company(cui="RO18547290", vat_payer=False)
+    assert "cui" in e.value.message_dict
+    assert f.company(cui="18547290", vat_payer=False).cui == "18547290"
