@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "documents"
-urlpatterns: list = []
+urlpatterns = [
+    path("invoices/<int:pk>.pdf", views.invoice_pdf, name="invoice-pdf"),
+    path("invoices/<int:pk>.xml", views.invoice_xml, name="invoice-xml"),
+]
