@@ -8,6 +8,7 @@ entry per field with its own code and message.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -70,16 +71,28 @@ def problem_response(
     )
 
 
+_INDEX = re.compile(r"\[(\d+)\]")
+# Services name references by model field and count lines from 1 (for people); the API names
+# them as in the request body and counts from 0 (as JSON does).
+_SUFFIXES = {".product": ".product_id", ".invoice": ".invoice_id", ".line": ".line_id"}
+
+
 def field_name(field: str) -> str:
     # Django's whole-object errors come as "__all__"; API clients see them without a field.
-    return "" if field in ("__all__", "") else field
+    if field in ("__all__", ""):
+        return ""
+    field = _INDEX.sub(lambda m: f".{int(m.group(1)) - 1}", field)
+    for old, new in _SUFFIXES.items():
+        if field.endswith(old):
+            field = field[: -len(old)] + new
+    return field
 
 
 def from_django(err: DjangoValidationError, rename: dict[str, str] | None = None) -> Problem:
     """A service's ValidationError (``message_dict``) as a 422 with one entry per field."""
     rename = rename or {}
     errors = [
-        {"field": rename.get(f, field_name(f)), "code": "invalid", "message": str(m)}
+        {"field": rename.get(f) or field_name(f), "code": "invalid", "message": str(m)}
         for f, m in messages_of(err)
     ]
     detail = "; ".join(

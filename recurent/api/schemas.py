@@ -315,6 +315,7 @@ class ScheduleOut(Schema):
 
 
 class InvoiceLineOut(Schema):
+    id: int
     position: int
     product_code: str
     name: str
@@ -368,10 +369,6 @@ class InvoiceDetailOut(InvoiceOut):
 
 class InvoicePage(Page):
     items: list[InvoiceOut]
-
-
-class StornoIn(In):
-    reason: str = Field("", max_length=300)
 
 
 # --- billing --------------------------------------------------------------------------------
@@ -466,3 +463,74 @@ class DeliveryDetailOut(DeliveryOut):
 
 class DeliveryPage(Page):
     items: list[DeliveryOut]
+
+
+class StornoLineIn(In):
+    line_id: int = Field(ge=1, description="a line of the invoice (its id in `lines`)")
+    quantity: Quantity
+
+
+class StornoCreditIn(In):
+    lines: list[StornoLineIn] | None = Field(
+        None, max_length=500, description="omit to credit everything not yet credited"
+    )
+    series_id: int | None = Field(None, ge=1, description="default: the credit-note series")
+
+
+# --- payments -------------------------------------------------------------------------------
+
+PaymentMethodIn = Literal["bank_transfer", "card", "cash", "direct_debit", "compensation"]
+Amount = Annotated[Decimal, Field(max_digits=16, decimal_places=2, gt=0)]
+
+
+class AllocationIn(In):
+    invoice_id: int = Field(ge=1)
+    amount: Amount
+
+
+class PaymentIn(In):
+    client_id: int = Field(ge=1)
+    date: date
+    amount: Amount
+    currency: Currency = "RON"
+    method: PaymentMethodIn = "bank_transfer"
+    reference: str = Field("", max_length=200)
+    receipt_number: str = Field("", max_length=40, description="required for cash")
+    allocations: list[AllocationIn] = Field(default_factory=list, max_length=500)
+
+
+class AllocateIn(In):
+    allocations: list[AllocationIn] = Field(min_length=1, max_length=500)
+
+
+class ReverseIn(In):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class AllocationOut(Schema):
+    id: int
+    invoice_id: int
+    amount: Decimal
+    created_at: datetime
+
+
+class PaymentOut(Schema):
+    id: int
+    client_id: int
+    date: date
+    amount: Decimal
+    currency: str
+    method: str
+    reference: str
+    receipt_number: str
+    source: str
+    recorded_at: datetime
+    reversed: bool
+    reversed_reason: str
+    reversed_at: datetime | None
+    unallocated: Decimal
+    allocations: list[AllocationOut]
+
+
+class PaymentPage(Page):
+    items: list[PaymentOut]

@@ -6,16 +6,17 @@ import importlib
 from datetime import date
 from typing import Any, Literal
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from recurent.common import clock
+from recurent.companies.models import InvoiceSeries
 from recurent.invoices.models import Invoice
 
 from ..auth import caller_of, get_or_404, scoped
 from ..problems import Problem
-from ..schemas import InvoiceDetailOut, InvoiceOut, InvoicePage, StornoIn
+from ..schemas import InvoiceDetailOut, InvoiceOut, InvoicePage, StornoCreditIn
 from .common import MAX_LIMIT, MAX_OFFSET, page
 
 router = Router(tags=["invoices"])
@@ -161,14 +162,31 @@ def _storno_service() -> Any:
 @router.post(
     "/invoices/{invoice_id}/storno",
     response={201: InvoiceDetailOut},
-    summary="Cancel an invoice with a credit note (storno)",
+    summary="Cancel an invoice, whole or some lines, with a credit note (storno)",
 )
-def storno_invoice(request: HttpRequest, invoice_id: int, body: StornoIn) -> Status:
+def storno_invoice(request: HttpRequest, invoice_id: int, body: StornoCreditIn) -> Status:
     caller = caller_of(request)
     inv = _get(request, invoice_id)
     service = _storno_service()
     if service is None:
         raise Problem(501, "not_implemented", "storno is not available in this version yet")
-    with transaction.atomic():
-        credit = service(invoice=inv, user=caller.user, as_of=clock.now(), reason=body.reason)
+    lines = None
+    if body.lines is not None:
+        own = {li.pk: li for li in inv.lines.all()}
+        unknown = {
+            f"lines.{i}.line_id": ["not a line of this invoice"]
+            for i, li in enumerate(body.lines)
+            if li.line_id not in own
+        }
+        if unknown:
+            raise ValidationError(unknown)
+        lines = [(own[li.line_id], li.quantity) for li in body.lines]
+    series = None
+    if body.series_id is not None:
+        series = InvoiceSeries.objects.filter(
+            company_id=caller.company_id, pk=body.series_id
+        ).first()
+        if series is None:
+            raise ValidationError({"series_id": ["unknown series"]})
+    credit = service(invoice=inv, lines=lines, as_of=clock.now(), user=caller.user, series=series)
     return Status(201, invoice_detail(Invoice.objects.select_related("series").get(pk=credit.pk)))

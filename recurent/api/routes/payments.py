@@ -1,0 +1,120 @@
+"""Payments: record (with allocations), allocate the rest later, reverse."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from recurent.clients.models import Client
+from recurent.common import clock
+from recurent.payments import selectors
+from recurent.payments.models import Payment
+from recurent.payments.services import payment_allocate, payment_record, payment_reverse
+
+from ..auth import caller_of, get_or_404, scoped
+from ..schemas import AllocateIn, AllocationIn, PaymentIn, PaymentOut, PaymentPage, ReverseIn
+from .common import MAX_LIMIT, MAX_OFFSET, page
+
+router = Router(tags=["payments"])
+
+PaymentOrdering = Literal["date", "-date", "amount", "-amount", "recorded_at", "-recorded_at"]
+
+
+def payment_out(p: Payment) -> dict[str, Any]:
+    data = {
+        f: getattr(p, f) for f in PaymentOut.model_fields if f not in {"allocations", "unallocated"}
+    }
+    data["allocations"] = list(p.allocations.all())
+    data["unallocated"] = selectors.unallocated(p)
+    return data
+
+
+def _specs(allocations: list[AllocationIn]) -> list[tuple[int, Any]]:
+    return [(a.invoice_id, a.amount) for a in allocations]
+
+
+def _get(request: HttpRequest, payment_id: int) -> Payment:
+    return get_or_404(
+        Payment.objects.prefetch_related("allocations"), request, "payment", pk=payment_id
+    )
+
+
+@router.get("/payments", response=PaymentPage, summary="List payments")
+def list_payments(
+    request: HttpRequest,
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    ordering: PaymentOrdering = "-date",
+    client_id: int | None = None,
+    reversed: bool | None = None,
+    date_from: date | None = Query(None, description="paid on or after"),  # noqa: B008
+    date_to: date | None = Query(None, description="paid on or before"),  # noqa: B008
+) -> dict:
+    qs = scoped(Payment.objects.prefetch_related("allocations"), request)
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    if reversed is not None:
+        qs = qs.filter(reversed=reversed)
+    if date_from:
+        qs = qs.filter(date__gte=date_from)
+    if date_to:
+        qs = qs.filter(date__lte=date_to)
+    return page(qs, limit=limit, offset=offset, ordering=ordering, out=payment_out)
+
+
+@router.post(
+    "/payments",
+    response={201: PaymentOut},
+    summary="Record a payment received, optionally applied to invoices",
+)
+def create_payment(request: HttpRequest, body: PaymentIn) -> Status:
+    caller = caller_of(request)
+    client = Client.objects.filter(company_id=caller.company_id, pk=body.client_id).first()
+    if client is None:
+        raise ValidationError({"client_id": ["unknown client"]})
+    data = body.model_dump(exclude={"client_id", "allocations"})
+    p = payment_record(
+        company=caller.company,
+        client=client,
+        allocations=_specs(body.allocations),
+        as_of=clock.now(),
+        user=caller.user,
+        **data,
+    )
+    return Status(201, payment_out(_get(request, p.pk)))
+
+
+@router.get("/payments/{payment_id}", response=PaymentOut, summary="Get a payment")
+def get_payment(request: HttpRequest, payment_id: int) -> dict:
+    return payment_out(_get(request, payment_id))
+
+
+@router.post(
+    "/payments/{payment_id}/allocate",
+    response=PaymentOut,
+    summary="Apply the unallocated part of a payment to invoices",
+)
+def allocate_payment(request: HttpRequest, payment_id: int, body: AllocateIn) -> dict:
+    p = _get(request, payment_id)
+    payment_allocate(
+        payment=p,
+        allocations=_specs(body.allocations),
+        as_of=clock.now(),
+        user=caller_of(request).user,
+    )
+    return payment_out(_get(request, payment_id))
+
+
+@router.post(
+    "/payments/{payment_id}/reverse",
+    response=PaymentOut,
+    summary="Reverse a payment (bank return, mistake); it stays in the books",
+)
+def reverse_payment(request: HttpRequest, payment_id: int, body: ReverseIn) -> dict:
+    p = _get(request, payment_id)
+    payment_reverse(payment=p, reason=body.reason, as_of=clock.now(), user=caller_of(request).user)
+    return payment_out(_get(request, payment_id))
