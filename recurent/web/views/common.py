@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext
+
+from recurent.web.i18n.messages import translate as gettext
 
 PAGE_SIZE = 25
 
@@ -53,3 +54,11 @@ def error_text(err: ValidationError) -> str:
     if hasattr(err, "error_dict"):
         return "; ".join(gettext(m) for errs in err.message_dict.values() for m in errs)
     return "; ".join(gettext(m) for m in err.messages)
+
+
+def translate_errors(form: forms.BaseForm) -> None:
+    """Model validation (run by ModelForm) speaks English like the engine: show it translated."""
+    for field, errors in list(form.errors.items()):
+        form.errors[field] = form.error_class(
+            [gettext(str(m)) for m in errors], error_class=errors.error_class
+        )  # type: ignore[call-arg]

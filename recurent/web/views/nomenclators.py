@@ -19,7 +19,7 @@ from recurent.common.access import company_required, scoped
 from recurent.companies.models import InvoiceSeries
 from recurent.companies.services import series_create
 from recurent.web.forms import ClientForm, ProductForm, SeriesForm
-from recurent.web.views.common import apply_errors, paginate, sort
+from recurent.web.views.common import apply_errors, paginate, sort, translate_errors
 
 
 def _q(request: HttpRequest) -> str:
@@ -59,6 +59,7 @@ def _product_form(request: HttpRequest, product: Product | None) -> HttpResponse
             return redirect("web:products")
         except ValidationError as e:
             apply_errors(form, e)
+    translate_errors(form)
     return render(request, "web/products/form.html", {"form": form, "object": product})
 
 
@@ -113,6 +114,7 @@ def _client_form(request: HttpRequest, client: Client | None) -> HttpResponse:
             return redirect("web:client", pk=client.pk)
         except ValidationError as e:
             apply_errors(form, e)
+    translate_errors(form)
     return render(request, "web/clients/form.html", {"form": form, "object": client})
 
 
@@ -162,4 +164,5 @@ def series_create_view(request: HttpRequest) -> HttpResponse:
             return redirect("web:series")
         except ValidationError as e:
             apply_errors(form, e)
+    translate_errors(form)
     return render(request, "web/series/form.html", {"form": form})
