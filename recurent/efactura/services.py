@@ -730,6 +730,4 @@ def incoming_tick(*, limit: int, as_of: datetime) -> int:
 def history(*, invoice: Invoice) -> list[dict[str, Any]]:
     """The attempts of an invoice, oldest first, for the invoice page."""
     fields = ("action", "started_at", "finished_at", "outcome", "detail", "upload_index")
-    return [
-        {f: getattr(a, f) for f in fields} for a in Attempt.objects.filter(state_id=invoice.pk)
-    ]
+    return [{f: getattr(a, f) for f in fields} for a in Attempt.objects.filter(state_id=invoice.pk)]
