@@ -27,11 +27,22 @@ def document(invoice_id: int, kind: str) -> InvoiceDocument | None:
 
 
 def annexes_of(invoice_id: int) -> list[Annex]:
+    """The annexes travelling with an invoice: its own and its contract's. Once the XML is
+    stored, only those that existed when it was rendered (they are inside it)."""
     from recurent.invoices.models import Invoice
 
-    row = Invoice.objects.filter(pk=invoice_id).values_list("contract_id", "issued_at").first()
+    contract_id = (
+        Invoice.objects.filter(pk=invoice_id).values_list("contract_id", flat=True).first()
+    )
     q = Q(invoice_id=invoice_id)
-    if row and row[0]:
-        # A contract's annex travels with the invoices issued after it was added, not before.
-        q |= Q(contract_id=row[0], created_at__lte=row[1])
-    return list(Annex.objects.filter(q).order_by("created_at", "pk"))
+    if contract_id:
+        q |= Q(contract_id=contract_id)
+    qs = Annex.objects.filter(q)
+    rendered_at = (
+        InvoiceDocument.objects.filter(invoice_id=invoice_id, kind=DocumentKind.XML)
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if rendered_at is not None:
+        qs = qs.filter(created_at__lte=rendered_at)
+    return list(qs.order_by("created_at", "pk"))

@@ -616,15 +616,11 @@ def check_party(snapshot: Mapping[str, Any], role: str) -> list[tuple[str, str]]
                     )
     if role == "seller":
         cui = snapshot.get("cui") or ""
+        # The RO prefix follows the VAT status in the XML (ubl.py), so only the number is checked.
         try:
-            cleaned = identifiers.clean_cui(cui, "cui")
+            identifiers.clean_cui(cui, "cui")
         except identifiers.IdentifierError as e:
             out.append(("cui", e.message))
-        else:
-            if snapshot.get("vat_payer", True) and not cleaned.startswith("RO"):
-                out.append(("cui", "a VAT payer's CUI/CIF is written with the RO prefix"))
-            if not snapshot.get("vat_payer", True) and cleaned.startswith("RO"):
-                out.append(("cui", "a company that is not a VAT payer has no RO prefix"))
         if snapshot.get("iban"):
             try:
                 identifiers.clean_iban(snapshot["iban"])

@@ -165,5 +165,5 @@ def test_party_data_that_cannot_make_an_e_factura_is_flagged_before_it_is_saved(
         "county": "RO-CJ",
         "country": "RO",
     }
-    assert [f for f, _ in check_party(seller, "seller")] == ["cui"]
-    assert check_party({**seller, "vat_payer": False}, "seller") == []
+    assert check_party(seller, "seller") == []
+    assert [f for f, _ in check_party({**seller, "cui": "18547291"}, "seller")] == ["cui"]
