@@ -89,12 +89,12 @@ def outbox_resend(
 
 def email_template_create(*, company: Company, **fields: Any) -> EmailTemplate:
     t = EmailTemplate(company=company, **fields)
-    t.full_clean()  # the template checks run here, with field names in the error
-    with transaction.atomic():
+    with transaction.atomic():  # a refused template also leaves the old default in place
         if t.is_default:
             EmailTemplate.objects.filter(
                 company=company, kind=t.kind, language=t.language, is_default=True
             ).update(is_default=False)
+        t.full_clean()  # the template checks run here, with field names in the error
         t.save()
     return t
 
@@ -102,7 +102,6 @@ def email_template_create(*, company: Company, **fields: Any) -> EmailTemplate:
 def email_template_update(*, template: EmailTemplate, **fields: Any) -> EmailTemplate:
     for k, v in fields.items():
         setattr(template, k, v)
-    template.full_clean()
     with transaction.atomic():
         if template.is_default:
             EmailTemplate.objects.filter(
@@ -111,6 +110,7 @@ def email_template_update(*, template: EmailTemplate, **fields: Any) -> EmailTem
                 language=template.language,
                 is_default=True,
             ).exclude(pk=template.pk).update(is_default=False)
+        template.full_clean()
         template.save()
     return template
 
