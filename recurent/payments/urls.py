@@ -1,4 +1,19 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "payments"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.payment_list, name="list"),
+    path("record/", views.payment_record, name="record"),
+    path("record/invoice/<int:invoice_id>/", views.payment_record, name="record-for-invoice"),
+    path("<int:pk>/allocate/", views.payment_allocate, name="allocate"),
+    path("<int:pk>/reverse/", views.payment_reverse, name="reverse"),
+    path("statements/", views.statements, name="statements"),
+    path("statements/lines/<int:pk>/match/", views.statement_line_match, name="line-match"),
+    path("mandates/", views.mandates, name="mandates"),
+    path("collections/", views.collections, name="collections"),
+    path("collections/<int:pk>/file/", views.collection_download, name="collection-file"),
+    path("reports/", views.report_index, name="reports"),
+    path("reports/<str:kind>.<str:fmt>", views.report_download, name="report"),
+]
