@@ -182,6 +182,14 @@ class InvoiceLine(models.Model):
 class BillingRun(models.Model):
     """One run of the engine: what it was asked and what it did (dashboard, progress)."""
 
+    company = models.ForeignKey(
+        "companies.Company",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="billing_runs",
+        help_text="null: a run over every company (the worker, `recurent bill` without --company)",
+    )
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     as_of = models.DateTimeField(null=True, blank=True)

@@ -368,6 +368,7 @@ def issue_due(
     run = None
     if not dry_run:
         run = BillingRun.objects.create(
+            company_id=company_id,
             started_at=started,
             as_of=as_of,
             dry_run=dry_run,
