@@ -1,4 +1,10 @@
-"""Signed, expiring links to a client's portal (sent in invoice emails)."""
+"""Signed, expiring links to a client's portal (sent in invoice emails).
+
+A token signs ``"<client id>.<key version>"`` with a timestamp. It is valid while it is younger
+than ``MAX_AGE_DAYS`` and its key version is the client's current one (``PortalAccess``): the
+company revokes every link of a client at once by bumping the version. Tokens of the first
+format (client id alone) count as version 0, so they die with the first revocation too.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,23 @@ SALT = "recurent.portal.link"
 MAX_AGE_DAYS = 60
 
 
+class RevokedLink(signing.BadSignature):
+    """The signature is right but the company revoked the client's links since."""
+
+
+def _version(client_id: int) -> int:
+    from .models import PortalAccess
+
+    v = (
+        PortalAccess.objects.filter(client_id=client_id)
+        .values_list("key_version", flat=True)
+        .first()
+    )
+    return v or 0
+
+
 def portal_token(client_id: int) -> str:
-    return signing.TimestampSigner(salt=SALT).sign(str(client_id))
+    return signing.TimestampSigner(salt=SALT).sign(f"{client_id}.{_version(client_id)}")
 
 
 def portal_url(client_id: int) -> str:
@@ -26,6 +47,13 @@ def portal_url(client_id: int) -> str:
 
 
 def client_from_token(token: str) -> int:
-    """The client id of a valid link; raises signing.BadSignature / SignatureExpired."""
+    """The client id of a valid link; raises signing.BadSignature / SignatureExpired / RevokedLink."""
     value = signing.TimestampSigner(salt=SALT).unsign(token, max_age=MAX_AGE_DAYS * 86400)
-    return int(value)
+    cid_s, _, ver_s = value.partition(".")
+    try:
+        client_id, version = int(cid_s), int(ver_s or 0)
+    except ValueError:
+        raise signing.BadSignature("malformed portal token") from None
+    if version != _version(client_id):
+        raise RevokedLink("this link was revoked")
+    return client_id

@@ -1,0 +1,168 @@
+"""The client's portal: one client's contracts, invoices and payment state, reached only through
+a signed link. Every query goes through the client the token names; any id in the URL that is
+not that client's answers 404, a bad, expired or revoked token 403."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from recurent.catalog.models import Product
+from recurent.clients.models import Client
+from recurent.common import clock
+from recurent.common.access import company_required, scoped
+from recurent.common.errors import messages_of
+from recurent.contracts.models import Contract
+from recurent.invoices.models import Invoice
+from recurent.payments import selectors as pay
+
+from . import services
+from .links import client_from_token, portal_url
+
+
+def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            client_id = client_from_token(token)
+        except signing.SignatureExpired:
+            return render(request, "portal/denied.html", {"reason": "expired"}, status=403)
+        except signing.BadSignature:
+            return render(request, "portal/denied.html", {"reason": "invalid"}, status=403)
+        client = Client.objects.select_related("company").filter(pk=client_id).first()
+        if client is None:
+            return render(request, "portal/denied.html", {"reason": "invalid"}, status=403)
+        return view(request, client, token, *args, **kwargs)
+
+    return wrapper
+
+
+@portal_view
+def home(request: HttpRequest, client: Client, token: str) -> HttpResponse:
+    as_of = clock.now()
+    contracts = list(
+        Contract.objects.filter(client=client)
+        .prefetch_related("lines__product")
+        .order_by("-signed_on", "number")
+    )
+    for c in contracts:
+        c.open_lines = [li for li in c.lines.all() if li.until_index is None]  # type: ignore[attr-defined]
+        c.can_change = services.changeable(c)  # type: ignore[attr-defined]
+    invoices = pay.with_payment_state(
+        Invoice.objects.filter(client=client).order_by("-issued_at", "-number"), as_of
+    )[:100]
+    from recurent.documents.models import InvoiceDocument
+
+    have = set(
+        InvoiceDocument.objects.filter(invoice__client=client).values_list("invoice_id", "kind")
+    )
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "client": client,
+            "company": client.company,
+            "token": token,
+            "contracts": contracts,
+            "invoices": invoices,
+            "docs": {f"{i}-{k}" for i, k in have},
+            "due": pay.client_amount_due(client, as_of),
+            "labels": pay.State.LABELS,
+            "products": Product.objects.filter(
+                company_id=client.company_id, self_service=True, active=True
+            ),
+        },
+    )
+
+
+@portal_view
+def document(
+    request: HttpRequest, client: Client, token: str, invoice_id: int, kind: str
+) -> HttpResponse:
+    from recurent.documents.api import document as stored
+
+    inv = get_object_or_404(Invoice.objects.filter(client=client), pk=invoice_id)
+    doc = stored(inv.pk, kind)
+    if doc is None:
+        raise Http404("no such document")
+    resp = HttpResponse(bytes(doc.content), content_type=doc.content_type)
+    resp["Content-Disposition"] = f'attachment; filename="{doc.filename}"'
+    return resp
+
+
+def _fail(request: HttpRequest, err: ValidationError) -> None:
+    for field, msg in messages_of(err):
+        messages.error(request, msg if field == "__all__" else f"{field}: {msg}")
+
+
+@require_POST
+@portal_view
+def unsubscribe(request: HttpRequest, client: Client, token: str, contract_id: int) -> HttpResponse:
+    contract = get_object_or_404(Contract.objects.filter(client=client), pk=contract_id)
+    try:
+        services.portal_unsubscribe(client=client, contract=contract, as_of=clock.now())
+    except ValidationError as e:
+        _fail(request, e)
+    else:
+        messages.success(
+            request,
+            "Abonamentul se va încheia la sfârșitul perioadei plătite. V-am trimis confirmarea pe email.",
+        )
+    return redirect("portal:home", token=token)
+
+
+@require_POST
+@portal_view
+def change(request: HttpRequest, client: Client, token: str, contract_id: int) -> HttpResponse:
+    contract = get_object_or_404(Contract.objects.filter(client=client), pk=contract_id)
+    quantities: dict[int, str] = {}
+    switch: dict[int, int] = {}
+    for key in request.POST:
+        value = str(request.POST.get(key, ""))
+        kind, _, line = key.partition("_")
+        if not line.isdigit():
+            continue
+        if kind == "qty" and value.strip():
+            quantities[int(line)] = value.strip()
+        elif kind == "product" and value.isdigit():
+            switch[int(line)] = int(value)
+    try:
+        services.portal_change(
+            client=client,
+            contract=contract,
+            quantities=quantities,
+            switch=switch,
+            as_of=clock.now(),
+        )
+    except ValidationError as e:
+        _fail(request, e)
+    else:
+        messages.success(
+            request,
+            "Modificarea intră în vigoare de la următoarea perioadă. V-am trimis confirmarea pe email.",
+        )
+    return redirect("portal:home", token=token)
+
+
+# --- for the company (logged-in users) ---------------------------------------------------------
+
+
+@company_required("accountant")
+def link_admin(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Show a client's current portal link, or revoke all of them (POST)."""
+    client = get_object_or_404(scoped(Client.objects, request), pk=client_id)
+    if request.method == "POST":
+        services.portal_revoke(client=client, as_of=clock.now(), user=request.user)  # type: ignore[arg-type]
+        messages.success(request, "Toate linkurile de portal ale clientului au fost revocate.")
+        return redirect("portal:link-admin", client_id=client.pk)
+    return render(
+        request, "portal/link_admin.html", {"client": client, "url": portal_url(client.pk)}
+    )

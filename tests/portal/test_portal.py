@@ -1,0 +1,187 @@
+"""The client portal: one client's data only, signed expiring revocable links, unsubscribe and
+change of subscription (audited, confirmed by email, notified to the company)."""
+
+import hashlib
+import time
+from decimal import Decimal as D
+from unittest import mock
+
+import pytest
+from django.core import mail, signing
+from django.urls import reverse
+
+from recurent.contracts.models import ContractChange, ContractLine
+from recurent.documents.models import InvoiceDocument
+from recurent.invoices.models import Invoice
+from recurent.invoices.services import issue_due
+from recurent.portal import links
+from recurent.portal.services import portal_revoke
+from tests import factories as f
+from tests.factories import local
+
+NOW = local(2026, 2, 5, 12)
+
+
+@pytest.fixture
+def two(world):
+    """Two clients of the company with one monthly contract and one invoice each."""
+    p = f.product(world.company, unit_price=D("100"))
+    out = []
+    for _ in range(2):
+        cl = f.client(world.company)
+        out.append(
+            (
+                cl,
+                f.contract(
+                    world.company,
+                    issuer=world.user,
+                    client_=cl,
+                    lines=[(p, "2")],
+                    first=local(2026, 1, 31),
+                ),
+            )
+        )
+    issue_due(as_of=local(2026, 1, 31, 10))
+    return out
+
+
+def path(client_id, name="portal:home", **kw):
+    token = links.portal_token(client_id)
+    return reverse(name, kwargs={"token": token, **kw})
+
+
+def test_the_portal_shows_this_clients_invoices_bank_details_and_amount_due(client, world, two):
+    (a, ca), (b, cb) = two
+    inv_a = Invoice.objects.get(client=a)
+    inv_b = Invoice.objects.get(client=b)
+    with mock.patch("recurent.common.clock.now", return_value=NOW):
+        r = client.get(path(a.pk))
+    page = r.content.decode()
+    assert r.status_code == 200
+    assert inv_a.full_number in page and inv_b.full_number not in page and b.name not in page
+    assert world.company.iban in page and "242,00" in page
+    assert ca.number in page and cb.number not in page
+
+
+def test_links_to_other_clients_ids_answer_404(client, world, two):
+    (a, ca), (b, cb) = two
+    inv_b = Invoice.objects.get(client=b)
+    InvoiceDocument.objects.create(invoice=inv_b, kind="pdf", filename="b.pdf", content_type="application/pdf",
+                                   content=b"%PDF-b", sha256=hashlib.sha256(b"%PDF-b").hexdigest())  # fmt: skip
+    assert (
+        client.get(path(a.pk, "portal:document", invoice_id=inv_b.pk, kind="pdf")).status_code
+        == 404
+    )
+    r = client.post(path(a.pk, "portal:unsubscribe", contract_id=cb.pk))
+    assert r.status_code == 404
+    r = client.post(
+        path(a.pk, "portal:change", contract_id=cb.pk), {f"qty_{cb.lines.get().pk}": "5"}
+    )
+    assert r.status_code == 404
+    cb.refresh_from_db()
+    assert cb.final_index is None and cb.lines.count() == 1
+    assert (
+        client.get(path(b.pk, "portal:document", invoice_id=inv_b.pk, kind="pdf")).content
+        == b"%PDF-b"
+    )
+
+
+def test_tampered_expired_and_revoked_links_fail(client, world, two):
+    (a, _), (b, _) = two
+    token = links.portal_token(a.pk)
+    assert client.get(reverse("portal:home", args=[token])).status_code == 200
+    # Tampered: another client's id with this signature, or a flipped character.
+    value, _, rest = token.partition(":")
+    forged = f"{b.pk}.0:{rest}"
+    assert client.get(reverse("portal:home", args=[forged])).status_code == 403
+    flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert client.get(reverse("portal:home", args=[flipped])).status_code == 403
+    # Expired: 61 days later.
+    later = time.time() + 61 * 86400
+    with mock.patch("django.core.signing.time.time", return_value=later):
+        r = client.get(reverse("portal:home", args=[token]))
+    assert r.status_code == 403 and "expirat" in r.content.decode()
+    # Revoked: the old link replayed after revocation fails, a new one works.
+    portal_revoke(client=a, as_of=NOW, user=world.user)
+    assert client.get(reverse("portal:home", args=[token])).status_code == 403
+    with pytest.raises(links.RevokedLink):
+        links.client_from_token(token)
+    assert client.get(path(a.pk)).status_code == 200
+    assert client.get(reverse("portal:home", args=[links.portal_token(b.pk)])).status_code == 200
+
+
+def test_a_link_of_the_first_format_works_until_the_first_revocation(client, world, two):
+    (a, _), _ = two
+    legacy = signing.TimestampSigner(salt=links.SALT).sign(str(a.pk))
+    assert links.client_from_token(legacy) == a.pk
+    portal_revoke(client=a, as_of=NOW, user=world.user)
+    assert client.get(reverse("portal:home", args=[legacy])).status_code == 403
+
+
+def test_unsubscribe_ends_at_the_end_of_the_paid_period_audited_and_emailed(client, world, two):
+    (a, ca), _ = two
+    with mock.patch("recurent.common.clock.now", return_value=NOW):
+        with mock.patch("django.db.transaction.on_commit", side_effect=lambda fn, *a, **k: fn()):
+            r = client.post(path(a.pk, "portal:unsubscribe", contract_id=ca.pk))
+    assert r.status_code == 302
+    ca.refresh_from_db()
+    assert ca.final_index == 0 and ca.status == "cancelled"  # the January period was the last one
+    change = ContractChange.objects.filter(contract=ca, action="cancel_at_period_end").get()
+    assert change.actor == "portal" and change.user is None
+    assert {tuple(m.to) for m in mail.outbox} == {tuple(a.emails), (world.company.email,)}
+    assert issue_due(as_of=local(2026, 3, 1)).issued == 1  # only the other client's February
+    assert not Invoice.objects.filter(contract=ca, period_index=1).exists()
+
+
+def test_change_quantities_and_switch_to_a_self_service_product_from_the_next_period(
+    client, world, two
+):
+    (a, ca), _ = two
+    plus = f.product(world.company, unit_price=D("150"), self_service=True, name="Plus")
+    secret = f.product(world.company, unit_price=D("10"), self_service=False)
+    line = ca.lines.get()
+    with mock.patch("django.db.transaction.on_commit", side_effect=lambda fn, *a, **k: fn()):
+        r = client.post(
+            path(a.pk, "portal:change", contract_id=ca.pk),
+            {f"qty_{line.pk}": "3", f"product_{line.pk}": str(secret.pk)},
+            follow=True,
+        )
+        assert "cannot be chosen" in r.content.decode()
+        assert len(mail.outbox) == 0
+        client.post(
+            path(a.pk, "portal:change", contract_id=ca.pk),
+            {f"qty_{line.pk}": "3", f"product_{line.pk}": str(plus.pk)},
+        )
+    new = ContractLine.objects.get(contract=ca, until_index__isnull=True)
+    assert (new.product_id, new.quantity, new.from_index) == (plus.pk, D("3"), 1)
+    assert ContractChange.objects.get(contract=ca, action="lines_changed").actor == "portal"
+    assert len(mail.outbox) == 2 and "Plus" in mail.outbox[0].body
+    issue_due(as_of=local(2026, 2, 28, 10))
+    feb = Invoice.objects.get(contract=ca, period_index=1)
+    assert feb.net_total == D("450.00")
+    jan = Invoice.objects.get(contract=ca, period_index=0)
+    assert jan.net_total == D("200.00")  # an invoiced period keeps its lines
+
+
+def test_a_zero_quantity_is_refused(client, world, two):
+    (a, ca), _ = two
+    line = ca.lines.get()
+    r = client.post(
+        path(a.pk, "portal:change", contract_id=ca.pk), {f"qty_{line.pk}": "0"}, follow=True
+    )
+    assert "greater than zero" in r.content.decode()
+    assert ca.lines.count() == 1
+
+
+def test_the_company_revokes_links_from_its_screen(client, world, two):
+    (a, _), _ = two
+    token = links.portal_token(a.pk)
+    url = reverse("portal:link-admin", args=[a.pk])
+    assert (
+        client.post(url).status_code == 302
+        and client.get(reverse("portal:home", args=[token])).status_code == 200
+    )
+    client.force_login(world.user)
+    assert token in client.get(url).content.decode()
+    client.post(url)
+    assert client.get(reverse("portal:home", args=[token])).status_code == 403
