@@ -4,6 +4,8 @@ from .base import *  # noqa: F403
 from .base import DATA_DIR
 
 DEBUG = True
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 # A per-installation key kept next to the embedded database, so sessions survive restarts.
 _key_file = DATA_DIR / "secret_key"
 if not _key_file.exists():
