@@ -50,11 +50,12 @@ class Command(BaseCommand):
             raise CommandError(f"number: {e.message}") from None
         if inv is None:
             raise CommandError(f"number: no invoice {o['number']!r}")
+        from recurent.documents.services import DocumentInvalid, document_bytes
+
         try:
-            from recurent.documents.services import document_bytes  # type: ignore[attr-defined]
-        except ImportError:
-            raise CommandError("documents are not available in this installation") from None
-        data = document_bytes(inv, "pdf" if o["format"] == "pdf" else "xml")
+            data = document_bytes(inv, "pdf" if o["format"] == "pdf" else "xml")
+        except DocumentInvalid as e:
+            raise CommandError(str(e)) from None
         if o["output"]:
             with open(o["output"], "wb") as fh:
                 fh.write(data)
