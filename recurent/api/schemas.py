@@ -14,6 +14,7 @@ from .models import EVENT_TYPES
 # Dates outside this range are refused up front: no contract runs that long, and the schedule
 # arithmetic on year 9999 would overflow.
 MIN_YEAR, MAX_YEAR = 2000, 2100
+MAX_ID = 2**63 - 1  # a signed 64-bit integer: SQLite INTEGER, PostgreSQL bigint
 
 Cycle = Literal["weekly", "monthly", "quarterly", "half-yearly", "yearly", "days"]
 VatCat = Literal["S", "Z", "E", "AE", "K", "G", "O"]
@@ -199,20 +200,22 @@ class ClientPage(Page):
 
 
 class LineIn(In):
-    product_id: int = Field(ge=1)
+    product_id: int = Field(ge=1, le=MAX_ID)
     quantity: Quantity
     unit_price: Money | None = Field(None, description="overrides the product's price")
     description: str = Field("", max_length=100, description="overrides the product's name")
 
 
 class ContractIn(In):
-    client_id: int = Field(ge=1)
+    client_id: int = Field(ge=1, le=MAX_ID)
     number: str = Field(min_length=1, max_length=50)
     signed_on: date
     first_issue_at: AwareDatetime = Field(description="date and time of the first invoice")
     ends_at: AwareDatetime | None = Field(None, description="nothing is invoiced from then on")
-    series_id: int | None = Field(None, ge=1, description="default: the company's default series")
-    issuer_id: int | None = Field(None, ge=1, description="default: the token's user")
+    series_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="default: the company's default series"
+    )
+    issuer_id: int | None = Field(None, ge=1, le=MAX_ID, description="default: the token's user")
     cycle: Cycle = "monthly"
     every_days: int | None = Field(None, ge=1, le=3660, description="for cycle 'days'")
     in_arrears: bool = False
@@ -226,13 +229,13 @@ class ContractIn(In):
 
 
 class ContractPatch(In):
-    client_id: int | None = Field(None, ge=1)
+    client_id: int | None = Field(None, ge=1, le=MAX_ID)
     number: str | None = Field(None, min_length=1, max_length=50)
     signed_on: date | None = None
     first_issue_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
-    series_id: int | None = Field(None, ge=1)
-    issuer_id: int | None = Field(None, ge=1)
+    series_id: int | None = Field(None, ge=1, le=MAX_ID)
+    issuer_id: int | None = Field(None, ge=1, le=MAX_ID)
     cycle: Cycle | None = None
     every_days: int | None = Field(None, ge=1, le=3660)
     in_arrears: bool | None = None
@@ -474,7 +477,9 @@ class StornoCreditIn(In):
     lines: list[StornoLineIn] | None = Field(
         None, max_length=500, description="omit to credit everything not yet credited"
     )
-    series_id: int | None = Field(None, ge=1, description="default: the credit-note series")
+    series_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="default: the credit-note series"
+    )
 
 
 # --- payments -------------------------------------------------------------------------------
@@ -484,12 +489,12 @@ Amount = Annotated[Decimal, Field(max_digits=16, decimal_places=2, gt=0)]
 
 
 class AllocationIn(In):
-    invoice_id: int = Field(ge=1)
+    invoice_id: int = Field(ge=1, le=MAX_ID)
     amount: Amount
 
 
 class PaymentIn(In):
-    client_id: int = Field(ge=1)
+    client_id: int = Field(ge=1, le=MAX_ID)
     date: date
     amount: Amount
     currency: Currency = "RON"

@@ -5,6 +5,7 @@ from datetime import timedelta
 from recurent.api.models import WebhookDelivery
 from recurent.common import clock
 from recurent.contracts.models import Contract, ContractChange
+from recurent.documents.services import invoice_render
 from recurent.invoices.models import Invoice
 from recurent.invoices.services import issue_due
 from tests import factories as f
@@ -133,19 +134,47 @@ def test_billing_preview_writes_nothing(world, admin_api):
     assert admin_api.get("/billing/preview", {"as_of": far}).status_code == 422
 
 
-def test_invoice_documents_and_storno_are_problems_until_available(world, admin_api):
+def test_documents_download_once_rendered(world, admin_api):
     f.contract(world.company, issuer=world.user, first=local(2026, 1, 31))
     issue_due(as_of=local(2026, 1, 31, 10))
+    inv = Invoice.objects.get()
+    r = admin_api.get(f"/invoices/{inv.pk}/xml")
+    assert r.status_code == 404 and r.json()["code"] == "document_not_ready"
+    invoice_render(invoice=inv, kinds=("xml",))
+    r = admin_api.get(f"/invoices/{inv.pk}/xml")
+    assert r.status_code == 200 and b"<Invoice" in r.content
+    assert r["Content-Type"].startswith("application/xml") or r["Content-Type"].startswith(
+        "text/xml"
+    )
+    assert admin_api.get(f"/invoices/{inv.pk}/pdf").json()["code"] == "document_not_ready"
+
+
+def test_storno_through_the_api(world, admin_api, viewer_api):
+    f.contract(
+        world.company,
+        issuer=world.user,
+        lines=[(f.product(world.company), "3")],
+        first=local(2026, 1, 31),
+    )
+    issue_due(as_of=local(2026, 1, 31, 10))
     inv = admin_api.get("/invoices").json()["items"][0]
-    r = admin_api.get(f"/invoices/{inv['id']}/pdf")
-    if r.status_code == 200:
-        assert r["Content-Type"] == "application/pdf"
-    else:
-        assert r.status_code == 404 and r.json()["code"] == "document_not_ready"
-    r = admin_api.post(f"/invoices/{inv['id']}/storno", {})
-    assert r.status_code in (201, 501, 422)
-    if r.status_code == 501:
-        assert r.json()["code"] == "not_implemented"
+    line = admin_api.get(f"/invoices/{inv['id']}").json()["lines"][0]
+    assert viewer_api.post(f"/invoices/{inv['id']}/storno", {}).status_code == 403
+    r = admin_api.post(
+        f"/invoices/{inv['id']}/storno", {"lines": [{"line_id": line["id"], "quantity": "1"}]}
+    )
+    assert r.status_code == 201, r.content
+    credit = r.json()
+    assert credit["kind"] == "credit_note" and credit["credited_invoice_id"] == inv["id"]
+    assert credit["lines"][0]["quantity"].startswith("-1")
+    assert admin_api.get(f"/invoices/{inv['id']}").json()["status"] == "partially_credited"
+    r = admin_api.post(
+        f"/invoices/{inv['id']}/storno", {"lines": [{"line_id": line["id"], "quantity": "5"}]}
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "lines"
+    assert admin_api.post(f"/invoices/{inv['id']}/storno", {}).status_code == 201  # the rest
+    assert admin_api.get(f"/invoices/{inv['id']}").json()["status"] == "cancelled"
+    assert admin_api.get("/invoices", {"kind": "credit_note"}).json()["count"] == 2
 
 
 def test_contract_events_are_queued_for_subscribed_endpoints(world, admin_api):
@@ -157,7 +186,9 @@ def test_contract_events_are_queued_for_subscribed_endpoints(world, admin_api):
     assert "secret" not in admin_api.get(f"/webhooks/endpoints/{ep['id']}").json()
     cl, p = f.client(world.company), f.product(world.company)
     contract = admin_api.post("/contracts", _contract_body(world, cl.pk, p.pk)).json()
-    r = admin_api.post(f"/contracts/{contract['id']}/lines", {"lines": [{"product_id": p.pk, "quantity": "5"}]})
+    r = admin_api.post(
+        f"/contracts/{contract['id']}/lines", {"lines": [{"product_id": p.pk, "quantity": "5"}]}
+    )
     assert r.status_code == 200  # contract.changed: not subscribed
     issue_due(as_of=local(2026, 1, 31, 10))
     types = list(WebhookDelivery.objects.order_by("pk").values_list("event_type", flat=True))

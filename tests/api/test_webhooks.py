@@ -63,7 +63,9 @@ def receiver():
 
 
 def _endpoint(world, url, events=("invoice.issued",)):
-    return wh.endpoint_create(company=world.company, url=url, events=list(events), as_of=clock.now())
+    return wh.endpoint_create(
+        company=world.company, url=url, events=list(events), as_of=clock.now()
+    )
 
 
 def test_the_worker_task_is_registered():
@@ -93,7 +95,12 @@ def test_a_failing_receiver_gets_retried_with_backoff_then_accepts(world, receiv
     t2 = t1 + 2 * wh.BACKOFF_BASE
     assert wh.webhooks_deliver(limit=10, as_of=t2) == 1
     d.refresh_from_db()
-    assert (d.state, d.attempts, d.last_status, d.delivered_at) == (DeliveryState.DELIVERED, 3, 200, t2)
+    assert (d.state, d.attempts, d.last_status, d.delivered_at) == (
+        DeliveryState.DELIVERED,
+        3,
+        200,
+        t2,
+    )
     assert wh.webhooks_deliver(limit=10, as_of=t2 + timedelta(days=1)) == 0
 
     # Every attempt carried the same body, signed with the endpoint's secret at its own time.
@@ -205,13 +212,17 @@ def test_endpoints_only_get_events_of_their_company_they_subscribed_to(world):
 
 def test_webhook_api_log_replay_and_retry(world, admin_api, receiver):
     r = receiver([500])
-    ep = admin_api.post("/webhooks/endpoints", {"url": r.url, "events": ["payment.received"]}).json()
+    ep = admin_api.post(
+        "/webhooks/endpoints", {"url": r.url, "events": ["payment.received"]}
+    ).json()
     wh.queue_events([(world.company.pk, "payment.received", {"payment_id": 7})])
     wh.webhooks_deliver(limit=10, as_of=clock.now())
     log = admin_api.get("/webhooks/deliveries", {"endpoint_id": ep["id"]}).json()
     assert log["items"][0]["last_status"] == 500 and log["items"][0]["last_response"] == "try later"
     did = log["items"][0]["id"]
-    assert json.loads(admin_api.get(f"/webhooks/deliveries/{did}").json()["body"])["data"] == {"payment_id": 7}
+    assert json.loads(admin_api.get(f"/webhooks/deliveries/{did}").json()["body"])["data"] == {
+        "payment_id": 7
+    }
     assert admin_api.post(f"/webhooks/deliveries/{did}/retry").json()["state"] == "pending"
     wh.webhooks_deliver(limit=10, as_of=clock.now())
     assert admin_api.get(f"/webhooks/deliveries/{did}").json()["state"] == "delivered"

@@ -13,7 +13,7 @@ from recurent.catalog.services import product_create, product_update
 
 from ..auth import caller_of, get_or_404, scoped
 from ..schemas import ProductIn, ProductOut, ProductPage, ProductPatch
-from .common import MAX_LIMIT, MAX_OFFSET, page
+from .common import MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["products"])
 
@@ -45,11 +45,11 @@ def create_product(request: HttpRequest, body: ProductIn) -> Status:
 
 
 @router.get("/products/{product_id}", response=ProductOut, summary="Get a product")
-def get_product(request: HttpRequest, product_id: int) -> Product:
+def get_product(request: HttpRequest, product_id: Id) -> Product:
     return get_or_404(Product.objects, request, "product", pk=product_id)
 
 
 @router.patch("/products/{product_id}", response=ProductOut, summary="Change a product")
-def update_product(request: HttpRequest, product_id: int, body: ProductPatch) -> Product:
+def update_product(request: HttpRequest, product_id: Id, body: ProductPatch) -> Product:
     product = get_or_404(Product.objects, request, "product", pk=product_id)
     return product_update(product=product, **body.model_dump(exclude_unset=True))

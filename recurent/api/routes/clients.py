@@ -13,7 +13,7 @@ from recurent.clients.services import client_create, client_update
 
 from ..auth import caller_of, get_or_404, scoped
 from ..schemas import ClientIn, ClientOut, ClientPage, ClientPatch
-from .common import MAX_LIMIT, MAX_OFFSET, page
+from .common import MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["clients"])
 
@@ -46,11 +46,11 @@ def create_client(request: HttpRequest, body: ClientIn) -> Status:
 
 
 @router.get("/clients/{client_id}", response=ClientOut, summary="Get a client")
-def get_client(request: HttpRequest, client_id: int) -> Client:
+def get_client(request: HttpRequest, client_id: Id) -> Client:
     return get_or_404(Client.objects, request, "client", pk=client_id)
 
 
 @router.patch("/clients/{client_id}", response=ClientOut, summary="Change a client")
-def update_client(request: HttpRequest, client_id: int, body: ClientPatch) -> Client:
+def update_client(request: HttpRequest, client_id: Id, body: ClientPatch) -> Client:
     client = get_or_404(Client.objects, request, "client", pk=client_id)
     return client_update(client=client, **body.model_dump(exclude_unset=True))

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.db.models import QuerySet
+from pydantic import Field
 
 from ..problems import Problem
 
 T = TypeVar("T")
 
 MAX_LIMIT = 200
+# Ids fit a signed 64-bit integer (SQLite INTEGER, PostgreSQL bigint); larger is not an id.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 MAX_OFFSET = 1_000_000
 
 

@@ -44,7 +44,7 @@ from ..schemas import (
     ScheduleOut,
 )
 from ..webhooks import recording
-from .common import MAX_LIMIT, MAX_OFFSET, page
+from .common import MAX_ID, MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["contracts"])
 
@@ -161,8 +161,8 @@ def list_contracts(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ordering: ContractOrdering = "-signed_on",
     status: StatusFilter | None = None,
-    client_id: int | None = None,
-    series_id: int | None = None,
+    client_id: int | None = Query(None, ge=1, le=MAX_ID),
+    series_id: int | None = Query(None, ge=1, le=MAX_ID),
     signed_from: date | None = None,
     signed_to: date | None = None,
 ) -> dict:
@@ -199,7 +199,7 @@ def create_contract(request: HttpRequest, body: ContractIn) -> Status:
 
 
 @router.get("/contracts/{contract_id}", response=ContractOut, summary="Get a contract")
-def get_contract(request: HttpRequest, contract_id: int) -> dict:
+def get_contract(request: HttpRequest, contract_id: Id) -> dict:
     return contract_out(_get(request, contract_id))
 
 
@@ -208,7 +208,7 @@ def get_contract(request: HttpRequest, contract_id: int) -> dict:
     response=ContractOut,
     summary="Change a contract's terms or billing settings",
 )
-def update_contract(request: HttpRequest, contract_id: int, body: ContractPatch) -> dict:
+def update_contract(request: HttpRequest, contract_id: Id, body: ContractPatch) -> dict:
     caller = caller_of(request)
     c = _get(request, contract_id)
     fields = _refs(caller, body.model_dump(exclude_unset=True))
@@ -231,12 +231,12 @@ def _action(request: HttpRequest, contract_id: int, action: str, fn: Any, **kw: 
 
 
 @router.post("/contracts/{contract_id}/activate", response=ContractOut, summary="Start billing")
-def activate_contract(request: HttpRequest, contract_id: int) -> dict:
+def activate_contract(request: HttpRequest, contract_id: Id) -> dict:
     return _action(request, contract_id, "activate", contract_activate)
 
 
 @router.post("/contracts/{contract_id}/pause", response=ContractOut, summary="Pause billing")
-def pause_contract(request: HttpRequest, contract_id: int) -> dict:
+def pause_contract(request: HttpRequest, contract_id: Id) -> dict:
     return _action(request, contract_id, "pause", contract_pause)
 
 
@@ -245,7 +245,7 @@ def pause_contract(request: HttpRequest, contract_id: int) -> dict:
     response=ContractOut,
     summary="Resume billing (periods inside the pause are not invoiced)",
 )
-def resume_contract(request: HttpRequest, contract_id: int) -> dict:
+def resume_contract(request: HttpRequest, contract_id: Id) -> dict:
     return _action(request, contract_id, "resume", contract_resume)
 
 
@@ -254,7 +254,7 @@ def resume_contract(request: HttpRequest, contract_id: int) -> dict:
     response=ContractOut,
     summary="Cancel now or at the end of the current period",
 )
-def cancel_contract(request: HttpRequest, contract_id: int, body: CancelIn) -> dict:
+def cancel_contract(request: HttpRequest, contract_id: Id, body: CancelIn) -> dict:
     return _action(
         request, contract_id, "cancel", contract_cancel, at_period_end=body.at_period_end
     )
@@ -265,7 +265,7 @@ def cancel_contract(request: HttpRequest, contract_id: int, body: CancelIn) -> d
     response=ContractOut,
     summary="Replace the product lines from the next period not yet invoiced",
 )
-def change_lines(request: HttpRequest, contract_id: int, body: LinesIn) -> dict:
+def change_lines(request: HttpRequest, contract_id: Id, body: LinesIn) -> dict:
     caller = caller_of(request)
     c = _get(request, contract_id)
     lines = _line_specs(caller, body.lines)
@@ -287,7 +287,7 @@ def change_lines(request: HttpRequest, contract_id: int, body: LinesIn) -> dict:
 )
 def contract_schedule(
     request: HttpRequest,
-    contract_id: int,
+    contract_id: Id,
     from_index: int = Query(0, ge=0, le=1000),
     count: int = Query(12, ge=1, le=120),
 ) -> dict:

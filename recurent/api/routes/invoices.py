@@ -17,7 +17,7 @@ from recurent.invoices.models import Invoice
 from ..auth import caller_of, get_or_404, scoped
 from ..problems import Problem
 from ..schemas import InvoiceDetailOut, InvoiceOut, InvoicePage, StornoCreditIn
-from .common import MAX_LIMIT, MAX_OFFSET, page
+from .common import MAX_ID, MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["invoices"])
 
@@ -68,8 +68,8 @@ def list_invoices(
     ordering: InvoiceOrdering = "-issued_at",
     status: StatusFilter | None = None,
     kind: Kind | None = None,
-    client_id: int | None = None,
-    contract_id: int | None = None,
+    client_id: int | None = Query(None, ge=1, le=MAX_ID),
+    contract_id: int | None = Query(None, ge=1, le=MAX_ID),
     series: str | None = Query(None, max_length=10, description="series code, e.g. REC"),
     issued_from: date | None = Query(None, description="issue date on or after"),  # noqa: B008
     issued_to: date | None = Query(None, description="issue date on or before"),  # noqa: B008
@@ -99,7 +99,7 @@ def list_invoices(
 
 
 @router.get("/invoices/{invoice_id}", response=InvoiceDetailOut, summary="Get an invoice")
-def get_invoice(request: HttpRequest, invoice_id: int) -> dict:
+def get_invoice(request: HttpRequest, invoice_id: Id) -> dict:
     return invoice_detail(_get(request, invoice_id))
 
 
@@ -138,7 +138,7 @@ _XML = {
     summary="Download the PDF",
     openapi_extra={"responses": _PDF},
 )
-def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_pdf(request: HttpRequest, invoice_id: Id) -> HttpResponse:
     return _document(request, invoice_id, "pdf")
 
 
@@ -147,7 +147,7 @@ def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
     summary="Download the e-Factura XML",
     openapi_extra={"responses": _XML},
 )
-def invoice_xml(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_xml(request: HttpRequest, invoice_id: Id) -> HttpResponse:
     return _document(request, invoice_id, "xml")
 
 
@@ -164,7 +164,7 @@ def _storno_service() -> Any:
     response={201: InvoiceDetailOut},
     summary="Cancel an invoice, whole or some lines, with a credit note (storno)",
 )
-def storno_invoice(request: HttpRequest, invoice_id: int, body: StornoCreditIn) -> Status:
+def storno_invoice(request: HttpRequest, invoice_id: Id, body: StornoCreditIn) -> Status:
     caller = caller_of(request)
     inv = _get(request, invoice_id)
     service = _storno_service()

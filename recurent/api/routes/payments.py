@@ -17,7 +17,7 @@ from recurent.payments.services import payment_allocate, payment_record, payment
 
 from ..auth import caller_of, get_or_404, scoped
 from ..schemas import AllocateIn, AllocationIn, PaymentIn, PaymentOut, PaymentPage, ReverseIn
-from .common import MAX_LIMIT, MAX_OFFSET, page
+from .common import MAX_ID, MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["payments"])
 
@@ -49,7 +49,7 @@ def list_payments(
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ordering: PaymentOrdering = "-date",
-    client_id: int | None = None,
+    client_id: int | None = Query(None, ge=1, le=MAX_ID),
     reversed: bool | None = None,
     date_from: date | None = Query(None, description="paid on or after"),  # noqa: B008
     date_to: date | None = Query(None, description="paid on or before"),  # noqa: B008
@@ -89,7 +89,7 @@ def create_payment(request: HttpRequest, body: PaymentIn) -> Status:
 
 
 @router.get("/payments/{payment_id}", response=PaymentOut, summary="Get a payment")
-def get_payment(request: HttpRequest, payment_id: int) -> dict:
+def get_payment(request: HttpRequest, payment_id: Id) -> dict:
     return payment_out(_get(request, payment_id))
 
 
@@ -98,7 +98,7 @@ def get_payment(request: HttpRequest, payment_id: int) -> dict:
     response=PaymentOut,
     summary="Apply the unallocated part of a payment to invoices",
 )
-def allocate_payment(request: HttpRequest, payment_id: int, body: AllocateIn) -> dict:
+def allocate_payment(request: HttpRequest, payment_id: Id, body: AllocateIn) -> dict:
     p = _get(request, payment_id)
     payment_allocate(
         payment=p,
@@ -114,7 +114,7 @@ def allocate_payment(request: HttpRequest, payment_id: int, body: AllocateIn) ->
     response=PaymentOut,
     summary="Reverse a payment (bank return, mistake); it stays in the books",
 )
-def reverse_payment(request: HttpRequest, payment_id: int, body: ReverseIn) -> dict:
+def reverse_payment(request: HttpRequest, payment_id: Id, body: ReverseIn) -> dict:
     p = _get(request, payment_id)
     payment_reverse(payment=p, reason=body.reason, as_of=clock.now(), user=caller_of(request).user)
     return payment_out(_get(request, payment_id))

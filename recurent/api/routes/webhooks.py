@@ -26,7 +26,7 @@ from ..schemas import (
     ReplayIn,
     ReplayOut,
 )
-from .common import MAX_LIMIT, MAX_OFFSET, page
+from .common import MAX_ID, MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["webhooks"])
 
@@ -62,7 +62,7 @@ def create_endpoint(request: HttpRequest, body: EndpointIn) -> Status:
 
 
 @router.get("/webhooks/endpoints/{endpoint_id}", response=EndpointOut, summary="Get an endpoint")
-def get_endpoint(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
+def get_endpoint(request: HttpRequest, endpoint_id: Id) -> WebhookEndpoint:
     return _endpoint(request, endpoint_id)
 
 
@@ -71,7 +71,7 @@ def get_endpoint(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
     response=EndpointOut,
     summary="Change an endpoint; enabled=false stops its deliveries (they wait)",
 )
-def update_endpoint(request: HttpRequest, endpoint_id: int, body: EndpointPatch) -> WebhookEndpoint:
+def update_endpoint(request: HttpRequest, endpoint_id: Id, body: EndpointPatch) -> WebhookEndpoint:
     ep = _endpoint(request, endpoint_id)
     return wh.endpoint_update(endpoint=ep, as_of=clock.now(), **body.model_dump(exclude_unset=True))
 
@@ -81,7 +81,7 @@ def update_endpoint(request: HttpRequest, endpoint_id: int, body: EndpointPatch)
     response=ReplayOut,
     summary="Send again the deliveries that were given up on",
 )
-def replay_endpoint(request: HttpRequest, endpoint_id: int, body: ReplayIn) -> dict:
+def replay_endpoint(request: HttpRequest, endpoint_id: Id, body: ReplayIn) -> dict:
     ep = _endpoint(request, endpoint_id)
     return {"requeued": wh.endpoint_replay(endpoint=ep, as_of=clock.now(), since=body.since)}
 
@@ -91,7 +91,7 @@ def list_deliveries(
     request: HttpRequest,
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
-    endpoint_id: int | None = None,
+    endpoint_id: int | None = Query(None, ge=1, le=MAX_ID),
     state: State | None = None,
     event_type: str | None = Query(None, max_length=40),
 ) -> dict:
@@ -121,7 +121,7 @@ def _delivery(request: HttpRequest, delivery_id: int) -> WebhookDelivery:
     response=DeliveryDetailOut,
     summary="One delivery, with the body sent and the last response",
 )
-def get_delivery(request: HttpRequest, delivery_id: int) -> WebhookDelivery:
+def get_delivery(request: HttpRequest, delivery_id: Id) -> WebhookDelivery:
     return _delivery(request, delivery_id)
 
 
@@ -130,5 +130,5 @@ def get_delivery(request: HttpRequest, delivery_id: int) -> WebhookDelivery:
     response=DeliveryOut,
     summary="Send one delivery again now",
 )
-def retry_delivery(request: HttpRequest, delivery_id: int) -> WebhookDelivery:
+def retry_delivery(request: HttpRequest, delivery_id: Id) -> WebhookDelivery:
     return wh.delivery_retry(delivery=_delivery(request, delivery_id), as_of=clock.now())
