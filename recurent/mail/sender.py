@@ -133,7 +133,9 @@ class Prepared:
     note: str
 
 
-def _prepare(m: OutboxMessage, cfg: SmtpSettings, now: datetime) -> Prepared | None:
+def _prepare(
+    m: OutboxMessage, cfg: SmtpSettings, now: datetime, _templates: dict[Any, Any] | None = None
+) -> Prepared | None:
     """The bytes to send, or None when the message waits (attachments) or is withdrawn."""
     inv = m.invoice
     if m.kind == OutboxKind.REMINDER and not is_outstanding(inv):
@@ -151,6 +153,8 @@ def _prepare(m: OutboxMessage, cfg: SmtpSettings, now: datetime) -> Prepared | N
                 last_response="waiting for the invoice PDF/XML to be rendered",
             )
             return None
+    if _templates is None:
+        _templates = {}
     notes = []
     emails = list(inv.client.emails or [])
     to = []
@@ -169,7 +173,10 @@ def _prepare(m: OutboxMessage, cfg: SmtpSettings, now: datetime) -> Prepared | N
     code = m.template_code or (
         inv.contract.email_template_code if inv.contract and kind == "invoice" else ""
     )
-    tpl, note = template_for(company=m.company, code=code, kind=kind, language=lang)
+    key = (m.company_id, code, kind, lang)
+    if key not in _templates:
+        _templates[key] = template_for(company=m.company, code=code, kind=kind, language=lang)
+    tpl, note = _templates[key]
     if note:
         notes.append(note)
     today = now.astimezone(BUCHAREST).date()
@@ -467,12 +474,13 @@ def _send_company(
         return 0
     conn: smtplib.SMTP | None = None
     handled = 0
+    templates: dict[Any, Any] = {}  # per batch: a template edited meanwhile is used next batch
     try:
         for i, m in enumerate(msgs):
             if stop and stop():
                 break
             try:
-                p = _prepare(m, cfg, now)
+                p = _prepare(m, cfg, now, templates)
             except Permanent as e:
                 _failed(m, str(e), temporary=False, claimed=False, now=now)
                 handled += 1
