@@ -44,6 +44,17 @@ class Client(TimeStamped):
     iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
     bank = models.CharField(_("bank"), max_length=100, blank=True)
     payment_term_days = models.PositiveIntegerField(_("payment term (days)"), default=15)
+    language = models.CharField(
+        _("language of emails and documents"),
+        max_length=2,
+        blank=True,
+        default="",
+        choices=[
+            ("", _("automatic: Romanian in Romania, English abroad")),
+            ("ro", "Română"),
+            ("en", "English"),
+        ],
+    )
     notes = models.TextField(_("notes"), blank=True)
     # Filled from ANAF's VAT-payer registry (issue 8); shown before the next invoice.
     vat_on_collection = models.BooleanField(_("VAT on collection"), default=False)

@@ -31,7 +31,7 @@ from .services import LineSpec, contract_create
 PRODUCT_FIELDS = {"code", "name", "description", "unit_code", "unit_name", "unit_price", "currency",
                   "vat_category", "vat_rate", "active", "self_service"}  # fmt: skip
 CLIENT_FIELDS = {"kind", "name", "tax_id", "trade_register", "street", "city", "county", "country",
-                 "postal_code", "emails", "iban", "bank", "payment_term_days", "notes"}  # fmt: skip
+                 "postal_code", "emails", "iban", "bank", "payment_term_days", "notes", "language"}  # fmt: skip
 COMPANY_FIELDS = {"legal_name", "cui", "trade_register", "street", "city", "county", "country", "postal_code",
                   "iban", "bank", "vat_payer", "vat_on_collection", "share_capital", "email", "phone"}  # fmt: skip
 CONTRACT_BILLING = {"cycle", "every_days", "in_arrears", "payment_term_days", "currency", "invoice_currency",

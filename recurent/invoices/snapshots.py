@@ -23,4 +23,5 @@ def buyer_snapshot(c: Client) -> dict[str, Any]:
         "kind": c.kind, "name": c.name, "tax_id": c.tax_id, "trade_register": c.trade_register,
         "street": c.street, "city": c.city, "county": c.county, "country": c.country,
         "postal_code": c.postal_code, "emails": list(c.emails or []), "iban": c.iban, "bank": c.bank,
+        "language": c.language,
     }  # fmt: skip

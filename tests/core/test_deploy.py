@@ -7,7 +7,9 @@ import sys
 
 
 def run_prod(extra_env):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "recurent.settings.prod", "DATABASE_URL": "sqlite:///:memory:",
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment would not.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {**inherited, "DJANGO_SETTINGS_MODULE": "recurent.settings.prod", "DATABASE_URL": "sqlite:///:memory:",
            "RECURENT_ALLOWED_HOSTS": "billing.example.ro", **extra_env}  # fmt: skip
     return subprocess.run([sys.executable, "-m", "recurent.cli", "check", "--deploy", "--fail-level", "WARNING"],
                           capture_output=True, text=True, env=env)  # fmt: skip
