@@ -16,12 +16,10 @@ import hmac
 import json
 import logging
 import secrets
-import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -222,28 +220,8 @@ def queue_events(events: Iterable[tuple[int, str, dict[str, Any]]]) -> int:
     return len(rows)
 
 
-_local = threading.local()
-
-
-@contextmanager
-def recording() -> Iterator[list[str]]:
-    """The event types emitted inside the block (lets the API emit only what services do not)."""
-    seen: list[str] = []
-    outer = getattr(_local, "seen", None)
-    _local.seen = seen
-    try:
-        yield seen
-    finally:
-        _local.seen = outer
-        if outer is not None:
-            outer.extend(seen)
-
-
 def on_event(company_id: int, event_type: str, payload: dict[str, Any]) -> None:
     """recurent.common.events listener."""
-    seen = getattr(_local, "seen", None)
-    if seen is not None:
-        seen.append(event_type)
     queue_events([(company_id, event_type, payload)])
 
 

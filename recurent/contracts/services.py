@@ -53,6 +53,29 @@ def _audit(
         action=action,
         changes=changes,
     )
+    # Same transaction as the change: a listener (webhooks) sees the event iff the change commits.
+    events.emit(
+        contract.company_id,
+        EVENT_OF_ACTION.get(action, "contract.changed"),
+        {
+            "id": contract.pk,
+            "number": contract.number,
+            "client_id": contract.client_id,
+            "status": contract.status,
+            "action": action,
+            "final_index": contract.final_index,
+            "changes": changes,
+            "actor": actor or (user.get_username() if user is not None else ""),
+        },
+    )
+
+
+# The webhook event each audited action is announced as (anything else: contract.changed).
+EVENT_OF_ACTION = {
+    "created": "contract.created",
+    "cancelled": "contract.cancelled",
+    "cancel_at_period_end": "contract.cancelled",
+}
 
 
 def _jsonable(v: Any) -> Any:

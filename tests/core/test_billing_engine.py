@@ -289,3 +289,28 @@ def test_dry_run_previews_every_missed_period_and_writes_nothing(world):
     res = issue_due(as_of=local(2026, 3, 31, 10), dry_run=True)
     assert [p["number"] for p in res.previews] == ["REC-000001", "REC-000002", "REC-000003"]
     assert Invoice.objects.count() == 0
+
+
+def test_contract_changes_are_announced_as_domain_events_in_the_same_transaction(world):
+    from recurent.common import events
+
+    got = []
+
+    def listener(company_id, event_type, payload):
+        got.append((company_id, event_type, payload["action"]))
+
+    events.listen(listener)
+    try:
+        c = f.contract(world.company, issuer=world.user)
+        contract_pause(contract=c, user=world.user, as_of=local(2026, 2, 1))
+        contract_resume(contract=c, user=world.user, as_of=local(2026, 2, 2))
+        contract_cancel(contract=c, user=world.user, as_of=local(2026, 2, 3))
+    finally:
+        events._listeners.remove(listener)
+    cid = world.company.pk
+    assert got == [
+        (cid, "contract.created", "created"),
+        (cid, "contract.changed", "paused"),
+        (cid, "contract.changed", "resumed"),
+        (cid, "contract.cancelled", "cancelled"),
+    ]

@@ -86,9 +86,13 @@ def test_export_one_invoice_as_pdf_and_ubl(world, tmp_path):
 
     f.contract(world.company, issuer=world.user, first=local(2026, 1, 31))
     issue_due(as_of=local(2026, 2, 1))
-    call_command("export", "invoice", "REC-000001", "--format", "pdf", "-o", str(tmp_path / "a.pdf"))
+    call_command(
+        "export", "invoice", "REC-000001", "--format", "pdf", "-o", str(tmp_path / "a.pdf")
+    )
     call_command("export", "invoice", "REC-1", "--format", "ubl", "-o", str(tmp_path / "a.xml"))
     assert (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF-")
     assert b"urn:efactura.mfinante.ro:CIUS-RO:1.0.1" in (tmp_path / "a.xml").read_bytes()
     with pytest.raises(CommandError, match="no invoice"):
-        call_command("export", "invoice", "REC-000999", "--format", "pdf", "-o", str(tmp_path / "b.pdf"))
+        call_command(
+            "export", "invoice", "REC-000999", "--format", "pdf", "-o", str(tmp_path / "b.pdf")
+        )

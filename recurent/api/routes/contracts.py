@@ -1,7 +1,7 @@
 """Contracts: lines, billing settings, life cycle and schedule.
 
-The contracts services do not emit domain events (yet), so the API emits contract.created,
-contract.changed and contract.cancelled itself, in the transaction of the change.
+The contracts services emit contract.created / contract.changed / contract.cancelled in the
+transaction of the change, so webhooks follow every interface (web, API, portal, import) alike.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
-from recurent.common import clock, events
+from recurent.common import clock
 from recurent.companies.models import InvoiceSeries
-from recurent.contracts.models import Contract, ContractStatus
+from recurent.contracts.models import Contract
 from recurent.contracts.services import (
     LineSpec,
     contract_activate,
@@ -43,7 +42,6 @@ from ..schemas import (
     LinesIn,
     ScheduleOut,
 )
-from ..webhooks import recording
 from .common import MAX_ID, MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["contracts"])
@@ -77,23 +75,6 @@ def contract_out(c: Contract) -> dict[str, Any]:
         for li in c.lines.all()
     ]
     return data
-
-
-def _emit(seen: list[str], company_id: int, event: str, payload: dict[str, Any]) -> None:
-    # Once the contracts services emit their own events, the API stays silent (no duplicates).
-    if not any(t.startswith("contract.") for t in seen):
-        events.emit(company_id, event, payload)
-
-
-def _payload(c: Contract, action: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": c.pk,
-        "number": c.number,
-        "client_id": c.client_id,
-        "status": c.status,
-        "action": action,
-        **extra,
-    }
 
 
 def _line_specs(caller: Caller, lines: list[LineIn]) -> list[LineSpec]:
@@ -190,11 +171,9 @@ def create_contract(request: HttpRequest, body: ContractIn) -> Status:
     if data.get("issuer_id") is None:
         data["issuer_id"] = caller.token.user_id
     data = _refs(caller, data)
-    with transaction.atomic(), recording() as seen:
-        c = contract_create(
-            company=caller.company, lines=lines, user=caller.user, activate=activate, **data
-        )
-        _emit(seen, caller.company_id, "contract.created", _payload(c, "created"))
+    c = contract_create(
+        company=caller.company, lines=lines, user=caller.user, activate=activate, **data
+    )
     return Status(201, _reload(c))
 
 
@@ -212,21 +191,14 @@ def update_contract(request: HttpRequest, contract_id: Id, body: ContractPatch) 
     caller = caller_of(request)
     c = _get(request, contract_id)
     fields = _refs(caller, body.model_dump(exclude_unset=True))
-    with transaction.atomic(), recording() as seen:
-        c = contract_update(contract=c, user=caller.user, **fields)
-        _emit(seen, caller.company_id, "contract.changed", _payload(c, "updated"))
+    c = contract_update(contract=c, user=caller.user, **fields)
     return _reload(c)
 
 
 def _action(request: HttpRequest, contract_id: int, action: str, fn: Any, **kw: Any) -> dict:
     caller = caller_of(request)
     c = _get(request, contract_id)
-    with transaction.atomic():
-        c = fn(contract=c, user=caller.user, as_of=clock.now(), **kw)
-        event = "contract.cancelled" if c.status == ContractStatus.CANCELLED else "contract.changed"
-        if action == "cancel":
-            event = "contract.cancelled"
-        events.emit(caller.company_id, event, _payload(c, action, final_index=c.final_index, **kw))
+    c = fn(contract=c, user=caller.user, as_of=clock.now(), **kw)
     return _reload(c)
 
 
@@ -269,14 +241,7 @@ def change_lines(request: HttpRequest, contract_id: Id, body: LinesIn) -> dict:
     caller = caller_of(request)
     c = _get(request, contract_id)
     lines = _line_specs(caller, body.lines)
-    with transaction.atomic(), recording() as seen:
-        c = contract_change_lines(contract=c, user=caller.user, lines=lines)
-        _emit(
-            seen,
-            caller.company_id,
-            "contract.changed",
-            _payload(c, "lines_changed", from_index=c.next_index),
-        )
+    c = contract_change_lines(contract=c, user=caller.user, lines=lines)
     return _reload(c)
 
 
