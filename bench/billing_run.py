@@ -1,0 +1,220 @@
+"""Bill N contracts all due at once with W processes; report speed, memory, and check the result.
+
+    .venv/bin/python bench/billing_run.py --contracts 100000 --db postgresql --workers 2 [--phases]
+
+1. A template database with N contracts (bench/generate.py) is made once and kept
+   (PostgreSQL ``recurent_bench_tpl_<N>``, SQLite ``/tmp/recurent_bench/tpl_<N>.sqlite3``);
+   each run bills a fresh copy of it (``--fresh-template`` regenerates it).
+2. Database phase: W ``recurent bill --as-of FIRST`` processes start together and share the
+   run (the same ``issue_batch`` loop as ``recurent worker``: SKIP LOCKED on PostgreSQL,
+   turns on SQLite). Reported: wall time, invoices/s, each process' peak RSS (wait4).
+3. Verified with plain SQL (tests/faults/harness.py): N invoices, each period once, every
+   series 1..n without a gap and dates in order, counters, lines, cursors.
+4. ``--phases``: then the documents (XML + PDF) and mail phases, with the apps' own
+   background tasks, W processes each, when those apps provide them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.faults.harness import check_invariants, env_for, rows  # noqa: E402
+
+from recurent.engine.cycles import BUCHAREST  # noqa: E402
+
+RECURENT = [sys.executable, "-m", "recurent.cli"]
+SQLITE_DIR = Path("/tmp/recurent_bench")
+
+
+def pg_admin(server: str) -> psycopg.Connection:
+    return psycopg.connect(server + "/postgres", autocommit=True)
+
+
+def pg_exists(server: str, name: str) -> bool:
+    with pg_admin(server) as c:
+        return c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
+def sh(url: str, *args: str) -> None:
+    p = subprocess.run(list(args), env=env_for(url), cwd=ROOT, capture_output=True, text=True)
+    if p.returncode:
+        raise SystemExit(f"{' '.join(args[:4])}: {p.stderr[-3000:]}")
+
+
+def template(a: argparse.Namespace) -> str:
+    """The URL of a database holding N generated contracts, made once."""
+    if a.db == "postgresql":
+        name = f"recurent_bench_tpl_{a.contracts}"
+        url = f"{a.pg_server}/{name}"
+        if a.fresh_template and pg_exists(a.pg_server, name):
+            with pg_admin(a.pg_server) as c:
+                c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        if pg_exists(a.pg_server, name):
+            return url
+        with pg_admin(a.pg_server) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+    else:
+        SQLITE_DIR.mkdir(exist_ok=True)
+        path = SQLITE_DIR / f"tpl_{a.contracts}.sqlite3"
+        url = f"sqlite:///{path}"
+        if a.fresh_template:
+            path.unlink(missing_ok=True)
+        if path.exists():
+            return url
+    t = time.perf_counter()
+    try:
+        sh(url, *RECURENT, "migrate", "-v0")
+        sh(url, sys.executable, str(ROOT / "bench" / "generate.py"), "--no-migrate", "--quiet",
+           "--contracts", str(a.contracts), "--series", str(a.series), "--first", a.first)  # fmt: skip
+    except BaseException:
+        if a.db == "postgresql":
+            with pg_admin(a.pg_server) as c:
+                c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        else:
+            path.unlink(missing_ok=True)
+        raise
+    print(f"generated {a.contracts} contracts in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    return url
+
+
+def copy_of(a: argparse.Namespace, tpl: str) -> str:
+    if a.db == "postgresql":
+        name = f"recurent_bench_run_{a.contracts}_{os.getpid()}"
+        with pg_admin(a.pg_server) as c:
+            c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{tpl.rsplit("/", 1)[1]}"')
+        url = f"{a.pg_server}/{name}"
+    else:
+        path = SQLITE_DIR / f"run_{a.contracts}_{os.getpid()}.sqlite3"
+        shutil.copyfile(tpl.removeprefix("sqlite:///"), path)
+        url = f"sqlite:///{path}"
+    sh(url, *RECURENT, "migrate", "-v0")  # other apps' new migrations since the template
+    return url
+
+
+def drop(a: argparse.Namespace, url: str) -> None:
+    if a.db == "postgresql":
+        with pg_admin(a.pg_server) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+
+
+def run_procs(url: str, cmds: list[list[str]], extra_env: dict[str, str] | None = None) -> dict:
+    """Start the commands together; wall time and each one's peak RSS (from wait4)."""
+    env = env_for(url) | (extra_env or {})
+    t0 = time.perf_counter()
+    procs = [
+        subprocess.Popen(c, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for c in cmds
+    ]
+    peak_mb, cpu_s, outs = [], [], []
+    for p in procs:
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out, err = p.stdout.read(), p.stderr.read()  # type: ignore[union-attr]
+        if p.returncode:
+            raise SystemExit(f"{' '.join(map(str, p.args[:4]))}: exit {p.returncode}\n{err.decode()[-3000:]}")  # type: ignore[index]
+        peak_mb.append(round(ru.ru_maxrss / 1024, 1))
+        cpu_s.append(round(ru.ru_utime + ru.ru_stime, 2))
+        outs.append(out.decode())
+    return {"wall_s": round(time.perf_counter() - t0, 2), "peak_rss_mb": peak_mb, "cpu_s": cpu_s, "out": outs}
+
+
+def phase_child(name: str) -> None:
+    """One process of a documents/mail phase: run the app's task until it has nothing left."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recurent.settings.test")
+    django.setup()
+    from recurent.worker.tasks import TASKS
+
+    fn = dict(TASKS)[name]
+    while fn(limit=500):
+        pass
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--contracts", type=int, default=10000)
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: the engine's setting")
+    ap.add_argument("--series", type=int, default=1)
+    ap.add_argument("--first", default="2026-12-01T09:00", help="when every contract is due")
+    ap.add_argument("--phases", action="store_true", help="also documents and mail phases")
+    ap.add_argument("--pg-server", default="postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--fresh-template", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the billed database")
+    ap.add_argument("--no-verify", action="store_true")
+    ap.add_argument("--phase-child", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.phase_child:
+        return phase_child(a.phase_child)
+
+    tpl = template(a)
+    url = copy_of(a, tpl)
+    as_of = datetime.fromisoformat(a.first)
+    as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=BUCHAREST)
+    report: dict = {"contracts": a.contracts, "db": a.db, "workers": a.workers, "batch_size": a.batch_size,
+                    "date": time.strftime("%Y-%m-%d %H:%M"), "load_before": os.getloadavg()[0]}  # fmt: skip
+    try:
+        bill = [*RECURENT, "bill", "--skip-checks", "--as-of", as_of.isoformat(), "--json"]
+        if a.batch_size:
+            bill += ["--batch-size", str(a.batch_size)]
+        r = run_procs(url, [bill] * a.workers)
+        issued = [json.loads(o)["issued"] for o in r.pop("out")]
+        report["database"] = r | {"issued": issued, "per_s": round(sum(issued) / r["wall_s"])}
+        if not a.no_verify:
+            t = time.perf_counter()
+            state = check_invariants(url, as_of=as_of)
+            assert state.invoices == sum(issued) == a.contracts, (state, issued)
+            report["verified"] = f"{state.invoices} invoices, each once, gapless ({time.perf_counter() - t:.0f} s)"
+        if a.phases:
+            report["phases"] = phases(a, url)
+    finally:
+        if not a.keep:
+            drop(a, url)
+    report["load_after"] = os.getloadavg()[0]
+    print(json.dumps(report))
+
+
+def phases(a: argparse.Namespace, url: str) -> dict:
+    out = {}
+    me = [sys.executable, str(Path(__file__).resolve())]
+    import importlib.util
+
+    for name, module in (("documents", "recurent.documents.services"), ("mail", "recurent.mail.services")):
+        if importlib.util.find_spec(module) is None:
+            out[name] = "not measured: the app does not exist yet"
+            continue
+        r = run_procs(url, [[*me, "--phase-child", name]] * a.workers)
+        r.pop("out")
+        out[name] = r | {"per_s": round(a.contracts / r["wall_s"])}
+    out["outbox_rows"] = rows(url, "SELECT COUNT(*) FROM mail_outbox")[0][0] if _has(url, "mail_outbox") else None
+    return out
+
+
+def _has(url: str, table: str) -> bool:
+    try:
+        rows(url, f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608
+        return True
+    except Exception:
+        return False
+
+
+if __name__ == "__main__":
+    main()
