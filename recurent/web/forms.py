@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from recurent.catalog.models import UNITS, Product
 from recurent.clients.models import Client
-from recurent.companies.models import Company, InvoiceSeries
+from recurent.companies.models import Company, InvoiceSeries, Role
 from recurent.contracts.models import Contract
 from recurent.engine.cycles import BUCHAREST, CycleKind
 from recurent.engine.money import CURRENCIES
@@ -106,7 +106,8 @@ class ClientForm(forms.ModelForm):
         model = Client
         fields = [
             "kind", "name", "tax_id", "trade_register", "street", "city", "county", "postal_code",
-            "country", "emails", "iban", "bank", "payment_term_days", "notes",
+            "country", "emails", "iban", "bank", "payment_term_days", "vat_on_collection",
+            "inactive_at_anaf", "notes",
         ]  # fmt: skip
         widgets = {"notes": forms.Textarea(attrs={"rows": 3, "wide": True})}
 
@@ -221,3 +222,25 @@ class BillingRunForm(forms.Form):
 
 class CancelForm(forms.Form):
     at_period_end = forms.BooleanField(label=_("at the end of the current period"), required=False)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("email"))
+    first_name = forms.CharField(label=_("first name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("last name"), max_length=150, required=False)
+    role = forms.ChoiceField(label=_("role"), choices=Role.choices, initial=Role.ACCOUNTANT)
+    password = forms.CharField(
+        label=_("password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to email them a link where they choose their own password."),
+    )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("name"),
+        max_length=100,
+        help_text=_("Which system uses the token, e.g. “accounting export”."),
+    )

@@ -8,6 +8,7 @@ from recurent.web.views import (
     dashboard,
     invoices,
     nomenclators,
+    users,
 )
 
 app_name = "web"
@@ -43,6 +44,11 @@ urlpatterns = [
     path("clients/new/", nomenclators.client_create_view, name="client-add"),
     path("clients/<int:pk>/", nomenclators.client_detail, name="client"),
     path("clients/<int:pk>/edit/", nomenclators.client_edit, name="client-edit"),
+    path(
+        "clients/<int:pk>/flags/<int:flag>/seen/",
+        nomenclators.client_flag_ack,
+        name="client-flag-ack",
+    ),
     path("series/", nomenclators.series_list, name="series"),
     path("series/new/", nomenclators.series_create_view, name="series-add"),
     # Contracts
@@ -54,10 +60,19 @@ urlpatterns = [
     # Invoices
     path("invoices/", invoices.invoice_list, name="invoices"),
     path("invoices/<int:pk>/", invoices.invoice_detail, name="invoice"),
+    path("invoices/<int:pk>/storno/", invoices.invoice_storno_view, name="invoice-storno"),
+    path("invoices/<int:pk>/resend/", invoices.invoice_resend_view, name="invoice-resend"),
     # Billing run
     path("billing/", billing.billing_run, name="billing-run"),
     path("billing/<str:token>/", billing.billing_job, name="billing-job"),
     path("billing/<str:token>/status/", billing.billing_job_status, name="billing-job-status"),
     # Settings
     path("settings/", company.company_settings, name="settings"),
+    path("settings/users/", users.user_list, name="users"),
+    path("settings/users/<int:pk>/role/", users.user_role, name="user-role"),
+    path("settings/users/<int:pk>/remove/", users.user_remove, name="user-remove"),
+    path("settings/api-tokens/", users.api_tokens, name="api-tokens"),
+    path(
+        "settings/api-tokens/<int:pk>/revoke/", users.api_token_revoke_view, name="api-token-revoke"
+    ),
 ]

@@ -5,6 +5,7 @@ from recurent.companies.models import Role
 from recurent.companies.services import membership_grant
 from recurent.invoices.services import issue_due
 from tests import factories as f
+from tests.efactura.conftest import anaf, connected  # noqa: F401  (the fake ANAF, for e-Factura pages)
 from tests.factories import local
 
 

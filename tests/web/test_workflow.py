@@ -167,4 +167,6 @@ def test_list_pages_run_a_constant_number_of_queries(admin_client, world):
     issue_due(as_of=local(2026, 2, 28, 10, 0))
     many = {u: _queries(admin_client, u) for u in urls}
     assert many == few, (few, many)
-    assert max(few.values()) <= 14, few
+    # The dashboard is the largest: figures, receivables, MRR, due next, held contracts,
+    # e-Factura rejections and deadline watch, failed emails.
+    assert max(few.values()) <= 17, few

@@ -17,9 +17,35 @@ FIXED = [
     gettext_noop("give the date and time of the first invoice"),
     gettext_noop("the end must come after the first invoice"),
     gettext_noop("the company has no invoice series; create one first"),
+    gettext_noop("enter a valid email address"),
+    gettext_noop("this person already has access to the company"),
+    gettext_noop("a user with this user name already exists"),
+    gettext_noop("the company needs at least one administrator"),
+    gettext_noop("give the token a name (which system uses it)"),
+    gettext_noop("choose at least one line to credit"),
+    gettext_noop("a credit note cannot itself be reversed"),
+    gettext_noop("email sending is not installed"),
 ]
 
 PATTERNS = [
+    (
+        re.compile(r"^(?P<number>\S+) is already cancelled by a storno$"),
+        gettext_noop("%(number)s is already cancelled by a storno"),
+    ),
+    (
+        re.compile(r"^every line of (?P<number>\S+) is already credited$"),
+        gettext_noop("every line of %(number)s is already credited"),
+    ),
+    (
+        re.compile(r"^line (?P<n>\d+): the quantity to credit must be > 0$"),
+        gettext_noop("line %(n)s: the quantity to credit must be > 0"),
+    ),
+    (
+        re.compile(
+            r"^line (?P<n>\d+): (?P<qty>\S+) exceeds what is left to credit \((?P<left>\S+) of (?P<of>\S+)\)$"
+        ),
+        gettext_noop("line %(n)s: %(qty)s exceeds what is left to credit (%(left)s of %(of)s)"),
+    ),
     (
         re.compile(r"^(?P<value>'[^']*') fails the CUI/CIF check digit$"),
         gettext_noop("%(value)s fails the CUI/CIF check digit"),

@@ -26,7 +26,9 @@ NAV = [
     ("web:products", _("Products"), "box", "viewer"),
     ("web:series", _("Series"), "hash", "viewer"),
     ("mail:templates", _("Email templates"), "mail", "viewer"),
+    ("efactura:incoming", _("Supplier invoices"), "inbox", "viewer"),
     ("web:billing-run", _("Billing run"), "play", "accountant"),
+    ("efactura:settings", _("e-Factura"), "send", "admin"),
     ("web:settings", _("Settings"), "gear", "admin"),
 ]
 
@@ -49,8 +51,13 @@ def nav_items(context: template.Context) -> list[dict[str, Any]]:
         url = safe_reverse(name)
         if url is None or not access.has_role(request, role):
             continue
-        active = path == url if url == "/" else path.startswith(url)
-        items.append({"url": url, "label": label, "icon": icon, "active": active})
+        items.append({"url": url, "label": label, "icon": icon, "active": False})
+    # The longest matching prefix wins: /efactura/incoming/ is not also /efactura/.
+    matches = [
+        i for i in items if path == i["url"] or (i["url"] != "/" and path.startswith(i["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda i: len(str(i["url"])))["active"] = True
     return items
 
 

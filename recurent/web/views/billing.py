@@ -40,7 +40,9 @@ def _update(token: str, **kw: Any) -> None:
         _JOBS.setdefault(token, {}).update(kw)
 
 
-def _job(token: str, company_id: int, as_of: datetime | None, dry_run: bool) -> None:
+def _job(
+    token: str, company_id: int, as_of: datetime | None, dry_run: bool, inline: bool = False
+) -> None:
     try:
         if dry_run:
             result = billing.preview_due(
@@ -71,8 +73,16 @@ def _job(token: str, company_id: int, as_of: datetime | None, dry_run: bool) -> 
         log.exception("billing run %s failed", token)
         _update(token, state="error", error=str(e))
     finally:
-        if not RUN_INLINE:
+        if not inline:
             connection.close()
+
+
+def _inline() -> bool:
+    # An in-memory SQLite database (the test database) shares one cache between threads, and
+    # its table locks fail at once instead of waiting: a second thread could not write to it.
+    return RUN_INLINE or (
+        connection.vendor == "sqlite" and connection.is_in_memory_db()  # type: ignore[attr-defined]
+    )
 
 
 def _start(token: str, company_id: int, as_of: datetime | None, dry_run: bool) -> None:
@@ -86,8 +96,8 @@ def _start(token: str, company_id: int, as_of: datetime | None, dry_run: bool) -
         as_of=as_of,
         started=clock.now(),
     )
-    if RUN_INLINE:
-        _job(token, company_id, as_of, dry_run)
+    if _inline():
+        _job(token, company_id, as_of, dry_run, inline=True)
         return
 
     def target() -> None:

@@ -41,5 +41,12 @@ def company_settings(request: HttpRequest) -> HttpResponse:
         if url
     ]
     return render(
-        request, "web/settings/company.html", {"form": form, "members": members, "other": other}
+        request,
+        "web/settings/company.html",
+        {
+            "form": form,
+            "members": members,
+            "other": other,
+            "tokens_url": safe_reverse("web:api-tokens"),
+        },
     )

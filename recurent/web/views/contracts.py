@@ -23,6 +23,7 @@ from recurent.contracts.models import Contract, ContractStatus
 from recurent.engine import vat
 from recurent.engine.cycles import BUCHAREST
 from recurent.invoices.models import Invoice
+from recurent.web import seams
 from recurent.web.forms import CancelForm, ContractForm, ContractLineFormSet
 from recurent.web.views.common import apply_errors, error_text, paginate, sort
 
@@ -200,6 +201,8 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "invoices": paginate(request, invoices, 12),
         "changes": contract.changes.select_related("user")[:100],
         "cancel_form": CancelForm(),
+        # Shown before the client's next invoice: the registry re-check found something.
+        "flags": seams.clients_flagged(contract.company_id, contract.client_id) if upcoming else [],
     }
     return render(request, "web/contracts/detail.html", ctx)
 

@@ -164,5 +164,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "attention": attention,
         "attention_count": attention_count,
         "active_contracts": active_contracts,
+        "efactura": seams.efactura_attention(company.pk, now),
+        "efactura_labels": seams.efactura_state_labels(),
+        "mail": seams.mail_failures(company.pk),
     }
     return render(request, "web/dashboard.html", ctx)

@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from recurent.common import clock
 from recurent.common.access import company_required, scoped
 from recurent.companies.models import InvoiceSeries
-from recurent.invoices.models import Invoice, InvoiceStatus
+from recurent.invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from recurent.invoices.services import SeriesClockError
+from recurent.invoices.storno import credited_quantities, invoice_storno
 from recurent.web import seams
-from recurent.web.views.common import paginate, sort
+from recurent.web.views.common import error_text, paginate, sort
 
 # Payment states offered in the filter (the payments app derives them); without it, the stored status.
 PAYMENT_FILTERS = ["unpaid", "partially_paid", "paid", "overdue", "cancelled"]
+LIST_FIELDS = (
+    "pk", "company_id", "client_id", "full_number", "buyer_name", "issue_date", "due_date",
+    "issued_at", "gross_total", "currency", "status", "kind",
+)  # fmt: skip
 
 
 def _date(request: HttpRequest, key: str) -> date | None:
@@ -29,7 +41,8 @@ def _date(request: HttpRequest, key: str) -> date | None:
 
 @company_required("viewer")
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    qs = scoped(Invoice.objects, request).select_related("series")
+    # Only what the table shows: the parties' JSON snapshots and the VAT breakdown are large.
+    qs = scoped(Invoice.objects, request).only(*LIST_FIELDS)
     q = (request.GET.get("q") or "").strip()
     if q:
         qs = qs.filter(
@@ -51,6 +64,12 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     has_payments = seams.payments_available()
     if has_payments:
         qs = seams.with_payment_state(qs, clock.now())
+    has_efactura = seams.efactura_available()
+    efactura = request.GET.get("efactura") or ""
+    if has_efactura:
+        qs = seams.with_efactura_state(qs)
+        if efactura:
+            qs = seams.filter_efactura_state(qs, efactura)
     status = request.GET.get("status") or ""
     if status:
         if has_payments and status in PAYMENT_FILTERS:
@@ -87,6 +106,9 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "date_to": request.GET.get("to", ""),
         "has_payments": has_payments,
         "state_labels": seams.payment_state_labels(),
+        "has_efactura": has_efactura,
+        "efactura": efactura,
+        "efactura_labels": seams.efactura_state_labels(),
     }
     return render(request, "web/invoices/list.html", ctx)
 
@@ -106,5 +128,85 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "has_payments": has_payments,
         "state_labels": seams.payment_state_labels(),
         "credit_notes": list(invoice.credit_notes.all()),
+        "efactura": seams.efactura_of(invoice.pk),
+        "efactura_labels": seams.efactura_state_labels(),
+        "delivery": seams.delivery_of(invoice.pk),
     }
     return render(request, "web/invoices/detail.html", ctx)
+
+
+def _storno_rows(invoice: Invoice) -> list[dict[str, Any]]:
+    done = credited_quantities(invoice)
+    rows = []
+    for li in invoice.lines.all():
+        left = li.quantity - done.get(li.pk, Decimal(0))
+        rows.append({"line": li, "left": left, "field": f"qty-{li.pk}"})
+    return rows
+
+
+@company_required("accountant")
+def invoice_storno_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The storno form: cancel the whole invoice, or chosen lines and quantities."""
+    invoice = get_object_or_404(scoped(Invoice.objects, request), pk=pk)
+    rows = _storno_rows(invoice)
+    errors: list[str] = []
+    if request.method == "POST":
+        lines: list[tuple[InvoiceLine, Decimal]] | None = None
+        if request.POST.get("mode") == "lines":
+            lines = []
+            for row in rows:
+                raw = (request.POST.get(row["field"]) or "").strip().replace(",", ".")
+                if not raw:
+                    continue
+                try:
+                    qty = Decimal(raw)
+                except InvalidOperation:
+                    errors.append(
+                        _("Line %(n)s: %(value)s is not a quantity.")
+                        % {"n": row["line"].position, "value": raw}
+                    )
+                    continue
+                row["wanted"] = raw
+                if qty != 0:
+                    lines.append((row["line"], qty))
+        if not errors:
+            try:
+                credit = invoice_storno(
+                    invoice=invoice, lines=lines, as_of=clock.now(), user=request.user
+                )
+            except ValidationError as e:
+                errors.append(error_text(e))
+            except SeriesClockError as e:
+                errors.append(str(e))
+            else:
+                messages.success(
+                    request,
+                    _("Credit note %(credit)s issued for %(number)s.")
+                    % {"credit": credit.full_number, "number": invoice.full_number},
+                )
+                return redirect("web:invoice", pk=credit.pk)
+    ctx = {
+        "invoice": invoice,
+        "rows": rows,
+        "errors": errors,
+        "mode": request.POST.get("mode", "whole"),
+        "can_storno": invoice.kind == InvoiceKind.INVOICE
+        and invoice.status != InvoiceStatus.CANCELLED,
+    }
+    return render(request, "web/invoices/storno.html", ctx, status=400 if errors else 200)
+
+
+@company_required("accountant")
+@require_POST
+def invoice_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue the invoice email again (the mail app's outbox sends it)."""
+    invoice = get_object_or_404(scoped(Invoice.objects, request), pk=pk)
+    try:
+        seams.invoice_resend(invoice=invoice, as_of=clock.now())
+    except ValidationError as e:
+        messages.error(request, error_text(e))
+    else:
+        messages.success(
+            request, _("Invoice %(number)s queued to be emailed.") % {"number": invoice.full_number}
+        )
+    return redirect("web:invoice", pk=invoice.pk)

@@ -7,18 +7,25 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from recurent.catalog.models import Product
 from recurent.catalog.services import product_create, product_update
 from recurent.clients.models import Client
 from recurent.clients.services import client_create, client_update
+from recurent.common import clock
 from recurent.common.access import company_required, scoped
 from recurent.companies.models import InvoiceSeries
 from recurent.companies.services import series_create
+from recurent.web import seams
 from recurent.web.forms import ClientForm, ProductForm, SeriesForm
+from recurent.web.services import client_flag_acknowledge
+from recurent.web.templatetags.web import safe_reverse
 from recurent.web.views.common import apply_errors, paginate, sort, translate_errors
 
 
@@ -115,7 +122,19 @@ def _client_form(request: HttpRequest, client: Client | None) -> HttpResponse:
         except ValidationError as e:
             apply_errors(form, e)
     translate_errors(form)
-    return render(request, "web/clients/form.html", {"form": form, "object": client})
+    ctx = {
+        "form": form,
+        "object": client,
+        "registry_url": safe_reverse("efactura:registry-lookup"),
+        "registry_texts": {
+            "asking": _("Asking ANAF's registry…"),
+            "filled": _("Filled from ANAF's registry: check the fields and save."),
+            "inactive": _("ANAF lists this taxpayer as inactive."),
+            "not_found": _("ANAF's registry does not know this CUI."),
+            "unavailable": _("ANAF's registry did not answer; fill the fields by hand."),
+        },
+    }
+    return render(request, "web/clients/form.html", ctx)
 
 
 @company_required("accountant")
@@ -137,8 +156,29 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invoices = (
         Invoice.objects.filter(client=client).select_related("series").order_by("-issued_at")[:20]
     )
-    ctx: dict[str, Any] = {"client": client, "contracts": contracts, "invoices": invoices}
+    ctx: dict[str, Any] = {
+        "client": client,
+        "contracts": contracts,
+        "invoices": invoices,
+        "flags": seams.clients_flagged(client.company_id, client.pk),
+    }
     return render(request, "web/clients/detail.html", ctx)
+
+
+@company_required("accountant")
+@require_POST
+def client_flag_ack(request: HttpRequest, pk: int, flag: int) -> HttpResponse:
+    client = get_object_or_404(scoped(Client.objects, request), pk=pk)
+    check = next(
+        (f for f in seams.clients_flagged(client.company_id, client.pk) if f.pk == flag), None
+    )
+    if check is None:
+        raise Http404
+    client_flag_acknowledge(check=check, as_of=clock.now())
+    nxt = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        nxt = ""
+    return redirect(nxt or reverse("web:client", args=[client.pk]))
 
 
 # --- series -----------------------------------------------------------------------------------

@@ -1,0 +1,181 @@
+"""Users of a company (administrators only): invite or create, change the role, remove access;
+and the company's API tokens: create (the secret is shown once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from recurent.common import clock
+from recurent.common.access import company_required
+from recurent.companies.models import Membership, Role
+from recurent.web import seams
+from recurent.web.forms import ApiTokenForm, InviteForm
+from recurent.web.services import member_invite, member_remove, member_set_role
+from recurent.web.views.common import apply_errors, error_text
+
+
+def _members(request: HttpRequest) -> Any:
+    return (
+        Membership.objects.filter(company=request.company)  # type: ignore[attr-defined]
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    )
+
+
+def _send_invitation(request: HttpRequest, user: Any) -> None:
+    """The password-reset link, worded as an invitation: the new user chooses a password."""
+    company = request.company  # type: ignore[attr-defined]
+    link = request.build_absolute_uri(
+        reverse(
+            "web:password-reset-confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
+        )
+    )
+    ctx = {"user": user, "company": company, "link": link, "inviter": request.user}
+    send_mail(
+        render_to_string("web/users/invite_subject.txt", ctx).strip(),
+        render_to_string("web/users/invite_email.txt", ctx),
+        getattr(settings, "DEFAULT_FROM_EMAIL", None),
+        [user.email],
+    )
+
+
+@company_required(Role.ADMIN)
+def user_list(request: HttpRequest) -> HttpResponse:
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["password"]:
+                try:
+                    validate_password(data["password"])
+                except ValidationError as e:
+                    raise ValidationError({"password": e.messages}) from None
+            membership, user, created = member_invite(
+                company=request.company,  # type: ignore[attr-defined]
+                email=data["email"],
+                role=data["role"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                password=data["password"] or None,
+            )
+        except ValidationError as e:
+            apply_errors(form, e)
+        else:
+            if created and not data["password"]:
+                _send_invitation(request, user)
+                messages.success(
+                    request,
+                    _("%(email)s was invited: they choose a password from the emailed link.")
+                    % {"email": user.email},
+                )
+            elif created:
+                messages.success(
+                    request,
+                    _("User %(name)s created; give them their password.") % {"name": user},
+                )
+            else:
+                messages.success(
+                    request, _("%(name)s now has access to the company.") % {"name": user}
+                )
+            return redirect("web:users")
+    ctx = {
+        "form": form,
+        "members": _members(request),
+        "roles": Role.choices,
+        "tokens_url": reverse("web:api-tokens") if seams.api_tokens_available() else None,
+    }
+    return render(request, "web/users/list.html", ctx, status=400 if form.errors else 200)
+
+
+@company_required(Role.ADMIN)
+@require_POST
+def user_role(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_object_or_404(_members(request), pk=pk)
+    try:
+        member_set_role(membership=membership, role=request.POST.get("role", ""))
+    except ValidationError as e:
+        messages.error(request, error_text(e))
+    else:
+        messages.success(
+            request,
+            _("%(name)s is now %(role)s.")
+            % {"name": membership.user, "role": membership.get_role_display()},
+        )
+    return redirect("web:users")
+
+
+@company_required(Role.ADMIN)
+@require_POST
+def user_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_object_or_404(_members(request), pk=pk)
+    try:
+        member_remove(membership=membership, as_of=clock.now())
+    except ValidationError as e:
+        messages.error(request, error_text(e))
+    else:
+        messages.success(
+            request, _("%(name)s no longer has access to the company.") % {"name": membership.user}
+        )
+    return redirect("web:users")
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+@company_required(Role.ADMIN)
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    if not seams.api_tokens_available():
+        raise Http404
+    company = request.company  # type: ignore[attr-defined]
+    form = ApiTokenForm(request.POST or None)
+    created_raw = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, created_raw = seams.api_token_create(
+                user=request.user, company=company, name=form.cleaned_data["name"],
+                as_of=clock.now(),
+            )  # fmt: skip
+        except ValidationError as e:
+            apply_errors(form, e)
+        else:
+            form = ApiTokenForm()
+    ctx = {
+        "form": form,
+        # Shown once, in this answer only: only its hash is stored.
+        "created_raw": created_raw,
+        "tokens": seams.api_tokens_of(company.pk),
+        "api_docs": seams.api_docs_url(),
+    }
+    return render(request, "web/users/tokens.html", ctx)
+
+
+@company_required(Role.ADMIN)
+@require_POST
+def api_token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if not seams.api_tokens_available():
+        raise Http404
+    token = next((t for t in seams.api_tokens_of(request.company.pk) if t.pk == pk), None)  # type: ignore[attr-defined]
+    if token is None:
+        raise Http404
+    seams.api_token_revoke(token=token, as_of=clock.now())
+    messages.success(request, _("Token %(name)s revoked.") % {"name": token.name})
+    return redirect("web:api-tokens")
