@@ -31,7 +31,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q
 
 from recurent.catalog.models import Product
 from recurent.common import clock
-from recurent.companies.models import InvoiceSeries
+from recurent.companies.models import Company, InvoiceSeries
 from recurent.contracts.models import Contract, ContractLine, ContractStatus, HoldKind
 from recurent.engine import numbering
 from recurent.engine.cycles import BUCHAREST, Period, Schedule
@@ -173,16 +173,22 @@ def _claim(
     if connection.features.has_select_for_update_skip_locked:
         # of=("self",): lock only contract rows; SKIP LOCKED: another worker's claim is not waited for.
         qs = qs.select_for_update(skip_locked=True, of=("self",))
-    qs = qs.select_related("client", "company", "series", "issuer").prefetch_related(
+    qs = qs.select_related("client").prefetch_related(
         Prefetch("lines", queryset=ContractLine.objects.order_by("position", "pk"))
     )
     contracts = list(qs[:batch_size])
-    # A catalogue has few products and a block shares them: one query, one object each,
-    # instead of a product row joined and built again for every contract line.
+    # A block shares a few products, companies and issuers: one query and one object each,
+    # instead of rows joined and objects built again for every contract and line (the
+    # series are attached once locked, in issue_batch).
     lines = [li for c in contracts for li in c.lines.all()]
     products = Product.objects.in_bulk({li.product_id for li in lines})
     for li in lines:
         li.product = products[li.product_id]
+    companies = Company.objects.in_bulk({c.company_id for c in contracts})
+    issuers = get_user_model().objects.in_bulk({c.issuer_id for c in contracts})
+    for c in contracts:
+        c.company = companies[c.company_id]
+        c.issuer = issuers[c.issuer_id]
     return contracts
 
 
@@ -397,6 +403,8 @@ def issue_batch(
             .filter(pk__in=series_ids)
             .order_by("pk")
         }
+        for c in contracts:
+            c.series = series_by_id[c.series_id]
         issued_at = as_of or clock.now()  # read under the series locks
         for s in series_by_id.values():
             if as_of is None and s.last_issued_at and issued_at < s.last_issued_at:
