@@ -90,6 +90,29 @@ class EmailTemplateForm(forms.ModelForm):
             raise ValidationError(gettext("Another template already has this code."))
         return code
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        was = self.initial
+        # The sender falls back to the default of the client's language: one must remain.
+        if was.get("is_default") and (
+            not data.get("is_default")
+            or data.get("kind") != was.get("kind")
+            or data.get("language") != was.get("language")
+        ):
+            others = EmailTemplate.objects.filter(
+                company=self.company, kind=was.get("kind"), language=was.get("language"),
+                is_default=True,
+            ).exclude(pk=self.instance.pk)  # fmt: skip
+            if not others.exists():
+                self.add_error(
+                    "is_default",
+                    gettext(
+                        "This is the default template for its kind and language: "
+                        "make another one the default first."
+                    ),
+                )
+        return data
+
 
 # ---- SMTP settings ----------------------------------------------------------------------
 

@@ -385,3 +385,22 @@ def test_the_outbox_page_makes_the_same_number_of_queries_for_more_messages(mail
         r = c.get(reverse("mail:outbox"))
     assert len(r.context["page"]) == 8
     assert len(many) == len(few)
+
+
+def test_the_last_default_template_of_a_language_cannot_be_unset(world, template):
+    c = as_role(world, Role.ACCOUNTANT)
+    url = reverse("mail:template-edit", args=[template.pk])
+    data = _template_data(template)
+    del data["is_default"]
+    r = c.post(url, data)
+    assert r.status_code == 400 and r.context["form"].errors["is_default"]
+    r = c.post(url, _template_data(template, language="en" if template.language == "ro" else "ro"))
+    assert r.status_code == 400 and r.context["form"].errors["is_default"]
+    template.refresh_from_db()
+    assert template.is_default
+    # Another default of the same kind and language takes over; then the old one may go.
+    r = c.post(reverse("mail:template-add"), _template_data(template, code="nou", name="Nou"))
+    assert r.status_code == 302
+    template.refresh_from_db()
+    assert not template.is_default
+    assert EmailTemplate.objects.get(company=world.company, code="nou").is_default
