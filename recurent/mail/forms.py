@@ -91,7 +91,7 @@ class EmailTemplateForm(forms.ModelForm):
         return code
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         was = self.initial
         # The sender falls back to the default of the client's language: one must remain.
         if was.get("is_default") and (
