@@ -6,7 +6,7 @@ application works on its own; nothing here holds business logic.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -159,8 +159,13 @@ def efactura_attention(company_id: int, as_of: datetime, limit: int = 10) -> dic
     rejected = efactura_models.EfacturaState.objects.filter(
         company_id=company_id, state=efactura_models.EState.REJECTED
     )
-    late = efactura_selectors.invoices_not_accepted(company_id=company_id, as_of=as_of).defer(
-        "efactura__answer_zip", "efactura__raw_errors", "seller", "buyer", "vat_breakdown"
+    # The selector bounds issue_date (no index); the same bound on issued_at, one day wider,
+    # lets the (company, issued_at) index find the window instead of reading every invoice.
+    since = as_of - timedelta(days=efactura_selectors.WATCH_WINDOW_DAYS + 1)
+    late = (
+        efactura_selectors.invoices_not_accepted(company_id=company_id, as_of=as_of)
+        .filter(issued_at__gte=since)
+        .defer("efactura__answer_zip", "efactura__raw_errors", "seller", "buyer", "vat_breakdown")
     )
     rejected_rows = list(
         rejected.select_related("invoice")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -15,9 +16,48 @@ from recurent.web.i18n.messages import translate as gettext
 PAGE_SIZE = 25
 
 
-def paginate(request: HttpRequest, qs: QuerySet[Any], per_page: int = PAGE_SIZE) -> Page[Any]:
+def paginate(request: HttpRequest, qs: Any, per_page: int = PAGE_SIZE) -> Page[Any]:
     # Two queries per list page: the count and the rows.
     return Paginator(qs, per_page).get_page(request.GET.get("page"))
+
+
+class DeferredRows:
+    """What a Paginator pages through when each row is costly to compute (payment state: two
+    correlated subqueries per invoice).
+
+    The count and the page's primary keys come from the plain, ordered query; only the page's
+    rows are then loaded with ``load`` (a "deferred join"), so page 2,000 does not compute the
+    expensive columns for the 50,000 rows it skips. ``cap``: count at most that many rows (for
+    filters that must compute the expensive columns to decide), shown as "cap+".
+    """
+
+    def __init__(
+        self,
+        keys: QuerySet[Any],
+        load: Callable[[list[int]], QuerySet[Any]],
+        cap: int | None = None,
+    ) -> None:
+        self.keys, self.load, self.cap = keys, load, cap
+        self.capped = False
+        self._count: int | None = None
+
+    def count(self) -> int:
+        if self._count is None:
+            if self.cap is None:
+                self._count = self.keys.count()
+            else:
+                self._count = self.keys.order_by()[: self.cap + 1].count()
+                if self._count > self.cap:
+                    self._count, self.capped = self.cap, True
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, s: slice) -> list[Any]:
+        ids = list(self.keys.values_list("pk", flat=True)[s])
+        rows = {r.pk: r for r in self.load(ids)}
+        return [rows[i] for i in ids if i in rows]
 
 
 def sort(

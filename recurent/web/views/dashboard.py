@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Sum
-from django.db.models.functions import Abs, Coalesce, TruncMonth
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.formats import date_format
@@ -20,7 +20,7 @@ from recurent.contracts.models import Contract, ContractLine, ContractStatus
 from recurent.engine.cycles import BUCHAREST
 from recurent.engine.money import round_money
 from recurent.invoices.models import Invoice, InvoiceKind
-from recurent.web import seams
+from recurent.web import figures, seams
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=20, decimal_places=4)
@@ -33,37 +33,6 @@ MONTHS_PER_CYCLE = {
     "yearly": Decimal(12),
 }
 DAYS_PER_MONTH = Decimal("30.436875")
-
-
-def _month_start(d: date, back: int = 0) -> date:
-    m = d.year * 12 + d.month - 1 - back
-    return date(m // 12, m % 12 + 1, 1)
-
-
-def _invoiced_by_month(company_id: int, months: int, today: date) -> list[dict[str, Any]]:
-    """Gross invoiced per month in lei (credit notes deducted), without the payments app."""
-    first = _month_start(today, months - 1)
-    sums: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    rows = (
-        Invoice.objects.filter(
-            company_id=company_id, currency="RON", issue_date__gte=first, issue_date__lte=today
-        )
-        .order_by()
-        .annotate(m=TruncMonth("issue_date"))
-        .values_list("m", "kind")
-        .annotate(s=Sum(Abs("gross_total")))
-    )
-    for m, kind, s in rows:
-        m = m.date() if isinstance(m, datetime) else m
-        sums[m] += (s or ZERO) if kind == InvoiceKind.INVOICE else -(s or ZERO)
-    return [
-        {
-            "month": _month_start(today, b),
-            "invoiced": round_money(sums[_month_start(today, b)]),
-            "collected": None,
-        }
-        for b in range(months - 1, -1, -1)
-    ]
 
 
 def mrr(company_id: int) -> dict[str, Decimal]:
@@ -89,27 +58,56 @@ def mrr(company_id: int) -> dict[str, Decimal]:
     return {c: round_money(v) for c, v in out.items()}
 
 
+def _periods_until(c: Contract, until: datetime) -> int:
+    """How many of the contract's periods, from its next one, are issued at or before ``until``.
+
+    Arithmetic through the schedule's own index search (a few instants per contract), not a walk
+    over every period.
+    """
+    sch = c.schedule()
+    stop = sch.index_after(until)
+    if sch.final_index is not None:
+        stop = min(stop, sch.final_index + 1)
+    if sch.end is not None:
+        stop = min(stop, sch.first_index_at_or_after(sch.end))
+    return max(0, stop - c.next_index)
+
+
+# The shortest length of each cycle: a contract due later than ``until - length`` has exactly one
+# period inside the window, so only the others need their schedule computed.
+SHORTEST = {"weekly": timedelta(days=7), "monthly": timedelta(days=28),
+            "quarterly": timedelta(days=89), "half-yearly": timedelta(days=181),
+            "yearly": timedelta(days=365)}  # fmt: skip
+
+
 def due_next(
     company_id: int, now: datetime, days: int = 30, limit: int = 15
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Invoices the schedules will issue in the next ``days`` days: (count, first ``limit``)."""
+    """Invoices the schedules will issue in the next ``days`` days: (count, first ``limit``).
+
+    Every due contract counts once in SQL; only contracts that may have a second period inside
+    the window (short cycles, or late ones catching up) have their schedule computed.
+    """
     until = now + timedelta(days=days)
-    contracts = (
-        Contract.objects.filter(
-            company_id=company_id, status=ContractStatus.ACTIVE, next_issue_at__lte=until
-        )
-        .select_related("client")
-        .order_by("next_issue_at", "pk")
+    due = Contract.objects.filter(
+        company_id=company_id, status=ContractStatus.ACTIVE, next_issue_at__lte=until
     )
-    count = 0
+    count = due.count()
+    maybe_more = Q(cycle="days")
+    for cycle, length in SHORTEST.items():
+        maybe_more |= Q(cycle=cycle, next_issue_at__lte=until - length)
+    fields = ("first_issue_at", "cycle", "every_days", "ends_at", "in_arrears", "final_index",
+              "next_index", "next_issue_at")  # fmt: skip
+    for c in due.filter(maybe_more).only(*fields).iterator(chunk_size=1000):
+        count += _periods_until(c, until) - 1
+    # The first ``limit`` contracts by next instant hold the first ``limit`` issues: any other
+    # contract's periods all come after theirs.
     upcoming: list[dict[str, Any]] = []
-    for c in contracts.iterator(chunk_size=500):
-        for p in islice(c.schedule().periods(c.next_index), 400):
+    for c in due.select_related("client").order_by("next_issue_at", "pk")[:limit]:
+        for p in islice(c.schedule().periods(c.next_index), limit):
             if p.issue_at > until:
                 break
-            count += 1
-            if len(upcoming) < limit * 4:
-                upcoming.append({"at": p.issue_at, "contract": c, "late": p.issue_at <= now})
+            upcoming.append({"at": p.issue_at, "contract": c, "late": p.issue_at <= now})
     upcoming.sort(key=lambda x: x["at"])  # type: ignore[no-any-return]
     return count, upcoming[:limit]
 
@@ -119,15 +117,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     company = request.company  # type: ignore[attr-defined]
     now = clock.now()
     today = now.astimezone(BUCHAREST).date()
-    figures = seams.invoiced_vs_collected(company.pk, 12, now)
-    if figures is not None:
-        months = [
-            {"month": f.month, "invoiced": f.invoiced, "collected": f.collected} for f in figures
-        ]
-    else:
-        months = _invoiced_by_month(company.pk, 12, today)
+    has_payments = seams.payments_available()
+    # Computed here in few SQL passes (figures.py): the payments selectors' per-invoice
+    # subqueries are too slow for totals over the whole ledger (docs/benchmarks/web.md).
+    months = figures.month_figures(
+        company_id=company.pk, months=12, as_of=now, collected=has_payments
+    )
     this_month, last_month = months[-1], months[-2]
-    receivables = seams.receivables(company.pk, now)
+    receivables = figures.receivables(company_id=company.pk, as_of=now) if has_payments else None
     money = mrr(company.pk)
     due_count, upcoming = due_next(company.pk, now)
     attention = list(
@@ -137,14 +134,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .order_by("hold_since")[:10]
     )
     attention_count = Contract.objects.filter(company=company).exclude(hold_kind="").count()
+    last, this = figures.month_start(today, 1), figures.month_start(today, 0)
+    # issued_at bounds the scan through the (company, issued_at) index; issue_date decides.
     recurring_last_month = Invoice.objects.filter(
         company=company, kind=InvoiceKind.INVOICE, currency="RON", contract__isnull=False,
-        issue_date__gte=_month_start(today, 1), issue_date__lt=_month_start(today, 0),
+        issued_at__gte=datetime.combine(last, time(0), tzinfo=BUCHAREST) - timedelta(days=1),
+        issued_at__lt=datetime.combine(this, time(0), tzinfo=BUCHAREST) + timedelta(days=1),
+        issue_date__gte=last, issue_date__lt=this,
     ).aggregate(s=Sum("net_total"))["s"] or ZERO  # fmt: skip
     chart = {
         "labels": [date_format(m["month"], "YEAR_MONTH_FORMAT") for m in months],
         "invoiced": [float(m["invoiced"]) for m in months],
-        "collected": [float(m["collected"]) for m in months] if figures is not None else None,
+        "collected": [float(m["collected"]) for m in months] if has_payments else None,
     }
     active_contracts = Contract.objects.filter(
         company=company, status=ContractStatus.ACTIVE
@@ -154,7 +155,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "last_month": last_month,
         "months": months,
         "chart": chart,
-        "has_payments": figures is not None,
+        "has_payments": has_payments,
         "receivables": receivables,
         "mrr": money.get("RON", ZERO),
         "mrr_other": {k: v for k, v in money.items() if k != "RON"},

@@ -22,10 +22,11 @@ from recurent.invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceS
 from recurent.invoices.services import SeriesClockError
 from recurent.invoices.storno import credited_quantities, invoice_storno
 from recurent.web import seams
-from recurent.web.views.common import error_text, paginate, sort
+from recurent.web.views.common import DeferredRows, error_text, paginate, sort
 
 # Payment states offered in the filter (the payments app derives them); without it, the stored status.
 PAYMENT_FILTERS = ["unpaid", "partially_paid", "paid", "overdue", "cancelled"]
+PAYMENT_STATE_COUNT_CAP = 5000
 LIST_FIELDS = (
     "pk", "company_id", "client_id", "full_number", "buyer_name", "issue_date", "due_date",
     "issued_at", "gross_total", "currency", "status", "kind",
@@ -62,20 +63,17 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     if date_to:
         qs = qs.filter(issue_date__lte=date_to)
     has_payments = seams.payments_available()
-    if has_payments:
-        qs = seams.with_payment_state(qs, clock.now())
     has_efactura = seams.efactura_available()
     efactura = request.GET.get("efactura") or ""
-    if has_efactura:
-        qs = seams.with_efactura_state(qs)
-        if efactura:
-            qs = seams.filter_efactura_state(qs, efactura)
+    if has_efactura and efactura:
+        qs = seams.filter_efactura_state(qs, efactura)
+    now = clock.now()
     status = request.GET.get("status") or ""
-    if status:
-        if has_payments and status in PAYMENT_FILTERS:
-            qs = qs.filter(payment_state=status)
-        elif status in InvoiceStatus.values:
-            qs = qs.filter(status=status)
+    by_payment_state = has_payments and status in PAYMENT_FILTERS
+    if by_payment_state:
+        qs = seams.with_payment_state(qs, now).filter(payment_state=status)
+    elif status in InvoiceStatus.values:
+        qs = qs.filter(status=status)
     qs, current = sort(
         request,
         qs,
@@ -88,13 +86,22 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         },
         "-issued",
     )
+
+    def load(ids: list[int]) -> Any:
+        rows: Any = Invoice.objects.filter(pk__in=ids).only(*LIST_FIELDS)
+        if has_payments:
+            rows = seams.with_payment_state(rows, now)
+        return seams.with_efactura_state(rows) if has_efactura else rows
+
+    # Deciding a payment state means computing it for every invoice: count at most 5,000 then.
+    rows = DeferredRows(qs, load, cap=PAYMENT_STATE_COUNT_CAP if by_payment_state else None)
     statuses = (
         [(k, seams.payment_state_labels()[k]) for k in PAYMENT_FILTERS]
         if has_payments
         else list(InvoiceStatus.choices)
     )
     ctx = {
-        "page": paginate(request, qs),
+        "page": paginate(request, rows),
         "q": q,
         "sort": current,
         "status": status,
