@@ -58,7 +58,7 @@ def sh(url: str, *args: str) -> None:
 def template(a: argparse.Namespace) -> str:
     """The URL of a database holding N generated contracts, made once."""
     if a.db == "postgresql":
-        name = f"recurent_bench_tpl_{a.contracts}"
+        name = f"recurent_bench_tpl_{a.contracts}" + (f"_s{a.series}" if a.series > 1 else "")
         url = f"{a.pg_server}/{name}"
         if a.fresh_template and pg_exists(a.pg_server, name):
             with pg_admin(a.pg_server) as c:
@@ -69,7 +69,9 @@ def template(a: argparse.Namespace) -> str:
             c.execute(f'CREATE DATABASE "{name}"')
     else:
         SQLITE_DIR.mkdir(exist_ok=True)
-        path = SQLITE_DIR / f"tpl_{a.contracts}.sqlite3"
+        path = SQLITE_DIR / (
+            f"tpl_{a.contracts}" + (f"_s{a.series}" if a.series > 1 else "") + ".sqlite3"
+        )
         url = f"sqlite:///{path}"
         if a.fresh_template:
             path.unlink(missing_ok=True)
