@@ -159,8 +159,9 @@ LOGIN_REDIRECT_URL = "/"
 
 # Billing engine knobs.
 RECURENT: dict[str, Any] = {
-    # Invoices written per transaction by the worker (a crash rolls back a whole block).
-    "BATCH_SIZE": env_int("RECURENT_BATCH_SIZE", 200),
+    # Invoices written per transaction by the worker (a crash rolls back a whole block);
+    # 1000 measured ~15% faster than 200 (docs/benchmarks/billing.md).
+    "BATCH_SIZE": env_int("RECURENT_BATCH_SIZE", 1000),
     # Longest the worker sleeps before looking again (new contracts, fixed ones).
     "WORKER_MAX_SLEEP": env_int("RECURENT_WORKER_MAX_SLEEP", 60),
     # A BNR rate older than this many days is not used (the invoice waits instead).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -21,6 +22,7 @@ from django.db import close_old_connections, connection
 
 from recurent.common import clock
 from recurent.invoices.services import issue_batch, next_due_at
+from recurent.worker.process import child_main
 from recurent.worker.tasks import TASKS
 
 log = logging.getLogger("recurent.worker")
@@ -29,35 +31,51 @@ log = logging.getLogger("recurent.worker")
 def run_loop(
     *, stop: threading.Event, batch_size: int, max_sleep: float, once: bool, tasks: bool = True
 ) -> int:
-    """The worker loop; returns the number of invoices issued."""
+    """The worker loop; returns the number of invoices issued.
+
+    A failing pass (the database restarting, a network blip, a bug in a hook) is logged and
+    retried after a backoff that doubles up to ``max_sleep``: the block it was writing rolled
+    back whole, so retrying is safe, and a worker that died instead would stop billing.
+    """
     issued = 0
-    exclude: set[int] = (
-        set()
-    )  # contracts set aside during this process' life: retried after a pause
+    # Contracts set aside during this process' life: retried after at most max_sleep.
+    exclude: set[int] = set()
     last_reset = time.monotonic()
+    backoff = 0.5
     while not stop.is_set():
-        close_old_connections()
-        if time.monotonic() - last_reset > max_sleep:
-            exclude.clear()
-            last_reset = time.monotonic()
-        while not stop.is_set():
-            b = issue_batch(as_of=None, batch_size=batch_size, exclude=exclude)
-            issued += len(b.issued)
-            if b.issued or b.held:
-                log.info("issued %d, set aside %d", len(b.issued), len(b.held))
-            if b.claimed == 0:
-                break
-        if tasks:
-            for name, fn in TASKS:
-                if stop.is_set():
+        try:
+            close_old_connections()
+            if time.monotonic() - last_reset > max_sleep:
+                exclude.clear()
+                last_reset = time.monotonic()
+            while not stop.is_set():
+                b = issue_batch(as_of=None, batch_size=batch_size, exclude=exclude)
+                issued += len(b.issued)
+                if b.issued or b.held:
+                    log.info("issued %d, set aside %d", len(b.issued), len(b.held))
+                if b.claimed == 0:
                     break
-                try:
-                    fn(limit=500)
-                except Exception:
-                    log.exception("task %s failed; billing goes on", name)
+            if tasks:
+                for name, fn in TASKS:
+                    if stop.is_set():
+                        break
+                    try:
+                        fn(limit=500)
+                    except Exception:
+                        log.exception("task %s failed; billing goes on", name)
+                        connection.close()  # a broken transaction must not poison the next task
+            nxt = next_due_at()
+        except Exception as e:
+            if once:
+                raise
+            log.exception("billing pass failed (%s); retrying in %.1f s", type(e).__name__, backoff)
+            connection.close()
+            stop.wait(backoff)
+            backoff = min(backoff * 2, max(max_sleep, 1.0))
+            continue
+        backoff = 0.5
         if once:
             break
-        nxt = next_due_at()
         wait = (
             max_sleep
             if nxt is None
@@ -65,17 +83,6 @@ def run_loop(
         )
         stop.wait(max(wait, 0.05))
     return issued
-
-
-def _child(batch_size: int, max_sleep: float, tasks: bool) -> None:
-    import django
-
-    django.setup()
-    connection.close()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    run_loop(stop=stop, batch_size=batch_size, max_sleep=max_sleep, once=False, tasks=tasks)
 
 
 class Command(BaseCommand):
@@ -102,26 +109,31 @@ class Command(BaseCommand):
                 self.stderr.write("note: on SQLite the processes take turns (one writer at a time)")
             connection.close()
             ctx = multiprocessing.get_context("spawn")
-            procs = [
-                ctx.Process(
-                    target=_child,
-                    args=(o["batch_size"], o["max_sleep"], not o["no_tasks"]),
-                    daemon=False,
-                )
-                for _ in range(o["processes"])
-            ]
+            child_args = (o["batch_size"], o["max_sleep"], not o["no_tasks"])
+            procs = [ctx.Process(target=child_main, args=child_args) for _ in range(o["processes"])]
             for p in procs:
                 p.start()
+            stopping = threading.Event()
 
             def forward(*_):  # type: ignore[no-untyped-def]
+                stopping.set()
                 for p in procs:
                     if p.is_alive() and p.pid:
-                        import os
-
                         os.kill(p.pid, signal.SIGTERM)
 
             signal.signal(signal.SIGTERM, forward)
             signal.signal(signal.SIGINT, forward)
+            # A child that dies (SIGKILL, out of memory) is replaced: the block it was writing
+            # rolled back whole, so a new process simply takes the work again.
+            while not stopping.is_set():
+                for i, p in enumerate(procs):
+                    if not p.is_alive() and not stopping.is_set():
+                        self.stderr.write(
+                            f"worker process {p.pid} exited ({p.exitcode}); starting another"
+                        )
+                        procs[i] = ctx.Process(target=child_main, args=child_args)
+                        procs[i].start()
+                stopping.wait(1.0)
             for p in procs:
                 p.join()
             return
