@@ -11,12 +11,13 @@ app's selectors.
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.db.models.functions import Abs
 
@@ -47,23 +48,23 @@ def month_figures(
     """Gross invoiced (credit notes deducted) and collected per month, oldest first.
 
     Grouped by day in SQL and folded into months here: a day is a plain column on both
-    databases, while truncating to a month is a Python function per row on SQLite. The range is
-    given on ``issued_at`` as well, so the (company, issued_at) index limits the scan.
+    databases, while truncating to a month is a Python function per row on SQLite.
     """
     today = as_of.astimezone(BUCHAREST).date()
     first = month_start(today, months - 1)
     sums: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    rows = (
-        Invoice.objects.filter(
-            company_id=company_id,
-            currency=currency,
-            issued_at__gte=_start_instant(first),
-            issued_at__lt=_start_instant(today + timedelta(days=1)),
-        )
-        .order_by()
-        .values_list("issue_date", "kind")
-        .annotate(s=Sum(Abs("gross_total")))
+    invoices = Invoice.objects.filter(
+        company_id=company_id, currency=currency, issue_date__gte=first, issue_date__lte=today
     )
+    if connection.vendor == "postgresql":
+        # The same range on issued_at lets PostgreSQL's planner use the (company, issued_at)
+        # index when the year is a small part of the history. SQLite's planner would take the
+        # index even when the year is most of the table, which is slower than reading it all.
+        invoices = invoices.filter(
+            issued_at__gte=_start_instant(first) - timedelta(days=1),
+            issued_at__lt=_start_instant(today + timedelta(days=2)),
+        )
+    rows = invoices.order_by().values_list("issue_date", "kind").annotate(s=Sum(Abs("gross_total")))
     for day, kind, s in rows:
         m = month_start(day)
         sums[m] += (s or ZERO) if kind == InvoiceKind.INVOICE else -(s or ZERO)
@@ -140,43 +141,42 @@ def _open_sql() -> str:
     """  # noqa: S608
 
 
-TOTALS_SQL = """
-    SELECT COALESCE(SUM(o.left_amount), 0), COUNT(*),
-           COALESCE(SUM(CASE WHEN o.due_date < %(today)s THEN o.left_amount ELSE 0 END), 0),
-           COALESCE(SUM(CASE WHEN o.due_date < %(today)s THEN 1 ELSE 0 END), 0)
-    FROM ({open}) o
+# The totals ride along on each of the oldest rows (window aggregates over the whole open set), so
+# the open set is computed once. No open invoice: no row, every total is zero.
+OLDEST_SQL = """
+    SELECT o.id, o.full_number, o.client_id, o.buyer_name, o.due_date, o.left_amount,
+           SUM(o.left_amount) OVER (), COUNT(*) OVER (),
+           SUM(CASE WHEN o.due_date < %(today)s THEN o.left_amount ELSE 0 END) OVER (),
+           SUM(CASE WHEN o.due_date < %(today)s THEN 1 ELSE 0 END) OVER ()
+    FROM ({open}) o ORDER BY o.due_date, o.id LIMIT %(n)s
 """
 
 
 def receivables(
     *, company_id: int, as_of: datetime, currency: str = "RON", oldest: int = 10
 ) -> Receivables:
-    """What is left to collect and what is overdue, with the oldest open debts. Two queries."""
+    """What is left to collect and what is overdue, with the oldest open debts. One query."""
     today = as_of.astimezone(BUCHAREST).date()
     params: dict[str, Any] = {
         "company": company_id, "currency": currency, "today": today, "false": False,
         "invoice": InvoiceKind.INVOICE.value, "credit_note": InvoiceKind.CREDIT_NOTE.value,
         "cancelled": InvoiceStatus.CANCELLED.value,
     }  # fmt: skip
-    open_sql = _open_sql()
-    with connection.cursor() as cur:
-        totals = TOTALS_SQL.format(open=open_sql)  # noqa: S608  (names from the models)
-        cur.execute(totals, params)
-        total, count, overdue, overdue_count = cur.fetchone()
-        cur.execute(
-            f"SELECT o.id, o.full_number, o.client_id, o.buyer_name, o.due_date, o.left_amount"  # noqa: S608
-            f" FROM ({open_sql}) o ORDER BY o.due_date, o.id LIMIT %(n)s",
-            {**params, "n": oldest},
-        )
+    sql = OLDEST_SQL.format(open=_open_sql())  # noqa: S608  (names from the models)
+    pg = connection.vendor == "postgresql"
+    with transaction.atomic() if pg else nullcontext(), connection.cursor() as cur:
+        if pg:
+            # Measured on 2 cores: a parallel plan builds the allocation hash once per worker
+            # and takes longer (docs/benchmarks/web.md).
+            cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cur.execute(sql, {**params, "n": max(oldest, 1)})
         rows = cur.fetchall()
-    r = Receivables(
-        currency=currency,
-        outstanding=_money(total),
-        overdue=_money(overdue),
-        open_count=int(count),
-        overdue_count=int(overdue_count),
-    )
-    for pk, number, client_id, name, due, left in rows:
+    r = Receivables(currency=currency)
+    if rows:
+        total, count, overdue, overdue_count = rows[0][6:10]
+        r.outstanding, r.overdue = _money(total), _money(overdue)
+        r.open_count, r.overdue_count = int(count), int(overdue_count)
+    for pk, number, client_id, name, due, left, *_totals in rows[:oldest]:
         due = date.fromisoformat(due) if isinstance(due, str) else due  # SQLite gives text
         late = max((today - due).days, 0)
         r.oldest.append(Debt(pk, number, client_id, name, due, late, _money(left), currency))

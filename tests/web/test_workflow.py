@@ -168,5 +168,6 @@ def test_list_pages_run_a_constant_number_of_queries(admin_client, world):
     many = {u: _queries(admin_client, u) for u in urls}
     assert many == few, (few, many)
     # The dashboard is the largest: figures, receivables, MRR, due next, held contracts,
-    # e-Factura rejections and deadline watch, failed emails.
-    assert max(few.values()) <= 19, few
+    # e-Factura rejections and deadline watch, failed emails (PostgreSQL: 2 more, a savepoint
+    # around a planner setting for the receivables query).
+    assert max(few.values()) <= 21, few

@@ -26,7 +26,7 @@ from recurent.web.views.common import DeferredRows, error_text, paginate, sort
 
 # Payment states offered in the filter (the payments app derives them); without it, the stored status.
 PAYMENT_FILTERS = ["unpaid", "partially_paid", "paid", "overdue", "cancelled"]
-PAYMENT_STATE_COUNT_CAP = 5000
+PAYMENT_STATE_COUNT_CAP = 1000
 LIST_FIELDS = (
     "pk", "company_id", "client_id", "full_number", "buyer_name", "issue_date", "due_date",
     "issued_at", "gross_total", "currency", "status", "kind",
@@ -93,7 +93,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
             rows = seams.with_payment_state(rows, now)
         return seams.with_efactura_state(rows) if has_efactura else rows
 
-    # Deciding a payment state means computing it for every invoice: count at most 5,000 then.
+    # Deciding a payment state means computing it for every invoice: count at most 1,000 then.
     rows = DeferredRows(qs, load, cap=PAYMENT_STATE_COUNT_CAP if by_payment_state else None)
     statuses = (
         [(k, seams.payment_state_labels()[k]) for k in PAYMENT_FILTERS]
