@@ -19,15 +19,16 @@ last line of defence against a period being invoiced twice.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
+from django.db.models.base import ModelState
 
 from recurent.catalog.models import Product
 from recurent.common import clock
@@ -166,33 +167,82 @@ def draft_for(
     )
 
 
+# What a block reads of a claimed contract and of its client: plain values, no model
+# objects (building a Contract, a Client and their ContractLines per invoice was a quarter
+# of a block's time, docs/benchmarks/billing.md).
+_CONTRACT_COLS = ("pk", "company_id", "client_id", "series_id", "issuer_id", "number", "signed_on",
+                  "first_issue_at", "ends_at", "cycle", "every_days", "in_arrears", "final_index",
+                  "payment_term_days", "currency", "invoice_currency", "next_index")  # fmt: skip
+# The attributes buyer_snapshot() reads, so that the snapshot is built by the same function.
+_CLIENT_COLS = ("kind", "name", "tax_id", "trade_register", "street", "city", "county", "country",
+                "postal_code", "emails", "iban", "bank", "language")  # fmt: skip
+_ClientRow = namedtuple("_ClientRow", _CLIENT_COLS)  # type: ignore[misc]
+_LINE_COLS = ("contract_id", "product_id", "description", "quantity", "unit_price",
+              "from_index", "until_index")  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Due:
+    """A claimed contract (the columns of _CONTRACT_COLS, in that order) and its client."""
+
+    pk: int
+    company_id: int
+    client_id: int
+    series_id: int
+    issuer_id: int
+    number: str
+    signed_on: Any
+    first_issue_at: datetime
+    ends_at: datetime | None
+    cycle: str
+    every_days: int | None
+    in_arrears: bool
+    final_index: int | None
+    payment_term_days: int
+    currency: str
+    invoice_currency: str
+    next_index: int
+    buyer: dict[str, Any] = field(default_factory=dict)
+    buyer_problems: list[str] | None = None
+    lines: list[tuple[Any, ...]] = field(default_factory=list)  # _LINE_COLS[1:]
+    status: str = ContractStatus.ACTIVE
+    next_issue_at: datetime | None = None
+
+    def schedule(self) -> Schedule:
+        # The model's own method: it reads only schedule fields, which _Due has.
+        return Contract.schedule(self)  # type: ignore[arg-type]
+
+
 def _claim(
     as_of: datetime, batch_size: int, company_id: int | None, exclude: set[int]
-) -> list[Contract]:
+) -> list[_Due]:
     qs = due_contracts(as_of, company_id=company_id, exclude=exclude)
     if connection.features.has_select_for_update_skip_locked:
         # of=("self",): lock only contract rows; SKIP LOCKED: another worker's claim is not waited for.
         qs = qs.select_for_update(skip_locked=True, of=("self",))
-    qs = qs.select_related("client").prefetch_related(
-        Prefetch("lines", queryset=ContractLine.objects.order_by("position", "pk"))
-    )
-    contracts = list(qs[:batch_size])
-    # A block shares a few products, companies and issuers: one query and one object each,
-    # instead of rows joined and objects built again for every contract and line (the
-    # series are attached once locked, in issue_batch).
-    lines = [li for c in contracts for li in c.lines.all()]
-    products = Product.objects.in_bulk({li.product_id for li in lines})
-    for li in lines:
-        li.product = products[li.product_id]
-    companies = Company.objects.in_bulk({c.company_id for c in contracts})
-    issuers = get_user_model().objects.in_bulk({c.issuer_id for c in contracts})
-    for c in contracts:
-        c.company = companies[c.company_id]
-        c.issuer = issuers[c.issuer_id]
-    return contracts
+    n = len(_CONTRACT_COLS)
+    rows = qs.values_list(*_CONTRACT_COLS, *(f"client__{f}" for f in _CLIENT_COLS))[:batch_size]
+    block: dict[int, _Due] = {}
+    for r in rows:
+        d = _Due(*r[:n])
+        d.buyer = buyer_snapshot(_ClientRow(*r[n:]))  # type: ignore[arg-type]
+        block[d.pk] = d
+    if block:
+        lines = ContractLine.objects.filter(contract_id__in=list(block)).order_by("position", "pk")
+        for li in lines.values_list(*_LINE_COLS):
+            block[li[0]].lines.append(li[1:])
+    return list(block.values())
 
 
-def _hold(contracts: list[tuple[Contract, str, str]]) -> None:
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    draft: Draft
+    line_rows: list[tuple[Any, ...]]  # the invoice lines as database rows
+    breakdown: list[dict[str, Any]]  # the VAT breakdown column (shared, never mutated)
+    breakdown_db: Any  # the same, as the database driver takes it
+
+
+def _hold(contracts: list[tuple[_Due, str, str]]) -> None:
     now = clock.now()
     by_kind: dict[tuple[str, str], list[int]] = defaultdict(list)
     for c, kind, reason in contracts:
@@ -204,17 +254,107 @@ def _hold(contracts: list[tuple[Contract, str, str]]) -> None:
         )
 
 
-def _invoice_rows(
-    contract: Contract,
-    period: Period,
-    draft: Draft,
-    series: InvoiceSeries,
-    year: int,
-    number: int,
-    issued_at: datetime,
-) -> tuple[Invoice, list[tuple[Any, ...]]]:
+class _Block:
+    """What the contracts of one block share, loaded and computed once per block: companies
+    (seller snapshot, data check), issuers, products, line terms and whole drafts.
+
+    Drafts are cached by everything ``draft_invoice`` reads (line terms, issue date, payment
+    term, currencies, rate, VAT status): contracts with the same lines get the very same
+    (immutable) draft, priced once by the engine with its own rounding and VAT rules.
+    """
+
+    def __init__(self, block: list[_Due]) -> None:
+        self.companies = Company.objects.in_bulk({d.company_id for d in block})
+        users = get_user_model().objects.in_bulk({d.issuer_id for d in block})
+        self.issuer_names = {
+            pk: (u.get_full_name() or u.get_username())[:150] for pk, u in users.items()
+        }
+        self.products = Product.objects.in_bulk({li[0] for d in block for li in d.lines})
+        self.sellers: dict[int, tuple[dict[str, Any], Any, list[str]]] = {}
+        self.terms: dict[tuple[Any, ...], LineTerms] = {}
+        self.drafts: dict[tuple[Any, ...], _Priced] = {}
+        self.rates = RateBook()
+        self.line_adapters = _adapters(InvoiceLine, list(LINE_COLUMNS))
+
+    def seller(self, company_id: int) -> tuple[dict[str, Any], Any, list[str]]:
+        """(snapshot, JSON as the database takes it, data problems) of a company."""
+        hit = self.sellers.get(company_id)
+        if hit is None:
+            from recurent.documents.validation import check_party
+
+            snap = seller_snapshot(self.companies[company_id])
+            problems = [f"company {f}: {m}" for f, m in check_party(snap, "seller")]
+            hit = self.sellers[company_id] = (snap, _JSON_PREP(snap), problems)
+        return hit
+
+    def line_terms(self, li: tuple[Any, ...]) -> LineTerms:
+        product_id, description, quantity, unit_price = li[:4]
+        key = (product_id, description, quantity, unit_price)
+        t = self.terms.get(key)
+        if t is None:
+            p = self.products[product_id]
+            t = self.terms[key] = LineTerms(
+                name=(description or p.name)[:100],
+                description=p.description,
+                unit_code=p.unit_code,
+                unit_name=p.unit_name,
+                quantity=quantity,
+                unit_price=p.unit_price if unit_price is None else unit_price,
+                vat_category=VatCategory(p.vat_category),
+                vat_rate_code=VatRateCode(p.vat_rate),
+                product_code=p.code,
+            )
+        return t
+
+    def draft(self, d: _Due, index: int, issue_date: Any) -> _Priced:
+        """The draft of ``d``'s period ``index``, with what its invoice row needs of it.
+
+        Raises what ``draft_for`` raises, in the same order, with the same reasons."""
+        if d.buyer_problems is None:
+            from recurent.documents.validation import check_party
+
+            d.buyer_problems = [f"client {f}: {m}" for f, m in check_party(d.buyer, "buyer")]
+        company = self.companies[d.company_id]
+        problems = self.seller(d.company_id)[2] + d.buyer_problems
+        if problems:
+            raise DraftError("contract", "; ".join(problems))
+        fx = fx_date = None
+        if d.currency != "RON":
+            r = self.rates.rate(d.currency, issue_date)
+            fx, fx_date = r.rate, r.date
+        # li: (product_id, description, quantity, unit_price, from_index, until_index)
+        applying = tuple(
+            li[:4] for li in d.lines if li[4] <= index and (li[5] is None or index < li[5])
+        )
+        key = (applying, issue_date, d.payment_term_days, d.currency, d.invoice_currency,
+               fx, fx_date, company.vat_payer)  # fmt: skip
+        hit = self.drafts.get(key)
+        if hit is None:
+            draft = draft_invoice(
+                lines=[self.line_terms(li) for li in applying],
+                issue_date=issue_date,
+                payment_term_days=d.payment_term_days,
+                price_currency=d.currency,
+                invoice_currency=d.invoice_currency,
+                fx_rate=fx,
+                fx_date=fx_date,
+                seller_vat_payer=company.vat_payer,
+            )
+            breakdown = _breakdown(draft)
+            hit = self.drafts[key] = _Priced(
+                draft, _line_rows(draft, self.line_adapters), breakdown, _JSON_PREP(breakdown)
+            )
+        return hit
+
+
+def _JSON_PREP(value: Any) -> Any:
+    """A JSON value as the database driver takes it (the invoice's JSON columns share one encoder)."""
+    return Invoice._meta.get_field("seller").get_db_prep_save(value, connections[connection.alias])
+
+
+def _breakdown(draft: Draft) -> list[dict[str, Any]]:
     t = draft.totals
-    breakdown = [
+    return [
         {
             "category": g.category.value,
             "rate": str(g.rate),
@@ -224,48 +364,31 @@ def _invoice_rows(
         }  # fmt: skip
         for i, g in enumerate(t.groups)
     ]
-    issuer = contract.issuer
-    inv = Invoice(
-        company_id=contract.company_id, series=series, year=year, number=number,
-        full_number=numbering.full_number(series.code, number, series.width),
-        kind=InvoiceKind.INVOICE, origin=InvoiceOrigin.SCHEDULE, contract=contract,
-        client_id=contract.client_id, period_index=period.index, period_start=period.start,
-        period_end=period.end, issued_at=issued_at, issue_date=draft.issue_date, due_date=draft.due_date,
-        issuer=issuer, issuer_name=(issuer.get_full_name() or issuer.get_username())[:150],
-        currency=draft.currency, price_currency=draft.price_currency, fx_rate=draft.fx_rate,
-        fx_date=draft.fx_date, net_total=t.net, vat_total=t.vat, gross_total=t.gross,
-        vat_total_ron=t.vat_ron, vat_breakdown=breakdown, seller=seller_snapshot(contract.company),
-        buyer=buyer_snapshot(contract.client), buyer_name=contract.client.name,
-        contract_number=contract.number, contract_date=contract.signed_on,
-        vat_on_collection=contract.company.vat_on_collection and contract.company.vat_payer,
-    )  # fmt: skip
-    lines = [
-        (
-            d.position,
-            d.product_code,
-            d.name,
-            d.description,
-            d.unit_code,
-            d.unit_name,
-            d.quantity,
-            d.unit_price,
-            d.vat_category.value,
-            d.vat_rate,
-            d.net,
-        )  # fmt: skip
-        for d in draft.lines
-    ]
-    return inv, lines
 
 
-# InvoiceLine columns in the order _invoice_rows gives them (invoice_id and credited_line_id aside).
+# InvoiceLine columns in the order _line_rows gives them (invoice_id and credited_line_id aside).
 LINE_COLUMNS = ("position", "product_code", "name", "description", "unit_code", "unit_name",
                 "quantity", "unit_price", "vat_category", "vat_rate", "net")  # fmt: skip
 
 
+def _line_rows(
+    draft: Draft, adapt: list[tuple[int, Callable[[Any], Any]]]
+) -> list[tuple[Any, ...]]:
+    """The draft's lines as database rows (values adapted for the driver by ``adapt``)."""
+    out = []
+    for d in draft.lines:
+        row = [d.position, d.product_code, d.name, d.description, d.unit_code, d.unit_name,
+               d.quantity, d.unit_price, d.vat_category.value, d.vat_rate, d.net]  # fmt: skip
+        for i, a in adapt:
+            row[i] = a(row[i])
+        out.append(tuple(row))
+    return out
+
+
 def _adapter(field: Any) -> Callable[[Any], Any] | None:
     """How a Python value becomes a driver value for this column (None: as it is)."""
-    ops = connection.ops
+    conn = connections[connection.alias]  # the wrapper itself, not the thread-local proxy
+    ops = conn.ops
     kind = field.get_internal_type()
     if kind == "DateTimeField":
         return ops.adapt_datetimefield_value
@@ -274,8 +397,13 @@ def _adapter(field: Any) -> Callable[[Any], Any] | None:
     if kind == "DecimalField":
         return lambda v: ops.adapt_decimalfield_value(v, field.max_digits, field.decimal_places)
     if kind == "JSONField":
-        return lambda v: field.get_db_prep_save(v, connection)
+        return lambda v: field.get_db_prep_save(v, conn)
     return None
+
+
+def _adapters(model: Any, columns: list[str]) -> list[tuple[int, Callable[[Any], Any]]]:
+    fields = [model._meta.get_field(c) for c in columns]
+    return [(i, a) for i, f in enumerate(fields) if (a := _adapter(f)) is not None]
 
 
 def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> list[int]:
@@ -283,13 +411,13 @@ def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> list
 
     What ``bulk_create`` does (and relies on: RETURNING gives the rows in VALUES order),
     without compiling every value through the ORM: at thousands of invoices a second that
-    compilation was most of a batch's time (docs/benchmarks/billing.md). ``columns`` are
-    attnames and must cover every column: Django keeps defaults in Python, not in the table.
+    compilation was most of a batch's time (docs/benchmarks/billing.md). ``rows`` hold
+    driver values already (see _adapter); ``columns`` are attnames and must cover every
+    column: Django keeps defaults in Python, not in the table.
     """
     if not rows:
         return []
     fields = [model._meta.get_field(c) for c in columns]
-    adapters = [(i, a) for i, f in enumerate(fields) if (a := _adapter(f)) is not None]
     qn = connection.ops.quote_name
     cols = ", ".join(qn(f.column) for f in fields)
     head = f"INSERT INTO {qn(model._meta.db_table)} ({cols}) VALUES "  # noqa: S608 (names from the model)
@@ -299,40 +427,59 @@ def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> list
     with connection.cursor() as cur:
         for start in range(0, len(rows), per_chunk):
             chunk = rows[start : start + per_chunk]
-            params: list[Any] = []
-            for row in chunk:
-                values = list(row)
-                for i, adapt in adapters:
-                    values[i] = adapt(values[i])
-                params.extend(values)
+            params = [v for row in chunk for v in row]
             cur.execute(head + ", ".join([one] * len(chunk)) + f" RETURNING {qn('id')}", params)
             ids.extend(r[0] for r in cur.fetchall())
     return ids
 
 
-_INVOICE_COLUMNS: list[str] = []
+class _Rows:
+    """Invoice rows built before the series lock; the few columns that depend on it (series
+    year, number, full number, issue instant, timestamps) are filled in under the lock."""
+
+    fields = [f for f in Invoice._meta.concrete_fields if not f.primary_key]
+    columns = [f.attname for f in fields]
+    at = {a: i for i, a in enumerate(columns)}
+    defaults = {f.attname: f.get_default() for f in fields}
+
+    def __init__(self) -> None:
+        self.adapt = _adapters(Invoice, self.columns)
+        self.py: list[list[Any]] = []  # Python values, for the Invoice objects the hooks get
+        self.db: list[list[Any]] = []  # driver values, for the INSERT
+        self.lines: list[list[tuple[Any, ...]]] = []
+
+    def add(
+        self, values: dict[str, Any], prepared: dict[str, Any], lines: list[tuple[Any, ...]]
+    ) -> None:
+        """``prepared``: columns whose driver value is already known (JSON shared by a block)."""
+        py = [values.get(a, d) for a, d in self.defaults.items()]
+        db = list(py)
+        for i, adapt in self.adapt:
+            a = self.columns[i]
+            db[i] = prepared[a] if a in prepared else adapt(py[i])
+        self.py.append(py)
+        self.db.append(db)
+        self.lines.append(lines)
+
+    def insert(self) -> list[Invoice]:
+        ids = _insert(Invoice, self.columns, [tuple(r) for r in self.db])
+        invoices = []
+        alias = connection.alias
+        line_rows: list[tuple[Any, ...]] = []
+        for pk, py, lines in zip(ids, self.py, self.lines, strict=True):
+            # As Model.from_db leaves a loaded row, without its per-field descriptor calls.
+            inv = Invoice.__new__(Invoice)
+            inv.__dict__.update(zip(self.columns, py, strict=True))
+            inv.pk = pk
+            inv._state = ModelState()
+            inv._state.adding, inv._state.db = False, alias
+            invoices.append(inv)
+            line_rows.extend((pk, None, *li) for li in lines)
+        _insert(InvoiceLine, ["invoice_id", "credited_line_id", *LINE_COLUMNS], line_rows)
+        return invoices
 
 
-def _insert_invoices(invoices: list[Invoice], lines_of: list[list[tuple[Any, ...]]]) -> None:
-    if not _INVOICE_COLUMNS:
-        _INVOICE_COLUMNS.extend(
-            f.attname for f in Invoice._meta.concrete_fields if not f.primary_key
-        )
-    now = clock.now()
-    rows = []
-    for inv in invoices:
-        inv.created_at = inv.updated_at = now
-        rows.append(tuple(getattr(inv, a) for a in _INVOICE_COLUMNS))
-    ids = _insert(Invoice, _INVOICE_COLUMNS, rows)
-    line_rows: list[tuple[Any, ...]] = []
-    for inv, pk, lines in zip(invoices, ids, lines_of, strict=True):
-        inv.pk = pk
-        inv._state.adding, inv._state.db = False, connection.alias
-        line_rows.extend((pk, None, *li) for li in lines)
-    _insert(InvoiceLine, ["invoice_id", "credited_line_id", *LINE_COLUMNS], line_rows)
-
-
-def _move_cursors(moved: list[Contract]) -> None:
+def _move_cursors(moved: list[_Due]) -> None:
     """Each contract one period on and out of any hold, in one statement per block.
 
     Not ``save()`` nor ``bulk_update``: ``updated_at`` must not move (it is what releases
@@ -365,18 +512,42 @@ def _move_cursors(moved: list[Contract]) -> None:
             )
 
 
-def _schedule(c: Contract, cache: dict[tuple[Any, ...], Schedule]) -> Schedule:
-    """Contracts of a block mostly share their terms (all due on the 1st, monthly): built once."""
-    key = (c.first_issue_at, c.cycle, c.every_days, c.ends_at, c.in_arrears, c.final_index)
-    sch = cache.get(key)
-    if sch is None:
-        sch = cache[key] = c.schedule()
-    return sch
+class _Schedules:
+    """Contracts of a block mostly share their terms (all due on the 1st, monthly): each
+    schedule, period and next instant is computed once per block."""
+
+    def __init__(self) -> None:
+        self.schedules: dict[tuple[Any, ...], Schedule] = {}
+        self.periods: dict[tuple[Any, ...], Period] = {}
+        self.nexts: dict[tuple[Any, ...], datetime | None] = {}
+
+    def _key(self, c: _Due) -> tuple[Any, ...]:
+        key = (c.first_issue_at, c.cycle, c.every_days, c.ends_at, c.in_arrears, c.final_index)
+        if key not in self.schedules:
+            self.schedules[key] = c.schedule()
+        return key
+
+    def period(self, c: _Due, index: int) -> Period:
+        key = (self._key(c), index)
+        p = self.periods.get(key)
+        if p is None:
+            p = self.periods[key] = self.schedules[key[0]].period(index)
+        return p
+
+    def next_after(self, c: _Due, index: int) -> datetime | None:
+        key = (self._key(c), index)
+        if key not in self.nexts:
+            self.nexts[key] = self.schedules[key[0]].next_after(index)
+        return self.nexts[key]
 
 
 # Hooks other apps register to act inside the issuing transaction (mail outbox, e-Factura
 # queue, webhooks): called with the list of invoices just written. Kept explicit, not signals.
 AFTER_ISSUE: list[Callable[[list[Invoice]], None]] = []
+
+
+def _bucharest_date(at: datetime) -> Any:
+    return at.astimezone(BUCHAREST).date()
 
 
 def issue_batch(
@@ -391,11 +562,38 @@ def issue_batch(
     exclude = exclude if exclude is not None else set()
     with transaction.atomic():
         due_at = as_of or clock.now()
-        contracts = _claim(due_at, batch_size, company_id, exclude)
-        result.claimed = len(contracts)
-        if not contracts:
+        block = _claim(due_at, batch_size, company_id, exclude)
+        result.claimed = len(block)
+        if not block:
             return result
-        series_ids = sorted({c.series_id for c in contracts})
+        series_ids = sorted({c.series_id for c in block})
+        shared = _Block(block)
+        schedules = _Schedules()
+
+        def draft_all(issue_date: Any) -> tuple[list[Any], list[tuple[_Due, str, str]]]:
+            ready: list[tuple[_Due, Period, _Priced]] = []
+            held: list[tuple[_Due, str, str]] = []
+            for c in block:
+                period = schedules.period(c, c.next_index)
+                try:
+                    ready.append((c, period, shared.draft(c, period.index, issue_date)))
+                except RateUnavailable as e:
+                    held.append((c, HoldKind.FX, str(e)))
+                except (DraftError, VatError, MoneyError, ValueError) as e:
+                    held.append((c, HoldKind.DATA, str(e)))
+            return ready, held
+
+        # Drafted BEFORE the series lock, with the instant the lock will most likely give:
+        # a second worker waiting on the same series drafts its block meanwhile, and only
+        # numbering, the inserts and the commit are serialised. Drafts depend on the issue
+        # DATE only (VAT rate and BNR rate by date), checked again under the lock below.
+        guess = as_of or clock.now()
+        if as_of is None:
+            newest = InvoiceSeries.objects.filter(pk__in=series_ids, last_issued_at__isnull=False)
+            guess = max([guess, *(t for t in newest.values_list("last_issued_at", flat=True) if t)])
+        drafted_for = _bucharest_date(guess)
+        ready, held = draft_all(drafted_for)
+
         # Locked in primary-key order so that two workers never wait on each other in a cycle.
         series_by_id = {
             s.pk: s
@@ -403,8 +601,6 @@ def issue_batch(
             .filter(pk__in=series_ids)
             .order_by("pk")
         }
-        for c in contracts:
-            c.series = series_by_id[c.series_id]
         issued_at = as_of or clock.now()  # read under the series locks
         for s in series_by_id.values():
             if as_of is None and s.last_issued_at and issued_at < s.last_issued_at:
@@ -416,37 +612,56 @@ def issue_batch(
                     f"series {s.code}: its newest invoice is dated {s.last_issued_at.isoformat()}, "
                     f"after {issued_at.isoformat()}; invoice dates cannot go backwards"
                 )
-        rates = RateBook()
-        seen: dict[tuple[str, int], list[tuple[str, str]]] = {}
-        held: list[tuple[Contract, str, str]] = []
-        ready: list[tuple[Contract, Period, Draft]] = []
-        schedules: dict[tuple[Any, ...], Schedule] = {}
-        for c in contracts:
-            period = _schedule(c, schedules).period(c.next_index)
-            try:
-                ready.append((c, period, draft_for(c, period, issued_at, rates, seen)))
-            except RateUnavailable as e:
-                held.append((c, HoldKind.FX, str(e)))
-            except (DraftError, VatError, MoneyError, ValueError) as e:
-                held.append((c, HoldKind.DATA, str(e)))
+        if _bucharest_date(issued_at) != drafted_for:
+            # Midnight passed between the two reads (or another worker's clock is ahead):
+            # the drafts were priced for another day. Rare; the whole block shares the date.
+            log.info("issue date moved to %s under the series lock: redrafting", issued_at)
+            ready, held = draft_all(_bucharest_date(issued_at))
+
         for c, _, reason in held:
             exclude.add(c.pk)
             result.held.append((c.pk, reason))
         year = issued_at.astimezone(BUCHAREST).year
-        invoices: list[Invoice] = []
-        lines_of: list[list[tuple[Any, ...]]] = []
-        for c, period, draft in ready:
+        now = clock.now()
+        rows = _Rows()
+        at_db = connection.ops.adapt_datetimefield_value
+        stamps = {"issued_at": issued_at, "created_at": now, "updated_at": now}
+        prepared_stamps = {a: at_db(v) for a, v in stamps.items()}
+        for c, period, priced in ready:
+            draft = priced.draft
             s = series_by_id[c.series_id]
             if s.yearly_restart and s.year != year:
                 s.year, s.next_number = year, 1
             elif s.year is None:
                 s.year = year
-            inv, lines = _invoice_rows(c, period, draft, s, s.year, s.next_number, issued_at)
+            t = draft.totals
+            seller, seller_db, _ = shared.seller(c.company_id)
+            company = shared.companies[c.company_id]
+            rows.add(
+                {
+                    "company_id": c.company_id, "series_id": s.pk, "year": s.year,
+                    "number": s.next_number,
+                    "full_number": numbering.full_number(s.code, s.next_number, s.width),
+                    "kind": InvoiceKind.INVOICE, "origin": InvoiceOrigin.SCHEDULE,
+                    "contract_id": c.pk, "client_id": c.client_id, "period_index": period.index,
+                    "period_start": period.start, "period_end": period.end,
+                    "issue_date": draft.issue_date, "due_date": draft.due_date,
+                    "issuer_id": c.issuer_id, "issuer_name": shared.issuer_names[c.issuer_id],
+                    "currency": draft.currency, "price_currency": draft.price_currency,
+                    "fx_rate": draft.fx_rate, "fx_date": draft.fx_date, "net_total": t.net,
+                    "vat_total": t.vat, "gross_total": t.gross, "vat_total_ron": t.vat_ron,
+                    "vat_breakdown": priced.breakdown, "seller": seller, "buyer": c.buyer,
+                    "buyer_name": c.buyer["name"], "contract_number": c.number,
+                    "contract_date": c.signed_on,
+                    "vat_on_collection": company.vat_on_collection and company.vat_payer,
+                    **stamps,
+                },
+                {"vat_breakdown": priced.breakdown_db, "seller": seller_db, **prepared_stamps},
+                priced.line_rows,
+            )  # fmt: skip
             s.next_number += 1
-            invoices.append(inv)
-            lines_of.append(lines)
         _hold(held)
-        _insert_invoices(invoices, lines_of)
+        invoices = rows.insert()
         for s in series_by_id.values():
             s.last_issued_at = issued_at
             # update(), not save(): updated_at must not move (it releases data holds).
@@ -456,10 +671,9 @@ def issue_batch(
         moved = []
         for c, _, _ in ready:
             c.next_index += 1
-            c.next_issue_at = _schedule(c, schedules).next_after(c.next_index)
+            c.next_issue_at = schedules.next_after(c, c.next_index)
             if c.next_issue_at is None:
                 c.status = ContractStatus.ENDED
-            c.hold_kind, c.hold_reason, c.hold_since = HoldKind.NONE, "", None
             moved.append(c)
         _move_cursors(moved)
         for hook in AFTER_ISSUE:

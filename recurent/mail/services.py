@@ -46,19 +46,31 @@ def outbox_after_issue(invoices: list[Invoice]) -> None:
     """AFTER_ISSUE hook: queue one message per invoice whose contract emails automatically.
 
     Runs inside the billing engine's transaction, so the message commits or rolls back
-    with its invoice. One INSERT per batch; the contract is already loaded on each invoice.
+    with its invoice. Two queries per batch whatever its size: which of the batch's
+    contracts email automatically (by id: the invoices do not carry their contract
+    objects), and one INSERT when any does.
     """
+    from recurent.contracts.models import Contract
+
+    contract_ids = {inv.contract_id for inv in invoices if inv.contract_id is not None}
+    if not contract_ids:
+        return
+    auto = dict(
+        Contract.objects.filter(pk__in=contract_ids, auto_email=True).values_list(
+            "pk", "email_template_code"
+        )
+    )
     rows = [
         OutboxMessage(
             company_id=inv.company_id,
             invoice_id=inv.pk,
             kind=OutboxKind.INVOICE,
-            template_code=inv.contract.email_template_code,
+            template_code=auto[inv.contract_id],
             queued_at=inv.issued_at,
             not_before=inv.issued_at,
         )
         for inv in invoices
-        if inv.contract is not None and inv.contract.auto_email
+        if inv.contract_id in auto
     ]
     if rows:
         OutboxMessage.objects.bulk_create(rows)

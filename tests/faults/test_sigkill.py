@@ -26,7 +26,8 @@ def test_a_worker_killed_22_times_mid_run_leaves_whole_invoices_and_no_gap(datab
     # Given contracts with months of missed periods (a long catch-up run), in two series
     url = databases.fresh()
     first = (datetime.now(UTC) - timedelta(days=60, hours=1)).isoformat()
-    seed(url, "--contracts", "1000", "--series", "2", "--first", first, "--backdate-every", "3",
+    # (3,000: the engine issues a 20-contract block in a few ms, 22 kills must not end the run)
+    seed(url, "--contracts", "3000", "--series", "2", "--first", first, "--backdate-every", "3",
          "--backdate-days", "60")  # fmt: skip
     target = sum(expected_due(url, datetime.now(UTC)).values())
     rnd = random.Random(int(os.environ.get("FAULTS_SEED", time.time_ns() % 10**6)))
