@@ -10,8 +10,10 @@
    turns on SQLite). Reported: wall time, invoices/s, each process' peak RSS (wait4).
 3. Verified with plain SQL (tests/faults/harness.py): N invoices, each period once, every
    series 1..n without a gap and dates in order, counters, lines, cursors.
-4. ``--phases``: then the documents (XML + PDF) and mail phases, with the apps' own
-   background tasks, W processes each, when those apps provide them.
+4. ``--phases``: then the documents phase (XML + check + PDF, the documents app's task)
+   in ``--doc-procs`` processes (``--doc-limit``: a sample); outbox rows counted.
+5. ``--probe``: meanwhile a second company's invoices are issued one at a time by hand
+   (``issue_due`` for that company) and each call is timed.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -55,10 +57,16 @@ def sh(url: str, *args: str) -> None:
         raise SystemExit(f"{' '.join(args[:4])}: {p.stderr[-3000:]}")
 
 
+def _suffix(a: argparse.Namespace) -> str:
+    return (f"_s{a.series}" if a.series > 1 else "") + (
+        f"_m{round(a.auto_email * 100)}" if a.auto_email else ""
+    )
+
+
 def template(a: argparse.Namespace) -> str:
     """The URL of a database holding N generated contracts, made once."""
     if a.db == "postgresql":
-        name = f"recurent_bench_tpl_{a.contracts}" + (f"_s{a.series}" if a.series > 1 else "")
+        name = f"recurent_bench_tpl_{a.contracts}{_suffix(a)}"
         url = f"{a.pg_server}/{name}"
         if a.fresh_template and pg_exists(a.pg_server, name):
             with pg_admin(a.pg_server) as c:
@@ -69,9 +77,7 @@ def template(a: argparse.Namespace) -> str:
             c.execute(f'CREATE DATABASE "{name}"')
     else:
         SQLITE_DIR.mkdir(exist_ok=True)
-        path = SQLITE_DIR / (
-            f"tpl_{a.contracts}" + (f"_s{a.series}" if a.series > 1 else "") + ".sqlite3"
-        )
+        path = SQLITE_DIR / f"tpl_{a.contracts}{_suffix(a)}.sqlite3"
         url = f"sqlite:///{path}"
         if a.fresh_template:
             path.unlink(missing_ok=True)
@@ -81,7 +87,8 @@ def template(a: argparse.Namespace) -> str:
     try:
         sh(url, *RECURENT, "migrate", "-v0")
         sh(url, sys.executable, str(ROOT / "bench" / "generate.py"), "--no-migrate", "--quiet",
-           "--contracts", str(a.contracts), "--series", str(a.series), "--first", a.first)  # fmt: skip
+           "--contracts", str(a.contracts), "--series", str(a.series), "--first", a.first,
+           "--auto-email", str(a.auto_email))  # fmt: skip
     except BaseException:
         if a.db == "postgresql":
             with pg_admin(a.pg_server) as c:
@@ -124,9 +131,10 @@ def run_procs(url: str, cmds: list[list[str]], extra_env: dict[str, str] | None 
         subprocess.Popen(c, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for c in cmds
     ]
-    peak_mb, cpu_s, outs = [], [], []
+    peak_mb, cpu_s, outs, ends = [], [], [], []
     for p in procs:
         _, status, ru = os.wait4(p.pid, 0)
+        ends.append(round(time.perf_counter() - t0, 2))
         p.returncode = os.waitstatus_to_exitcode(status)
         out, err = p.stdout.read(), p.stderr.read()  # type: ignore[union-attr]
         if p.returncode:
@@ -140,12 +148,14 @@ def run_procs(url: str, cmds: list[list[str]], extra_env: dict[str, str] | None 
         "wall_s": round(time.perf_counter() - t0, 2),
         "peak_rss_mb": peak_mb,
         "cpu_s": cpu_s,
+        "ends_s": ends,  # when each was seen to end (in start order: a later one may end sooner)
         "out": outs,
     }
 
 
-def phase_child(name: str) -> None:
-    """One process of a documents/mail phase: run the app's task until it has nothing left."""
+def phase_child(name: str, limit: int | None) -> None:
+    """One process of a documents/mail phase: run the app's task until it has nothing left
+    (or, with ``limit``, until the database holds documents for that many invoices)."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recurent.settings.test")
@@ -153,8 +163,64 @@ def phase_child(name: str) -> None:
     from recurent.worker.tasks import TASKS
 
     fn = dict(TASKS)[name]
-    while fn(limit=500):
-        pass
+    done = 0
+    while n := fn(limit=100):
+        done += n
+        if limit and _rendered() >= limit:
+            break
+    print(json.dumps({"done": done}))
+
+
+def _rendered() -> int:
+    from recurent.documents.models import InvoiceDocument
+
+    return InvoiceDocument.objects.filter(kind="pdf").count()
+
+
+PROBES = 10
+
+
+def probe_setup(url: str, at: datetime) -> None:
+    """A second company with PROBES contracts, one due every minute from ``at``."""
+    code = f"""
+import os, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recurent.settings.test")
+django.setup()
+from datetime import datetime, timedelta
+from tests import factories as f
+c, _, u = f.setup_company()
+at = datetime.fromisoformat({at.isoformat()!r})
+for k in range({PROBES}):
+    f.contract(c, issuer=u, first=at + timedelta(minutes=k))
+print(c.pk)
+"""
+    p = subprocess.run([sys.executable, "-c", code], env=env_for(url), cwd=ROOT,
+                       capture_output=True, text=True, check=True)  # fmt: skip
+    return int(p.stdout.split()[-1])
+
+
+def probe_child(spec: str) -> None:
+    """While the big run goes on: issue the second company's invoices one at a time, the
+    way the web app's "issue now" does (issue_due for one company), and time each call."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recurent.settings.test")
+    django.setup()
+    from datetime import timedelta
+
+    from recurent.invoices.services import issue_due
+
+    company_id, at_s, delay = spec.split(",")
+    at = datetime.fromisoformat(at_s)
+    time.sleep(float(delay))  # let the run get going
+    ms = []
+    for k in range(PROBES):
+        t = time.perf_counter()
+        r = issue_due(as_of=at + timedelta(minutes=k), company_id=int(company_id))
+        ms.append(round((time.perf_counter() - t) * 1000, 1))
+        assert r.issued == 1, r
+        time.sleep(0.2)
+    print(json.dumps({"ms": ms}))
 
 
 def main() -> None:
@@ -165,15 +231,26 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=None, help="default: the engine's setting")
     ap.add_argument("--series", type=int, default=1)
     ap.add_argument("--first", default="2026-12-01T09:00", help="when every contract is due")
+    ap.add_argument("--auto-email", type=float, default=0.2,
+                    help="share of contracts that email their invoices (outbox rows)")  # fmt: skip
     ap.add_argument("--phases", action="store_true", help="also documents and mail phases")
+    ap.add_argument("--doc-procs", type=int, default=None,
+                    help="processes for the documents phase (default: --workers)")  # fmt: skip
+    ap.add_argument("--doc-limit", type=int, default=None,
+                    help="render only this many invoices' documents (a sample of the phase)")  # fmt: skip
+    ap.add_argument("--probe", action="store_true",
+                    help="meanwhile, issue single invoices of a second company and time them")  # fmt: skip
     ap.add_argument("--pg-server", default="postgresql://postgres@127.0.0.1:5432")
     ap.add_argument("--fresh-template", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the billed database")
     ap.add_argument("--no-verify", action="store_true")
     ap.add_argument("--phase-child", help=argparse.SUPPRESS)
+    ap.add_argument("--probe-child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.phase_child:
-        return phase_child(a.phase_child)
+        return phase_child(a.phase_child, a.doc_limit)
+    if a.probe_child:
+        return probe_child(a.probe_child)
 
     tpl = template(a)
     url = copy_of(a, tpl)
@@ -185,13 +262,31 @@ def main() -> None:
         bill = [*RECURENT, "bill", "--skip-checks", "--as-of", as_of.isoformat(), "--json"]
         if a.batch_size:
             bill += ["--batch-size", str(a.batch_size)]
-        r = run_procs(url, [bill] * a.workers)
-        issued = [json.loads(o)["issued"] for o in r.pop("out")]
+        cmds = [bill] * a.workers
+        if a.probe:
+            probe_at = as_of + timedelta(days=1)
+            company_id = probe_setup(url, probe_at)
+            me = [sys.executable, str(Path(__file__).resolve())]
+            cmds = [*cmds, [*me, "--probe-child", f"{company_id},{probe_at.isoformat()},1.5"]]
+        r = run_procs(url, cmds)
+        outs = r.pop("out")
+        if a.probe:
+            report["probe_ms"] = json.loads(outs.pop())["ms"]
+            report["probe_rss_mb"] = r["peak_rss_mb"].pop()
+            report["probe_cpu_s"] = r["cpu_s"].pop()
+            report["probe_ended_s"] = r["ends_s"].pop()
+            r["wall_s"] = max(r["ends_s"])  # the billing processes' wall time
+        issued = [json.loads(o)["issued"] for o in outs]
         report["database"] = r | {"issued": issued, "per_s": round(sum(issued) / r["wall_s"])}
         if not a.no_verify:
             t = time.perf_counter()
-            state = check_invariants(url, as_of=as_of)
-            assert state.invoices == sum(issued) == a.contracts, (state, issued)
+            # With --probe, the probe company's periods fall due a day later (no bench
+            # contract has a second period due within a day: the shortest cycle is a week).
+            check_at = as_of + timedelta(days=1, minutes=PROBES) if a.probe else as_of
+            state = check_invariants(url, as_of=check_at)
+            probes = PROBES if a.probe else 0
+            assert state.invoices == sum(issued) + probes, (state, issued)
+            assert sum(issued) == a.contracts, issued
             report["verified"] = (
                 f"{state.invoices} invoices, each once, gapless ({time.perf_counter() - t:.0f} s)"
             )
@@ -205,22 +300,23 @@ def main() -> None:
 
 
 def phases(a: argparse.Namespace, url: str) -> dict:
-    """After the invoices are committed: XML + check + PDF (the documents app's task).
-
-    One process: render_pending() takes "the oldest invoices without documents" with no
-    claim, so two processes would render the same invoices. Outbox rows are written by the
-    mail app's AFTER_ISSUE hook inside the issuing transaction, i.e. in the database phase.
+    """After the invoices are committed: XML + check + PDF (the documents app's task), in
+    ``--doc-procs`` processes sharing the invoices (render_pending claims them with SKIP
+    LOCKED on PostgreSQL). Outbox rows are written by the mail app's AFTER_ISSUE hook
+    inside the issuing transaction, i.e. in the database phase: counted here.
     """
     out: dict = {}
     me = [sys.executable, str(Path(__file__).resolve())]
-    import importlib.util
-
-    if importlib.util.find_spec("recurent.documents.services") is None:
-        out["documents"] = "not measured: the documents app has no services yet"
-    else:
-        r = run_procs(url, [[*me, "--phase-child", "documents"]])
-        r.pop("out")
-        out["documents"] = r | {"per_s": round(a.contracts / r["wall_s"], 1)}
+    procs = a.doc_procs or a.workers
+    child = [*me, "--phase-child", "documents"]
+    if a.doc_limit:
+        child += ["--doc-limit", str(a.doc_limit)]
+    r = run_procs(url, [child] * procs)
+    done = [json.loads(o)["done"] for o in r.pop("out")]
+    rendered = rows(url, "SELECT COUNT(DISTINCT invoice_id) FROM documents_invoicedocument")[0][0]
+    out["documents"] = r | {"processes": procs, "rendered_per_process": done,
+                            "invoices_with_documents": rendered,
+                            "per_s": round(rendered / r["wall_s"], 1)}  # fmt: skip
     if _has(url, "mail_outboxmessage"):
         out["outbox_rows"] = rows(url, "SELECT COUNT(*) FROM mail_outboxmessage")[0][0]
     return out

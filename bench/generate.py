@@ -91,8 +91,11 @@ def generate(
     backdate_days: int = 0,
     chunk: int = 5000,
     quiet: bool = False,
+    auto_email: float = 0.0,
 ) -> dict[str, int]:
     rnd = random.Random(seed)
+    # Its own generator: the same seed gives the same contracts whatever the email share.
+    mail_rnd = random.Random(seed + 1)
     if Contract.objects.exists():
         raise SystemExit("generate: the database already holds contracts; use a fresh one")
     t0 = time.perf_counter()
@@ -205,6 +208,7 @@ def generate(
                         status=ContractStatus.ACTIVE,
                         next_index=0,
                         next_issue_at=sch.instant(0),
+                        auto_email=auto_email > 0 and mail_rnd.random() < auto_email,
                     )  # fmt: skip
                 )
             Contract.objects.bulk_create(rows, batch_size=2000)
@@ -241,13 +245,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--backdate-every", type=int, default=0)
     ap.add_argument("--backdate-days", type=int, default=0)
+    ap.add_argument("--auto-email", type=float, default=0.0,
+                    help="share of contracts that email their invoices (0..1)")  # fmt: skip
     ap.add_argument("--no-migrate", action="store_true")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args()
     if not a.no_migrate:
         call_command("migrate", verbosity=0)
     out = generate(contracts=a.contracts, first=parse_local(a.first), series=a.series, seed=a.seed,
-                   backdate_every=a.backdate_every, backdate_days=a.backdate_days, quiet=a.quiet)  # fmt: skip
+                   backdate_every=a.backdate_every, backdate_days=a.backdate_days, quiet=a.quiet,
+                   auto_email=a.auto_email)  # fmt: skip
     print(out)
 
 
