@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.efactura.conftest import anaf  # noqa: F401  (the local ANAF stand-in)
+
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
 # (fixtures, assertions) are still synchronous and safe here.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
