@@ -23,7 +23,9 @@ def login(page, url, user):
     page.wait_for_selector("h1:has-text('Panou')")
 
 
-def test_registry_autofill_efactura_storno_users_and_tokens(live_server, browser_page, anaf):
+def test_registry_autofill_efactura_storno_users_and_tokens(
+    live_server, browser_page, anaf, settings
+):
     page = browser_page
     page.on("dialog", lambda d: d.accept())  # the confirmations of storno, revoke…
     company, series, user = f.setup_company()
@@ -46,6 +48,13 @@ def test_registry_autofill_efactura_storno_users_and_tokens(live_server, browser
     page.fill("#id_tax_id", "RO13548146")
     page.click("#registry-fill")
     page.wait_for_selector("text=Registrul ANAF nu cunoaște acest CUI.")
+    # ANAF unreachable (nothing listens on the port): the form says so and is filled by hand.
+    settings.RECURENT_EFACTURA = {**anaf.settings(), "REGISTRY_URL": "http://127.0.0.1:9/tva"}
+    page.fill("#id_tax_id", "RO1590082")
+    page.click("#registry-fill")
+    page.wait_for_selector("text=Registrul ANAF nu a răspuns; completați câmpurile manual.")
+    assert page.input_value("#id_name") == ""
+    settings.RECURENT_EFACTURA = anaf.settings()
 
     # An invoice with two lines; ANAF rejected an earlier one.
     a = f.product(company, code="HOST", name="Găzduire", unit_price="100.00")
