@@ -118,7 +118,8 @@ class Invoice(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["company", "-issued_at"]),
+            # The invoice list's order (newest first, ties by id): a page is an index range scan.
+            models.Index(fields=["company", "-issued_at", "-id"], name="invoice_company_recent"),
             models.Index(fields=["company", "status"]),
             models.Index(fields=["client", "-issued_at"]),
         ]
