@@ -287,3 +287,53 @@ class CollectionItem(models.Model):
                 name="one_open_collection_per_invoice",
             ),
         ]
+
+
+# --- stored balances ---------------------------------------------------------------------------
+
+
+class BalanceState(models.TextChoices):
+    OPEN = "open", _("open")
+    PAID = "paid", _("paid")
+    CANCELLED = "cancelled", _("cancelled")
+    CREDIT_NOTE = "credit_note", _("credit note")
+
+
+class InvoiceBalance(models.Model):
+    """What is paid and left to pay on one issued document, kept by the services that change it.
+
+    Invoices are immutable (a trigger refuses updates), so the running figures live here, one row
+    per invoice and per credit note: written when the document is issued (``balances.on_issued``,
+    an AFTER_ISSUE hook), when a payment is allocated or reversed (``services``) and when a credit
+    note reduces the invoice it credits. ``balances.mismatches`` recomputes every row from the
+    allocations and credit notes; the lists and the dashboard read these rows instead of
+    recomputing. "Overdue" is not stored: it depends on the day it is asked (``due_date``).
+    """
+
+    invoice = models.OneToOneField(
+        "invoices.Invoice", on_delete=models.PROTECT, primary_key=True, related_name="balance"
+    )
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=16, decimal_places=2)  # the document's gross total
+    credited = models.DecimalField(max_digits=16, decimal_places=2)  # credit notes, their size
+    paid = models.DecimalField(max_digits=16, decimal_places=2)  # allocations not reversed
+    outstanding = models.DecimalField(max_digits=16, decimal_places=2)  # 0 unless open
+    due_date = models.DateField()
+    state = models.CharField(max_length=12, choices=BalanceState.choices)
+
+    class Meta:
+        indexes = [
+            # Receivables (open rows of one currency, oldest due first) and the invoice list's
+            # payment-state filter (company and state).
+            models.Index(
+                fields=["company", "state", "currency", "due_date", "invoice"],
+                name="balance_company_state_due",
+            ),
+            # A client's open invoices (allocation proposals, the portal, reminders).
+            models.Index(fields=["client", "state", "due_date"], name="balance_client_state_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.outstanding} {self.currency} {self.state}"

@@ -1,9 +1,11 @@
 """Writes of the payment side: record, allocate and reverse payments.
 
 Locking: a service that allocates locks the payment row first, then the invoice rows in
-primary-key order (``_lock_invoices``), and only then reads what is outstanding. Two people (or a
-person and the statement import) allocating to the same invoice therefore serialise, and the
-second one sees the first one's allocation: an invoice can never be paid beyond its total.
+primary-key order (``_lock_invoices``), then their stored balances in the same order
+(``balances.lock``), and only then reads what is outstanding. Two people (or a person and the
+statement import) allocating to the same invoice therefore serialise, and the second one sees the
+first one's allocation: an invoice can never be paid beyond its total. Every allocation and
+reversal updates the balances in the same transaction (``balances.add_paid``).
 On SQLite the IMMEDIATE transaction mode serialises writers the same way.
 """
 
@@ -24,7 +26,7 @@ from recurent.companies.models import Company
 from recurent.engine import money
 from recurent.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 
-from . import selectors
+from . import balances, selectors
 from .models import Allocation, Payment, PaymentMethod, PaymentSource, StatementLine
 
 AllocationSpec = tuple[Invoice | int, Any]
@@ -70,6 +72,7 @@ def _allocate(
     if len(set(ids)) != len(ids):
         raise ValidationError({"allocations": ["the same invoice appears twice"]})
     locked = _lock_invoices(ids)
+    locked_balances = balances.lock(ids)
     left = selectors.unallocated(payment)
     if sum(amounts, Decimal(0)) > left:
         raise ValidationError(
@@ -102,7 +105,8 @@ def _allocate(
                 f"{inv.full_number} is in {inv.currency}, the payment in {payment.currency}"
             ]
             continue
-        due = selectors.outstanding(inv)
+        balance = locked_balances.get(pk)
+        due = balance.outstanding if balance is not None else Decimal(0)
         if amount > due:
             errors[f"{key}.amount"] = [
                 f"{amount} is more than the {due} {inv.currency} outstanding on {inv.full_number}"
@@ -114,6 +118,7 @@ def _allocate(
     if errors:
         raise ValidationError(errors)
     Allocation.objects.bulk_create(rows)
+    balances.add_paid(locked_balances, {a.invoice_id: a.amount for a in rows})
     for inv in newly_paid:
         events.emit(
             inv.company_id,
@@ -217,6 +222,13 @@ def payment_reverse(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": ["say why the payment is reversed"]})
+    # The invoices its allocations paid are open again: their balances give the money back,
+    # locked in the same order as when allocating.
+    amounts: dict[int, Decimal] = {}
+    for invoice_id, amount in payment.allocations.values_list("invoice_id", "amount"):
+        amounts[invoice_id] = amounts.get(invoice_id, Decimal(0)) - amount
+    _lock_invoices(list(amounts))
+    balances.add_paid(balances.lock(amounts), amounts)
     payment.reversed = True
     payment.reversed_reason = reason[:1000]
     payment.reversed_at = as_of

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from recurent.invoices.models import Invoice, InvoiceKind, InvoiceStatus
+from recurent.invoices.models import Invoice
 from recurent.invoices.services import issue_due
+from recurent.invoices.storno import invoice_storno
 from tests import factories as f
 from tests.factories import local
 
@@ -25,22 +26,13 @@ def issued(world, *, client=None, price="100.00", periods=1, first=None, **contr
     return cl, list(Invoice.objects.filter(client=cl).order_by("number"))
 
 
-def credit_note(inv: Invoice, amount: str, *, cancel: bool = False) -> Invoice:
-    """A storno against ``inv`` (the lead's credit-note service does not exist yet: written directly)."""
-    n = Invoice.objects.filter(series=inv.series).order_by("-number").first().number + 1
-    cn = Invoice.objects.create(
-        company_id=inv.company_id, series=inv.series, year=inv.year, number=n,
-        full_number=f"{inv.series.code}-{n:06d}", kind=InvoiceKind.CREDIT_NOTE, origin="manual",
-        client_id=inv.client_id, credited_invoice=inv, issued_at=inv.issued_at,
-        issue_date=inv.issue_date, due_date=inv.due_date, issuer=inv.issuer, issuer_name="x",
-        currency=inv.currency, price_currency=inv.price_currency, net_total=-Decimal(amount),
-        vat_total=Decimal(0), gross_total=-Decimal(amount), seller=inv.seller, buyer=inv.buyer,
-        buyer_name=inv.buyer_name,
-    )  # fmt: skip
-    if cancel:
-        inv.status = InvoiceStatus.CANCELLED
-        inv.save(update_fields=["status", "updated_at"])
-    return cn
+def credit_note(inv: Invoice, quantity: str | None = None) -> Invoice:
+    """A storno against ``inv`` through the real service: ``quantity`` of its first line, or
+    every line (the invoice is then cancelled)."""
+    lines = None if quantity is None else [(inv.lines.first(), Decimal(quantity))]
+    inv.series.refresh_from_db()
+    at = inv.series.last_issued_at + timedelta(hours=1)  # after the series' newest invoice
+    return invoice_storno(invoice=inv, lines=lines, as_of=at, user=inv.issuer)
 
 
 D = Decimal

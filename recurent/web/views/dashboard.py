@@ -118,11 +118,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     now = clock.now()
     today = now.astimezone(BUCHAREST).date()
     has_payments = seams.payments_available()
-    # Computed here in few SQL passes (figures.py): the payments selectors' per-invoice
-    # subqueries are too slow for totals over the whole ledger (docs/benchmarks/web.md).
-    months = figures.month_figures(
-        company_id=company.pk, months=12, as_of=now, collected=has_payments
-    )
+    # Read from the stored invoice balances through the payments selectors (figures.py).
+    months = figures.month_figures(company_id=company.pk, months=12, as_of=now)
     this_month, last_month = months[-1], months[-2]
     receivables = figures.receivables(company_id=company.pk, as_of=now) if has_payments else None
     money = mrr(company.pk)
@@ -143,9 +140,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         issue_date__gte=last, issue_date__lt=this,
     ).aggregate(s=Sum("net_total"))["s"] or ZERO  # fmt: skip
     chart = {
-        "labels": [date_format(m["month"], "YEAR_MONTH_FORMAT") for m in months],
-        "invoiced": [float(m["invoiced"]) for m in months],
-        "collected": [float(m["collected"]) for m in months] if has_payments else None,
+        "labels": [date_format(m.month, "YEAR_MONTH_FORMAT") for m in months],
+        "invoiced": [float(m.invoiced) for m in months],
+        "collected": [float(m.collected) for m in months] if has_payments else None,
     }
     active_contracts = Contract.objects.filter(
         company=company, status=ContractStatus.ACTIVE
