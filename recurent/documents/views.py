@@ -23,7 +23,7 @@ from recurent.invoices.models import Invoice
 
 from . import pdf
 from .annexes import MAX_TOTAL_BYTES
-from .forms import AnnexForm, DocumentSettingsForm
+from .forms import AnnexForm, DocumentSettingsForm, translate_refusal
 from .models import Annex, DocumentKind, DocumentSettings
 from .services import DocumentInvalid, annex_add, doc_data, document_bytes, style_for
 
@@ -38,7 +38,9 @@ def _download(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     except DocumentInvalid as e:
         lines = [f"[{f['rule']}] {f['message']}" for f in e.findings]
         return HttpResponse(
-            f"{invoice.full_number}: the e-Factura XML fails the check:\n" + "\n".join(lines),
+            _("%(number)s: the e-Factura XML fails the check:") % {"number": invoice.full_number}
+            + "\n"
+            + "\n".join(lines),
             status=409,
             content_type="text/plain; charset=utf-8",
         )
@@ -144,7 +146,7 @@ def contract_annexes(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as e:
                 _apply_errors(form, e)
             else:
-                messages.success(request, _("%(name)s added.") % {"name": annex.filename})
+                messages.success(request, _("Annex %(name)s added.") % {"name": annex.filename})
                 return redirect("documents:contract-annexes", pk=contract.pk)
         status = 400
     annexes = Annex.objects.filter(contract=contract).defer("content").order_by("created_at", "pk")
@@ -168,7 +170,7 @@ def _apply_errors(form: AnnexForm, err: ValidationError) -> None:
     for field, msgs in err.message_dict.items():
         target = aliases.get(field, field)
         for m in msgs:
-            form.add_error(target if target in form.fields else None, m)
+            form.add_error(target if target in form.fields else None, translate_refusal(m))
 
 
 @company_required(Role.VIEWER)

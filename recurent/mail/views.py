@@ -29,6 +29,7 @@ from .forms import (
     SmtpSettingsForm,
     apply_errors,
     send_test_message,
+    translate,
 )
 from .models import (
     EmailTemplate,
@@ -274,7 +275,9 @@ def _reminder_add(*, company: Any, offset_days: int, template_code: str) -> Remi
                 company=company, code=template_code, kind=TemplateKind.REMINDER
             ).exists()
         ):
-            raise ValidationError({"template_code": [f"no reminder template {template_code!r}"]})
+            raise ValidationError(
+                {"template_code": [_("no reminder template %(code)s") % {"code": template_code}]}
+            )
         old.template_code = template_code
         old.active = True
         old.full_clean()
@@ -348,7 +351,7 @@ def outbox_resend(request: HttpRequest, pk: int) -> HttpResponse:
                 invoice=message.invoice, as_of=clock.now(), template_code=message.template_code
             )
         except ValidationError as e:
-            messages.error(request, "; ".join(e.messages))
+            messages.error(request, "; ".join(map(translate, e.messages)))
         else:
             messages.success(
                 request,

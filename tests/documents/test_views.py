@@ -30,6 +30,12 @@ def login(user) -> Client:
     return c
 
 
+def in_english(c: Client) -> Client:
+    """The user's own choice of English (the pages are Romanian by default)."""
+    assert c.post(reverse("web:set-language"), {"language": "en"}).status_code == 302
+    return c
+
+
 def as_role(world, role: str) -> Client:
     if role == Role.ADMIN:
         return login(world.user)
@@ -166,6 +172,10 @@ def test_the_preview_renders_the_latest_invoice_with_unsaved_settings_and_stores
 def test_the_preview_waits_for_a_first_invoice(world):
     c = as_role(world, Role.ADMIN)
     assert c.get(reverse("documents:settings-preview")).status_code == 404
+    assert (
+        "după ce firma emite prima factură" in c.get(reverse("documents:settings")).content.decode()
+    )
+    in_english(c)
     assert "first invoice" in c.get(reverse("documents:settings")).content.decode()
 
 
@@ -205,7 +215,7 @@ def test_an_annex_is_uploaded_listed_and_downloaded(world, contract):
 def test_a_refused_annex_is_refused_with_the_reason_next_to_the_file(
     world, contract, name, content, reason
 ):
-    c = as_role(world, Role.ACCOUNTANT)
+    c = in_english(as_role(world, Role.ACCOUNTANT))
     url = reverse("documents:contract-annexes", args=[contract.pk])
     r = c.post(url, {"file": SimpleUploadedFile(name, content, "application/octet-stream")})
     assert r.status_code == 400
@@ -223,6 +233,9 @@ def test_annexes_over_the_size_limit_are_refused(world, contract, monkeypatch):
     monkeypatch.setattr(forms, "MAX_TOTAL_BYTES", 1000)
     r = c.post(url, {"file": SimpleUploadedFile("big.csv", b"a" * 1001, "text/csv")})
     assert r.status_code == 400
+    assert "ANAF refuză încărcările de peste 10 MB" in r.context["form"].errors["file"][0]
+    in_english(c)
+    r = c.post(url, {"file": SimpleUploadedFile("big.csv", b"a" * 1001, "text/csv")})
     assert "ANAF refuses uploads over 10 MB" in r.context["form"].errors["file"][0]
     # The total counts: two files each under the limit, together over it (annex_add decides).
     monkeypatch.setattr(annexes, "MAX_TOTAL_BYTES", 1000)
@@ -233,3 +246,40 @@ def test_annexes_over_the_size_limit_are_refused(world, contract, monkeypatch):
     r = c.post(url, {"file": SimpleUploadedFile("b.csv", b"b" * 600, "text/csv")})
     assert r.status_code == 400 and "ANAF refuses uploads" in r.context["form"].errors["file"][0]
     assert Annex.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "name,content,reason",
+    [
+        ("contract.docx", b"PK\x03\x04word", "fișierele .docx nu sunt acceptate de e-Factura"),
+        ("contract.pdf", b"<html>not a pdf</html>", "conținutul lui contract.pdf nu este un fișier PDF"),
+        ("scan.png", b"\xff\xd8\xff\xe0 jpeg", "conținutul lui scan.png nu este un fișier PNG"),
+    ],
+)  # fmt: skip
+def test_a_refused_annex_is_explained_in_romanian_by_default(
+    world, contract, name, content, reason
+):
+    c = as_role(world, Role.ACCOUNTANT)
+    url = reverse("documents:contract-annexes", args=[contract.pk])
+    r = c.post(url, {"file": SimpleUploadedFile(name, content, "application/octet-stream")})
+    assert r.status_code == 400
+    block = r.content.decode().split('id="id_file_error"', 1)[1].split("</ul>", 1)[0]
+    assert reason in block
+
+
+def test_the_documents_pages_speak_romanian_by_default_and_english_on_request(world, contract):
+    c = as_role(world, Role.ADMIN)
+    settings_url = reverse("documents:settings")
+    annexes_url = reverse("documents:contract-annexes", args=[contract.pk])
+    page = c.get(settings_url).content.decode()
+    assert "PDF-ul facturii" in page and "Culoare de accent" in page and "Limba etichetelor" in page
+    assert "Deschide previzualizarea într-o filă nouă" in page
+    page = c.get(annexes_url).content.decode()
+    assert "Adaugă o anexă" in page and "Nicio anexă." in page and "Încarcă" in page
+    r = c.post(annexes_url, {"file": SimpleUploadedFile("a.csv", b"a;b", "text/csv")}, follow=True)
+    assert "Anexa a.csv a fost adăugată." in r.content.decode()
+    in_english(c)
+    page = c.get(settings_url).content.decode()
+    assert "Invoice PDF" in page and "Accent colour" in page and "Language of the labels" in page
+    page = c.get(annexes_url).content.decode()
+    assert "Add an annex" in page and "Upload" in page and "a.csv" in page

@@ -45,6 +45,12 @@ def login(user) -> Client:
     return c
 
 
+def in_english(c: Client) -> Client:
+    """The user's own choice of English (the pages are Romanian by default)."""
+    assert c.post(reverse("web:set-language"), {"language": "en"}).status_code == 302
+    return c
+
+
 def as_role(world, role: str) -> Client:
     if role == Role.ADMIN:
         return login(world.user)
@@ -267,7 +273,7 @@ def test_the_smtp_password_is_never_in_any_response(world, invoice, template):
         assert SECRET.encode() not in r.content
         assert stored.password_encrypted.encode() not in r.content
     page = c.get(url).content.decode()
-    assert 'type="password"' in page and "A password is stored" in page
+    assert 'type="password"' in page and "O parolă este salvată" in page
     # The box "remove the stored password" clears it.
     c.post(url, {**data, "password": "", "forget_password": "on"})
     stored.refresh_from_db()
@@ -286,7 +292,7 @@ def test_the_test_message_reaches_the_real_server_and_its_answer_is_shown(mail_w
     assert "Recurent Demo" in got.message["From"]
     page = c.get(r["Location"]).content.decode()
     assert "250 2.0.0 Ok: queued as Q1" in page
-    assert "The server accepted the test message." in page
+    assert "Serverul a acceptat mesajul de test." in page
     # Shown once: the answer does not stay on the page.
     assert "queued as Q1" not in c.get(r["Location"]).content.decode()
 
@@ -299,7 +305,7 @@ def test_a_refused_test_message_shows_the_servers_answer(mail_world):
     )
     c = as_role(mail_world, Role.ADMIN)
     page = c.post(reverse("mail:settings-test"), follow=True).content.decode()
-    assert "550 5.1.1" in page and "The test message was not accepted." in page
+    assert "550 5.1.1" in page and "Mesajul de test nu a fost acceptat." in page
     assert mail_world.smtp.received == []
 
 
@@ -327,7 +333,7 @@ def test_reminder_rules_are_added_refused_twice_removed_and_brought_back(world):
     rules = list(ReminderRule.objects.filter(company=world.company).order_by("offset_days"))
     assert [(r.offset_days, r.template_code) for r in rules] == [(-3, ""), (7, "amintire")]
     page = c.get(url).content.decode()
-    assert "3 days before the due date" in page and "7 days after the due date" in page
+    assert "cu 3 zile înainte de scadență" in page and "la 7 zile după scadență" in page
     assert reminder.name in page
     r = c.post(url, {"offset_days": "7"})
     assert r.status_code == 400 and r.context["form"].errors["offset_days"]
@@ -337,7 +343,7 @@ def test_reminder_rules_are_added_refused_twice_removed_and_brought_back(world):
     seven = rules[1]
     assert c.post(reverse("mail:reminder-remove", args=[seven.pk])).status_code == 302
     assert not ReminderRule.objects.get(pk=seven.pk).active
-    assert "7 days after" not in c.get(url).content.decode()
+    assert "la 7 zile după" not in c.get(url).content.decode()
     assert c.post(url, {"offset_days": "7"}).status_code == 302
     seven.refresh_from_db()
     assert seven.active and seven.template_code == ""
@@ -404,3 +410,36 @@ def test_the_last_default_template_of_a_language_cannot_be_unset(world, template
     template.refresh_from_db()
     assert not template.is_default
     assert EmailTemplate.objects.get(company=world.company, code="nou").is_default
+
+
+def test_the_pages_speak_romanian_by_default_and_english_when_the_user_chooses_it(world, invoice):
+    reminder_rule_create(company=world.company, offset_days=-1)
+    reminder_rule_create(company=world.company, offset_days=3)
+    c = as_role(world, Role.ADMIN)
+    ro = {
+        reverse("mail:templates"): ["Șabloane email", "Adaugă un șablon", ">implicit<"],
+        reverse("mail:reminders"): ["cu 1 zi înainte de scadență", "la 3 zile după scadență",
+                                    "Adaugă un memento", "Zile după scadență"],
+        reverse("mail:outbox"): ["Mesaje trimise și în așteptare", "necesită atenție", "Încercări"],
+        reverse("mail:settings"): ["Serverul de email al firmei", "Adresa expeditorului",
+                                   "Salvați întâi setările."],
+    }  # fmt: skip
+    en = {
+        reverse("mail:templates"): ["Email templates", "Add template", ">default<"],
+        reverse("mail:reminders"): ["1 day before the due date", "3 days after the due date",
+                                    "Add a reminder", "Days after the due date"],
+        reverse("mail:outbox"): ["Sent and queued messages", "need attention", "Attempts"],
+        reverse("mail:settings"): ["Your company's mail server", "From address",
+                                   "Save the settings first."],
+    }  # fmt: skip
+    for url, texts in ro.items():
+        page = c.get(url).content.decode().replace("&#x27;", "'")
+        for text in texts:
+            assert text in page, (url, text)
+        assert "Sent and queued messages" not in page
+    in_english(c)
+    for url, texts in en.items():
+        page = c.get(url).content.decode().replace("&#x27;", "'")
+        for text in texts:
+            assert text in page, (url, text)
+        assert "Mesaje trimise și în așteptare" not in page

@@ -47,6 +47,10 @@ def main() -> int:
         head = [line for line in lines[:idx] if not line.startswith("#, fuzzy")]
         plural = j < len(lines) and lines[j].startswith("msgid_plural")
         body = lines[idx:j] + ([lines[j]] if plural else [])
+        ctx = next((i for i, line in enumerate(lines[:idx]) if line.startswith("msgctxt ")), None)
+        if ctx is not None:
+            # ro.py keys a text with a context as "context\x04text" (gettext's own notation).
+            msgid = _unquote(lines[ctx:idx]) + "\x04" + msgid
         t = RO.get(msgid)
         if t is None:
             missing.append(msgid)

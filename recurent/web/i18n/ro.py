@@ -692,8 +692,7 @@ RO.update(
 )
 
 # --- email pages (recurent/mail templates, forms and views) ---
-# Ready but not merged: the mail app's tests read its pages in English (they were untranslated).
-# Merge with ``RO.update(MAIL_RO)`` once those tests choose their language (see docs/web.md).
+# Merged below (the mail tests read its pages in Romanian, or ask for English explicitly).
 MAIL_RO: dict[str, str | tuple[str, str, str]] = {
     "Letters, digits and dashes; a contract chooses its template by this code.": "Litere, cifre și cratime; un contract își alege șablonul după acest cod.",
     "Used for the clients of this language when a contract names no template.": "Folosit pentru clienții în această limbă când contractul nu numește un șablon.",
@@ -812,3 +811,78 @@ MAIL_RO: dict[str, str | tuple[str, str, str]] = {
     "Only invoice emails can be resent from here.": "De aici se pot retrimite doar emailurile cu facturi.",
     "Invoice %(number)s queued to be emailed again.": "Factura %(number)s a fost pusă din nou la trimis pe email.",
 }
+RO.update(MAIL_RO)
+
+# --- documents pages (recurent/documents forms, views and templates) and models ---
+RO.update(
+    {
+        "Language of the labels": "Limba etichetelor",
+        "Romanian": "Română",
+        "Romanian and English": "Română și engleză",
+        "Bilingual labels suit clients outside Romania; the content stays as issued.": "Etichetele bilingve sunt potrivite pentru clienții din afara României; conținutul rămâne cel emis.",
+        "Accent colour": "Culoare de accent",
+        "Footer text": "Text în subsolul paginii",
+        "Headings, the table header and the total to pay.": "Titlurile, capul de tabel și totalul de plată.",
+        "Printed at the bottom of every page, e.g. a thank-you note.": "Tipărit în josul fiecărei pagini, de ex. un mesaj de mulțumire.",
+        "PDF, PNG, JPEG, CSV, XLSX or ODS; at most 7 MB for all the annexes together.": "PDF, PNG, JPEG, CSV, XLSX sau ODS; cel mult 7 MB pentru toate anexele la un loc.",
+        "E.g. signed contract, usage report for January.": "De ex. contractul semnat, raportul de consum pe ianuarie.",
+        "the annexes of one invoice may total at most %(mb)s MB (ANAF refuses uploads over 10 MB)": "anexele unei facturi pot avea împreună cel mult %(mb)s MB (ANAF refuză încărcările de peste 10 MB)",
+        "accent colour": "culoare de accent",
+        "a colour like #1F4E79": "o culoare de forma #1F4E79",
+        "footer text": "text în subsolul paginii",
+        "Romanian and English labels": "etichete în română și engleză",
+        "file name": "nume fișier",
+        "Annexes": "Anexe",
+        "Type": "Tip",
+        "Size": "Mărime",
+        "No annexes.": "Nicio anexă.",
+        "of %(limit)s": "din %(limit)s",
+        "Add an annex": "Adaugă o anexă",
+        "Upload": "Încarcă",
+        "Annexes travel with every invoice of this contract rendered after they were added: embedded in the e-Factura XML, listed on the PDF and attached to the email. ANAF accepts PDF, PNG, JPEG, CSV, XLSX and ODS files.": "Anexele însoțesc fiecare factură a acestui contract generată după adăugarea lor: incluse în XML-ul e-Factura, enumerate pe PDF și atașate la email. ANAF acceptă fișiere PDF, PNG, JPEG, CSV, XLSX și ODS.",
+        "Invoice PDF": "PDF-ul facturii",
+        "How your invoices look": "Cum arată facturile dumneavoastră",
+        "The logo is the company's logo (company settings). Changes apply to the PDFs rendered from now on: an invoice already rendered keeps the document that was sent.": "Sigla este cea din setările firmei. Modificările se aplică PDF-urilor generate de acum înainte: o factură deja generată își păstrează documentul trimis.",
+        "The latest invoice, %(number)s (%(client)s), with these settings; it is not saved or sent.": "Ultima factură, %(number)s (%(client)s), cu aceste setări; nu se salvează și nu se trimite.",
+        "Open the preview in a new tab": "Deschide previzualizarea într-o filă nouă",
+        "The preview appears once the company has issued its first invoice.": "Previzualizarea apare după ce firma emite prima factură.",
+        "Document settings saved.": "Setările documentelor au fost salvate.",
+        "Annex %(name)s added.": "Anexa %(name)s a fost adăugată.",
+        "%(number)s: the e-Factura XML fails the check:": "%(number)s: XML-ul e-Factura nu trece verificarea:",
+        # API webhooks (recurent/api/models.py) and stored balances (recurent/payments/models.py)
+        "URL": "URL",
+        "events": "evenimente",
+        "enabled": "activ",
+        "pending": "în așteptare",
+        "delivered": "livrat",
+        "failed (gave up)": "eșuat (abandonat)",
+        "open": "neîncasată",
+    }
+)
+
+# --- annex refusals (recurent/documents/annexes.py, shown translated by documents/forms.py) ---
+RO.update(
+    {
+        "a file name of 1 to 200 characters is needed": "este nevoie de un nume de fișier de 1–200 de caractere",
+        "%(ext)s files are not accepted by e-Factura; use PDF, PNG, JPEG, CSV, XLSX or ODS": "fișierele %(ext)s nu sunt acceptate de e-Factura; folosiți PDF, PNG, JPEG, CSV, XLSX sau ODS",
+        "the file is empty": "fișierul este gol",
+        "the content of %(name)s is not a %(type)s file": "conținutul lui %(name)s nu este un fișier %(type)s",
+        "at most 100 characters (BR-RO-L1020)": "cel mult 100 de caractere (BR-RO-L1020)",
+    }
+)
+
+# --- texts with a context (pgettext / {% translate "…" context "…" %}): "context\x04text" ---
+RO.update(
+    {
+        "email template\x04default": "implicit",
+    }
+)
+
+# --- mail service refusals (recurent/mail/services.py, shown translated by mail/forms.py) ---
+RO.update(
+    {
+        "not a document that can be emailed": "nu este un document care se poate trimite pe email",
+        "between 60 days before and 365 days after": "între 60 de zile înainte și 365 de zile după",
+        "no reminder template %(code)s": "nu există șablonul de memento %(code)s",
+    }
+)
