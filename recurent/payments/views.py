@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 from django.views.decorators.http import require_POST
 
 from recurent.clients.models import Client
@@ -31,10 +34,87 @@ from .models import (
     StatementLine,
 )
 
+# The payment services refuse in English (the API and the command line show it as is); these
+# screens show the refusal in the user's language, after the name of the field it is about. One
+# that embeds a value is matched by a pattern; anything else is shown as it came.
+FIELD_LABELS = {
+    "allocations": gettext_lazy("Allocation"),
+    "amount": gettext_lazy("Amount"),
+    "client": gettext_lazy("Client"),
+    "collection_date": gettext_lazy("Collection date"),
+    "creditor": gettext_lazy("Creditor details"),
+    "currency": gettext_lazy("Currency"),
+    "date": gettext_lazy("Date"),
+    "debtor_iban": gettext_lazy("Debtor IBAN"),
+    "file": gettext_lazy("File"),
+    "invoice": gettext_lazy("Invoice"),
+    "invoices": gettext_lazy("Invoices"),
+    "line": gettext_lazy("Line"),
+    "mandate_id": gettext_lazy("Mandate identifier"),
+    "method": gettext_lazy("Method"),
+    "payment": gettext_lazy("Payment"),
+    "reason": gettext_lazy("Reason"),
+    "receipt_number": gettext_lazy("Receipt no. (cash)"),
+    "schema": gettext_lazy("Format"),
+    "status": gettext_lazy("State"),
+}
+REFUSALS = [
+    (re.compile(rf"^{re.escape(text)}$"), text)
+    for text in (
+        gettext_noop("at most 2 decimals"),
+        gettext_noop("must be greater than zero"),
+        gettext_noop("the same invoice appears twice"),
+        gettext_noop("not an invoice of this client"),
+        gettext_noop("unknown client"),
+        gettext_noop("unknown invoice"),
+        gettext_noop("this payment was reversed"),
+        gettext_noop("choose at least one invoice"),
+        gettext_noop("this payment is already reversed"),
+        gettext_noop("say why the payment is reversed"),
+        gettext_noop("a cash payment needs the receipt (chitanță) number"),
+        gettext_noop("the file is larger than 20 MB"),
+        gettext_noop("this line is already handled"),
+        gettext_noop("the client already has another active mandate"),
+        gettext_noop("the collection date must be after today"),
+        gettext_noop("enter the SEPA creditor identifier and BIC of the company first"),
+        gettext_noop("no invoice to collect for this date"),
+    )
+] + [
+    (re.compile(r"^(?P<amount>\S+) is more than the (?P<due>\S+) (?P<currency>\S+) outstanding on (?P<number>\S+)$"),
+     gettext_noop("%(amount)s is more than the %(due)s %(currency)s outstanding on %(number)s")),
+    (re.compile(r"^allocations total (?P<total>\S+) but only (?P<left>\S+) (?P<currency>\S+) of the payment is unallocated$"),
+     gettext_noop("allocations total %(total)s but only %(left)s %(currency)s of the payment is unallocated")),
+    (re.compile(r"^(?P<number>\S+) is cancelled or a credit note: nothing to collect$"),
+     gettext_noop("%(number)s is cancelled or a credit note: nothing to collect")),
+    (re.compile(r"^(?P<number>\S+) is in (?P<a>\S+), the payment in (?P<b>\S+)$"),
+     gettext_noop("%(number)s is in %(a)s, the payment in %(b)s")),
+    (re.compile(r"^the invoice is in (?P<a>\S+), the line in (?P<b>\S+)$"),
+     gettext_noop("the invoice is in %(a)s, the line in %(b)s")),
+    (re.compile(r"^nothing is outstanding on (?P<number>\S+)$"),
+     gettext_noop("nothing is outstanding on %(number)s")),
+    # The reason of a malformed statement is the parser's own (technical) wording.
+    (re.compile(r"^line (?P<n>\d+): (?P<reason>.*)$", re.S), gettext_noop("line %(n)s: %(reason)s")),
+]  # fmt: skip
+
+
+def _translate(message: str) -> str:
+    for pattern, template in REFUSALS:
+        m = pattern.match(message)
+        if m:
+            return _(template) % m.groupdict()
+    return message
+
+
+def _field_label(field: str) -> str:
+    # "allocations[2].amount" is about the second allocation: named as the allocation.
+    base = field.split("[", 1)[0].split(".", 1)[0]
+    return str(FIELD_LABELS.get(base, field))
+
 
 def _errors(request: HttpRequest, err: ValidationError) -> None:
     for field, msg in messages_of(err):
-        messages.error(request, msg if field == "__all__" else f"{field}: {msg}")
+        text = _translate(msg)
+        messages.error(request, text if field == "__all__" else f"{_field_label(field)}: {text}")
 
 
 def _date(raw: str | None, default: date | None = None) -> date | None:
@@ -100,7 +180,11 @@ def payment_record(request: HttpRequest, invoice_id: int | None = None) -> HttpR
         except ValidationError as e:
             _errors(request, e)
         else:
-            messages.success(request, f"Încasare înregistrată: {p.amount} {p.currency}.")
+            messages.success(
+                request,
+                _("Payment recorded: %(amount)s %(currency)s.")
+                % {"amount": p.amount, "currency": p.currency},
+            )
             return redirect("payments:list")
     suggested = {}
     if invoice is not None:
@@ -143,7 +227,7 @@ def payment_allocate(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as e:
             _errors(request, e)
         else:
-            messages.success(request, "Încasarea a fost alocată.")
+            messages.success(request, _("Payment allocated."))
             return redirect("payments:list")
     left = selectors.unallocated(payment)
     suggested = {
@@ -173,7 +257,7 @@ def payment_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as e:
         _errors(request, e)
     else:
-        messages.success(request, "Încasarea a fost anulată; motivul a fost păstrat.")
+        messages.success(request, _("Payment reversed; the reason is kept."))
     return redirect("payments:list")
 
 
@@ -186,7 +270,10 @@ def statements(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            messages.error(request, "file: alegeți extrasul (CAMT.053 sau MT940)")
+            messages.error(
+                request,
+                f"{FIELD_LABELS['file']}: {_('choose the statement (CAMT.053 or MT940)')}",
+            )
         else:
             try:
                 imp = bank.statement_import(
@@ -201,8 +288,16 @@ def statements(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"{imp.lines_new} linii noi ({imp.lines_duplicate} deja importate): "
-                    f"{imp.matched} potrivite automat, {imp.unmatched} de potrivit manual.",
+                    _(
+                        "%(new)s new lines (%(duplicate)s already imported): "
+                        "%(matched)s matched automatically, %(unmatched)s to match by hand."
+                    )
+                    % {
+                        "new": imp.lines_new,
+                        "duplicate": imp.lines_duplicate,
+                        "matched": imp.matched,
+                        "unmatched": imp.unmatched,
+                    },
                 )
             return redirect("payments:statements")
     lines = list(
@@ -234,7 +329,9 @@ def statement_line_match(request: HttpRequest, pk: int) -> HttpResponse:
                 as_of=clock.now(),
                 user=request.user,  # type: ignore[arg-type]
             )
-            messages.success(request, f"Linia a fost potrivită cu {inv.full_number}.")
+            messages.success(
+                request, _("Line matched with %(number)s.") % {"number": inv.full_number}
+            )
     except ValidationError as e:
         _errors(request, e)
     return redirect("payments:statements")
@@ -255,7 +352,7 @@ def mandates(request: HttpRequest) -> HttpResponse:
                     iban=request.POST.get("iban", ""),
                     user=request.user,  # type: ignore[arg-type]
                 )
-                messages.success(request, "Datele de creditor au fost salvate.")
+                messages.success(request, _("Creditor details saved."))
             elif request.POST.get("action") == "status":
                 m = get_object_or_404(
                     scoped(Mandate.objects, request), pk=request.POST.get("mandate")
@@ -279,7 +376,7 @@ def mandates(request: HttpRequest) -> HttpResponse:
                     debtor_bic=request.POST.get("debtor_bic", ""),
                     user=request.user,  # type: ignore[arg-type]
                 )
-                messages.success(request, "Mandatul a fost înregistrat.")
+                messages.success(request, _("Mandate recorded."))
         except ValidationError as e:
             _errors(request, e)
         return redirect("payments:mandates")
@@ -320,7 +417,13 @@ def collections(request: HttpRequest) -> HttpResponse:
             _errors(request, e)
         else:
             messages.success(
-                request, f"Fișierul de debitare directă a fost creat ({run.count} facturi)."
+                request,
+                ngettext(
+                    "Direct-debit file created (%(n)s invoice).",
+                    "Direct-debit file created (%(n)s invoices).",
+                    run.count,
+                )
+                % {"n": run.count},
             )
         return redirect("payments:collections")
     company = request.company  # type: ignore[attr-defined]
@@ -353,9 +456,9 @@ def collection_download(request: HttpRequest, pk: int) -> HttpResponse:
 # --- reports -----------------------------------------------------------------------------------
 
 REPORTS = {
-    "aging": "Vechimea creanțelor",
-    "statement": "Fișa clientului",
-    "monthly": "Facturat vs încasat",
+    "aging": gettext_lazy("Receivables aging"),
+    "statement": gettext_lazy("Client statement"),
+    "monthly": gettext_lazy("Invoiced vs collected"),
 }
 
 

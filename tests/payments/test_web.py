@@ -28,6 +28,12 @@ def web(world, client):
     return client
 
 
+def in_english(c):
+    """The user's own choice of English (the pages are Romanian by default)."""
+    assert c.post(reverse("web:set-language"), {"language": "en"}).status_code == 302
+    return c
+
+
 def test_pages_render(web, world):
     billed(world, ["100"])
     for name in ["list", "record", "statements", "mandates", "collections", "reports"]:
@@ -50,9 +56,17 @@ def test_record_a_payment_for_an_invoice_from_its_page(web, world):
 
 def test_an_over_allocation_is_refused_with_the_reason(web, world):
     ((cl, [inv]),) = billed(world, ["100"])
-    r = web.post(reverse("payments:record"), {"client": cl.pk, "date": "2026-02-03", "amount": "500",
-                 "currency": "RON", "method": "bank_transfer", f"alloc_{inv.pk}": "200"}, follow=True)  # fmt: skip
-    assert "outstanding" in r.content.decode()
+    data = {"client": cl.pk, "date": "2026-02-03", "amount": "500", "currency": "RON",
+            "method": "bank_transfer", f"alloc_{inv.pk}": "200"}  # fmt: skip
+    r = web.post(reverse("payments:record"), data, follow=True)
+    assert (
+        f"Alocare: 200 depășește restul de plată de 121.00 RON al facturii {inv.full_number}"
+        in (r.content.decode())
+    )
+    r = in_english(web).post(reverse("payments:record"), data, follow=True)
+    assert f"Allocation: 200 is more than the 121.00 RON outstanding on {inv.full_number}" in (
+        r.content.decode()
+    )
     assert Payment.objects.count() == 0
 
 
@@ -86,7 +100,9 @@ def test_upload_a_statement_and_match_a_line_in_two_clicks(web, world):
 def test_a_malformed_upload_shows_line_and_reason(web, world):
     bad = (SAMPLES / "bt_mt940.sta").read_bytes().replace(b"C242,00", b"X242,00")
     r = web.post(reverse("payments:statements"), {"file": io.BytesIO(bad)}, follow=True)
-    assert "line 8" in r.content.decode()
+    assert "Fișier: linia 8" in r.content.decode()
+    r = in_english(web).post(reverse("payments:statements"), {"file": io.BytesIO(bad)}, follow=True)
+    assert "File: line 8" in r.content.decode()
 
 
 def test_mandate_and_collection_file_download(web, world):
@@ -138,3 +154,30 @@ def test_a_viewer_cannot_record_and_another_company_is_invisible(client, world):
     client.force_login(stranger)
     assert client.get(reverse("payments:allocate", args=[p.pk])).status_code == 404
     assert client.get(reverse("payments:record-for-invoice", args=[inv.pk])).status_code == 404
+
+
+def test_the_pages_speak_romanian_by_default_and_english_on_request(web, world):
+    ((cl, [inv]),) = billed(world, ["100"])
+    url = reverse("payments:record-for-invoice", args=[inv.pk])
+    data = {"client": cl.pk, "date": "2026-02-03", "amount": "121.00", "currency": "RON",
+            "method": "bank_transfer", f"alloc_{inv.pk}": "121.00"}  # fmt: skip
+    pages = {
+        reverse("payments:list"): (["Încasări", "Înregistrează o încasare"], ["Payments", "Record a payment"]),
+        reverse("payments:statements"): (["Extrase bancare", "De potrivit manual"], ["Bank statements", "To match by hand"]),
+        reverse("payments:mandates"): (["Mandate de debitare directă", "Mandat nou"], ["Direct-debit mandates", "New mandate"]),
+        reverse("payments:collections"): (["Debitare directă", "Data debitării"], ["Direct debit", "Collection date"]),
+        reverse("payments:reports"): (["Rapoarte de încasări", "Fișa clientului"], ["Payment reports", "Client statement"]),
+        url: (["Alocare pe facturi", "Rest de plată"], ["Allocation to invoices", "Left to pay"]),
+    }  # fmt: skip
+    for page, (ro, _en) in pages.items():
+        html = web.get(page).content.decode()
+        assert all(t in html for t in ro), (page, ro)
+    r = web.post(url, data, follow=True)
+    assert "Încasare înregistrată: 121.00 RON." in r.content.decode()
+    in_english(web)
+    for page, (_ro, en) in pages.items():
+        html = web.get(page).content.decode()
+        assert all(t in html for t in en), (page, en)
+    p = Payment.objects.get()
+    r = web.post(reverse("payments:reverse", args=[p.pk]), {"reason": "dublură"}, follow=True)
+    assert "Payment reversed; the reason is kept." in r.content.decode()

@@ -886,3 +886,51 @@ RO.update(
         "no reminder template %(code)s": "nu există șablonul de memento %(code)s",
     }
 )
+
+# --- payments views (recurent/payments/views.py): messages and the services' refusals ---
+RO.update(
+    {
+        "Allocation": "Alocare",
+        "Creditor details": "Date creditor",
+        "Line": "Linia",
+        "Payment": "Încasare",
+        "at most 2 decimals": "cel mult 2 zecimale",
+        "the same invoice appears twice": "aceeași factură apare de două ori",
+        "not an invoice of this client": "nu este o factură a acestui client",
+        "unknown client": "client necunoscut",
+        "unknown invoice": "factură necunoscută",
+        "this payment was reversed": "această încasare a fost anulată",
+        "choose at least one invoice": "alegeți cel puțin o factură",
+        "this payment is already reversed": "această încasare este deja anulată",
+        "say why the payment is reversed": "spuneți de ce se anulează încasarea",
+        "a cash payment needs the receipt (chitanță) number": "o încasare în numerar are nevoie de numărul chitanței",
+        "the file is larger than 20 MB": "fișierul are peste 20 MB",
+        "this line is already handled": "această linie a fost deja rezolvată",
+        "the client already has another active mandate": "clientul are deja un alt mandat activ",
+        "the collection date must be after today": "data debitării trebuie să fie după ziua de azi",
+        "enter the SEPA creditor identifier and BIC of the company first": "introduceți întâi identificatorul de creditor SEPA și BIC-ul firmei",
+        "no invoice to collect for this date": "nicio factură de debitat la această dată",
+        "%(amount)s is more than the %(due)s %(currency)s outstanding on %(number)s": "%(amount)s depășește restul de plată de %(due)s %(currency)s al facturii %(number)s",
+        "allocations total %(total)s but only %(left)s %(currency)s of the payment is unallocated": "alocările însumează %(total)s, dar din încasare au rămas nealocați doar %(left)s %(currency)s",
+        "%(number)s is cancelled or a credit note: nothing to collect": "%(number)s este anulată sau este o factură storno: nu e nimic de încasat",
+        "%(number)s is in %(a)s, the payment in %(b)s": "%(number)s este în %(a)s, încasarea în %(b)s",
+        "the invoice is in %(a)s, the line in %(b)s": "factura este în %(a)s, linia din extras în %(b)s",
+        "nothing is outstanding on %(number)s": "nu mai este nimic de încasat pe %(number)s",
+        "line %(n)s: %(reason)s": "linia %(n)s: %(reason)s",
+        "Payment recorded: %(amount)s %(currency)s.": "Încasare înregistrată: %(amount)s %(currency)s.",
+        "Payment allocated.": "Încasarea a fost alocată.",
+        "Payment reversed; the reason is kept.": "Încasarea a fost anulată; motivul a fost păstrat.",
+        "choose the statement (CAMT.053 or MT940)": "alegeți extrasul (CAMT.053 sau MT940)",
+        "%(new)s new lines (%(duplicate)s already imported): %(matched)s matched automatically, %(unmatched)s to match by hand.": "%(new)s linii noi (%(duplicate)s deja importate): %(matched)s potrivite automat, %(unmatched)s de potrivit manual.",
+        "Line matched with %(number)s.": "Linia a fost potrivită cu %(number)s.",
+        "Creditor details saved.": "Datele de creditor au fost salvate.",
+        "Mandate recorded.": "Mandatul a fost înregistrat.",
+        "Direct-debit file created (%(n)s invoice).": (
+            "Fișierul de debitare directă a fost creat (%(n)s factură).",
+            "Fișierul de debitare directă a fost creat (%(n)s de facturi).",
+            "Fișierul de debitare directă a fost creat (%(n)s facturi).",
+        ),
+        "Receivables aging": "Vechimea creanțelor",
+        "Invoiced vs collected": "Facturat vs încasat",
+    }
+)
