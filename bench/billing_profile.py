@@ -58,15 +58,34 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     as_of = datetime(2026, 12, 1, 9, 0, tzinfo=BUCHAREST)
+    from collections import defaultdict
+
+    from django.db import connection
+
+    sql_s: dict[str, float] = defaultdict(float)
+
+    def timed(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            sql_s[" ".join(sql.split()[:4])[:60]] += time.perf_counter() - t
+
+    wrapper = connection.execute_wrapper(timed)
+    wrapper.__enter__()
     prof = cProfile.Profile()
     t = time.perf_counter()
     prof.enable()
     r = issue_due(as_of=as_of, batch_size=a.batch_size)
     prof.disable()
+    wrapper.__exit__(None, None, None)
     wall = time.perf_counter() - t
     print(f"issued {r.issued} held {len(r.held)} in {wall:.2f} s: {r.issued / wall:.0f}/s")
     prof.dump_stats(a.out)
     pstats.Stats(prof).sort_stats(a.sort).print_stats(a.top)
+    print("SQL through Django's cursor (seconds; the engine's PostgreSQL inserts bypass it):")
+    for k, v in sorted(sql_s.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"  {v:7.3f}  {k}")
     from django.db import connection
 
     connection.close()

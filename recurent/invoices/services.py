@@ -18,6 +18,7 @@ last line of defence against a period being invoiced twice.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict, namedtuple
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, connections, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.db.models.base import ModelState
+from django.db.models.expressions import RawSQL
 
 from recurent.catalog.models import Product
 from recurent.common import clock
@@ -228,7 +230,10 @@ def _claim(
         d.buyer = buyer_snapshot(_ClientRow(*r[n:]))  # type: ignore[arg-type]
         block[d.pk] = d
     if block:
-        lines = ContractLine.objects.filter(contract_id__in=list(block)).order_by("position", "pk")
+        ids: Any = list(block)
+        if connection.vendor == "postgresql":  # one array parameter, not 1,000 placeholders
+            ids = RawSQL("SELECT unnest(%s::bigint[])", [ids])
+        lines = ContractLine.objects.filter(contract_id__in=ids).order_by("position", "pk")
         for li in lines.values_list(*_LINE_COLS):
             block[li[0]].lines.append(li[1:])
     return list(block.values())
@@ -348,8 +353,10 @@ class _Block:
 
 
 def _JSON_PREP(value: Any) -> Any:
-    """A JSON value as the database driver takes it (the invoice's JSON columns share one encoder)."""
-    return Invoice._meta.get_field("seller").get_db_prep_save(value, connections[connection.alias])
+    """A JSON value as _insert takes it (the invoice's JSON columns share one encoder)."""
+    adapt = _adapter(Invoice._meta.get_field("seller"))
+    assert adapt is not None
+    return adapt(value)
 
 
 def _breakdown(draft: Draft) -> list[dict[str, Any]]:
@@ -397,6 +404,9 @@ def _adapter(field: Any) -> Callable[[Any], Any] | None:
     if kind == "DecimalField":
         return lambda v: ops.adapt_decimalfield_value(v, field.max_digits, field.decimal_places)
     if kind == "JSONField":
+        if conn.vendor == "postgresql":  # text, cast to jsonb by _insert_pg
+            encoder = field.encoder
+            return lambda v: None if v is None else json.dumps(v, cls=encoder)
         return lambda v: field.get_db_prep_save(v, conn)
     return None
 
@@ -407,30 +417,84 @@ def _adapters(model: Any, columns: list[str]) -> list[tuple[int, Callable[[Any],
 
 
 def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> list[int]:
-    """INSERT ... VALUES (...), (...) RETURNING id, in chunks; the new ids in row order.
+    """Insert ``rows`` (driver values, see _adapter) in one statement per chunk; the new ids
+    in row order. ``columns`` are attnames and must cover every column but the id: Django
+    keeps defaults in Python, not in the table.
 
-    What ``bulk_create`` does (and relies on: RETURNING gives the rows in VALUES order),
-    without compiling every value through the ORM: at thousands of invoices a second that
-    compilation was most of a batch's time (docs/benchmarks/billing.md). ``rows`` hold
-    driver values already (see _adapter); ``columns`` are attnames and must cover every
-    column: Django keeps defaults in Python, not in the table.
+    What ``bulk_create`` does without compiling every value through the ORM: at thousands
+    of invoices a second that compilation was most of a block's time
+    (docs/benchmarks/billing.md).
     """
     if not rows:
         return []
+    if connection.vendor == "postgresql":
+        return _insert_pg(model, columns, rows)
     fields = [model._meta.get_field(c) for c in columns]
     qn = connection.ops.quote_name
     cols = ", ".join(qn(f.column) for f in fields)
     head = f"INSERT INTO {qn(model._meta.db_table)} ({cols}) VALUES "  # noqa: S608 (names from the model)
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_chunk = max(1, 30000 // len(fields))  # under SQLite's and PostgreSQL's parameter limits
+    per_chunk = max(1, 30000 // len(fields))  # under SQLite's parameter limit
     ids: list[int] = []
     with connection.cursor() as cur:
         for start in range(0, len(rows), per_chunk):
             chunk = rows[start : start + per_chunk]
             params = [v for row in chunk for v in row]
+            # RETURNING gives the rows in VALUES order (bulk_create relies on it too).
             cur.execute(head + ", ".join([one] * len(chunk)) + f" RETURNING {qn('id')}", params)
             ids.extend(r[0] for r in cur.fetchall())
     return ids
+
+
+def _insert_pg(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> list[int]:
+    """PostgreSQL: ids taken from the table's sequence first (so their order is known without
+    relying on RETURNING's), then ``INSERT ... SELECT FROM unnest(one array per column)``.
+
+    One parameter per column instead of one per value: psycopg parses a query's
+    placeholders in Python, which for a 40,000-placeholder VALUES list took longer than
+    the rest of the block (bench/billing_profile.py).
+    """
+    fields = [model._meta.get_field(c) for c in columns]
+    qn = connection.ops.quote_name
+    table = model._meta.db_table
+    casts = ["bigint"] + [
+        "jsonb" if f.get_internal_type() == "JSONField" else _pg_type(f) for f in fields
+    ]
+    names = [f"c{i}" for i in range(len(casts))]
+    cols = ", ".join([qn("id"), *(qn(f.column) for f in fields)])
+    # JSON travels as text (see _adapter) and is cast per column.
+    arrays = ", ".join(f"%b::{'text' if cast == 'jsonb' else cast}[]" for cast in casts)
+    select = ", ".join(f"u.{n}::{cast}" for n, cast in zip(names, casts, strict=True))
+    sql = (
+        f"INSERT INTO {qn(table)} ({cols}) SELECT {select} "  # noqa: S608 (names from the model)
+        f"FROM unnest({arrays}) AS u({', '.join(names)})"
+    )
+    with _pg_cursor() as cur:
+        cur.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, len(rows)],
+        )
+        ids = [r[0] for r in cur.fetchall()]
+        cur.execute(sql, [ids, *(list(col) for col in zip(*rows, strict=True))])
+    return ids
+
+
+def _pg_cursor() -> Any:
+    """A psycopg cursor that binds on the server: parameters travel apart from the query (in
+    binary), where Django's client-side binding would quote every array element in Python.
+    (``%b``: binary, no escaping at all.) It bypasses Django's cursor wrapper, hence its
+    query log; same connection, same transaction.
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def _pg_type(field: Any) -> str:
+    """The column's type without its modifiers (varchar(10) -> varchar): a cast target."""
+    t = str(field.db_type(connection)).split("(")[0].strip()
+    return "bigint" if field.get_internal_type() == "ForeignKey" else t
 
 
 class _Rows:
@@ -491,19 +555,15 @@ def _move_cursors(moved: list[_Due]) -> None:
     values = [(c.next_index, adapt(c.next_issue_at), c.status, c.pk) for c in moved]
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            per_chunk = 5000
-            for start in range(0, len(values), per_chunk):
-                chunk = values[start : start + per_chunk]
-                rows = ", ".join(
-                    ["(%s::integer, %s::timestamptz, %s::varchar, %s::bigint)"] * len(chunk)
-                )
-                cur.execute(
-                    "UPDATE contracts_contract AS c SET next_index = v.next_index, "  # noqa: S608
-                    "next_issue_at = v.next_issue_at, status = v.status, hold_kind = '', "
-                    "hold_reason = '', hold_since = NULL "
-                    f"FROM (VALUES {rows}) AS v(next_index, next_issue_at, status, id) WHERE c.id = v.id",
-                    [x for row in chunk for x in row],
-                )
+            # One array per column (see _insert_pg: no per-value placeholders to parse).
+            _pg_cursor().execute(
+                "UPDATE contracts_contract AS c SET next_index = v.next_index, "
+                "next_issue_at = v.next_issue_at, status = v.status, hold_kind = '', "
+                "hold_reason = '', hold_since = NULL FROM unnest(%b::integer[], "
+                "%b::timestamptz[], %b::varchar[], %b::bigint[]) "
+                "AS v(next_index, next_issue_at, status, id) WHERE c.id = v.id",
+                [list(col) for col in zip(*values, strict=True)],
+            )
         else:  # SQLite is in-process: executemany of one prepared statement is as cheap as it gets
             cur.executemany(
                 "UPDATE contracts_contract SET next_index = %s, next_issue_at = %s, status = %s, "
