@@ -6,12 +6,15 @@ Thin: every decision is in connection.py, services.py and registry.py.
 from __future__ import annotations
 
 import logging
+import re
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from recurent.common import clock
@@ -36,6 +39,37 @@ from .services import NotSendable, efactura_send, incoming_download
 log = logging.getLogger("recurent.efactura")
 OAUTH_SESSION_KEY = "efactura_oauth"
 
+# The e-Factura services refuse in English (the command line shows it as is); these pages show
+# the refusal in the user's language. One that embeds a value is matched by a pattern; ANAF's
+# own answers (status reasons, HTTP errors) are shown as ANAF gave them.
+REFUSALS = [
+    (re.compile(rf"^{re.escape(text)}$"), text)
+    for text in (
+        gettext_noop("the client id registered at ANAF is required"),
+        gettext_noop("the client secret registered at ANAF is required"),
+        gettext_noop("between 1 and 30 days"),
+        gettext_noop("configure the ANAF application first"),
+        gettext_noop("ANAF sent no authorisation code"),
+        gettext_noop("not uploaded; it stays queued"),
+    )
+] + [
+    (re.compile(r"^must be one of (?P<values>.+)$"), gettext_noop("must be one of %(values)s")),
+    (re.compile(r"^(?P<value>'[^']*') fails the CUI/CIF check digit$"),
+     gettext_noop("%(value)s fails the CUI/CIF check digit")),
+    (re.compile(r"^(?P<value>'[^']*') is not a CUI/CIF \(2-10 digits, optional RO prefix\)$"),
+     gettext_noop("%(value)s is not a CUI/CIF (2-10 digits, optional RO prefix)")),
+    (re.compile(r"^(?P<number>\S+) is already (?P<state>.+) at ANAF$"),
+     gettext_noop("%(number)s is already %(state)s at ANAF")),
+]  # fmt: skip
+
+
+def _translate(message: str) -> str:
+    for pattern, template in REFUSALS:
+        m = pattern.match(message)
+        if m:
+            return _(template) % m.groupdict()
+    return message
+
 
 @company_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
@@ -46,7 +80,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if "disconnect" in request.POST:
             connection_disconnect(company=company)
-            messages.info(request, "Disconnected from SPV.")
+            messages.info(request, _("Disconnected from SPV."))
             return redirect("efactura:settings")
         try:
             days = request.POST.get("deadline_days") or "3"
@@ -59,10 +93,10 @@ def settings_view(request: HttpRequest) -> HttpResponse:
                 deadline_days=int(days) if days.isdigit() else -1,
                 notify_email=request.POST.get("notify_email", ""),
             )
-            messages.success(request, "Saved.")
+            messages.success(request, _("e-Factura settings saved."))
             return redirect("efactura:settings")
         except ValidationError as e:
-            errors = e.message_dict
+            errors = {k: [_translate(m) for m in v] for k, v in e.message_dict.items()}
     return render(
         request,
         "efactura/settings.html",
@@ -77,7 +111,7 @@ def connect_view(request: HttpRequest) -> HttpResponse:
     try:
         url, state = connection_authorize_url(conn=conn)
     except ValidationError as e:
-        messages.error(request, "; ".join(e.messages))
+        messages.error(request, "; ".join(map(_translate, e.messages)))
         return redirect("efactura:settings")
     request.session[OAUTH_SESSION_KEY] = {"state": state, "company": conn.company_id}
     return redirect(url)
@@ -90,21 +124,24 @@ def callback_view(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     if not pending or not state or pending.get("state") != state:
         return HttpResponseBadRequest(
-            "This ANAF answer does not match an authorisation started here."
+            _("This ANAF answer does not match an authorisation started here."),
+            content_type="text/plain; charset=utf-8",
         )
     if pending["company"] != request.company.pk:  # type: ignore[attr-defined]
         raise PermissionDenied("the authorisation was started for another company")
     if request.GET.get("error"):
-        messages.error(request, f"ANAF did not authorise: {request.GET['error']}")
+        messages.error(
+            request, _("ANAF did not authorise: %(error)s") % {"error": request.GET["error"]}
+        )
         return redirect("efactura:settings")
     conn = SpvConnection.objects.get(company_id=pending["company"])
     try:
         connection_complete(conn=conn, code=request.GET.get("code", ""), as_of=clock.now())
     except (AnafError, ValidationError) as e:
         log.warning("company %s: SPV authorisation failed: %s", conn.company_id, e)
-        messages.error(request, f"Connecting to SPV failed: {e}")
+        messages.error(request, _("Connecting to SPV failed: %(error)s") % {"error": e})
         return redirect("efactura:settings")
-    messages.success(request, "Connected to ANAF's SPV.")
+    messages.success(request, _("Connected to ANAF's SPV."))
     return redirect("efactura:settings")
 
 
@@ -116,7 +153,8 @@ def send_view(request: HttpRequest, invoice_id: int) -> HttpResponse:
         st = efactura_send(invoice=inv, as_of=clock.now(), resend_rejected=True)
         messages.success(request, f"{inv.full_number}: {st.get_state_display()}.")
     except (ValidationError, NotSendable) as e:
-        messages.error(request, f"{inv.full_number}: {'; '.join(getattr(e, 'messages', [str(e)]))}")
+        reasons = map(_translate, getattr(e, "messages", [str(e)]))
+        messages.error(request, f"{inv.full_number}: {'; '.join(reasons)}")
     return redirect(request.POST.get("next") or reverse("efactura:incoming"))
 
 
@@ -145,7 +183,7 @@ def incoming_download_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         row = incoming_download(incoming=row, as_of=clock.now())
     except (AnafError, NeedsReconnect) as e:
-        messages.error(request, f"Download failed: {e}")
+        messages.error(request, _("Download failed: %(error)s") % {"error": e})
         return redirect("efactura:incoming")
     resp = HttpResponse(bytes(row.zip or b""), content_type="application/zip")
     resp["Content-Disposition"] = f'attachment; filename="spv-{row.message_id}.zip"'
@@ -157,21 +195,28 @@ def registry_lookup_view(request: HttpRequest) -> JsonResponse:
     """GET /efactura/registry/?cui=RO18547290 -> the Client fields ANAF's registry gives."""
     if not request.user.is_authenticated:
         return JsonResponse(
-            {"error": {"field": "__all__", "message": "login required"}}, status=401
+            {"error": {"field": "__all__", "message": _("login required")}}, status=401
         )
     if not Membership.objects.filter(user=request.user).exists():
-        return JsonResponse({"error": {"field": "__all__", "message": "no company"}}, status=403)
+        message = _("your user has no access to a company")
+        return JsonResponse({"error": {"field": "__all__", "message": message}}, status=403)
     cui = request.GET.get("cui", "")
     try:
         answers = registry.registry_lookup(cuis=[cui], as_of=clock.now())
     except ValidationError as e:
         return JsonResponse(
-            {"error": {"field": "cui", "message": "; ".join(e.messages)}}, status=400
+            {"error": {"field": "cui", "message": "; ".join(map(_translate, e.messages))}},
+            status=400,
         )
     except AnafError as e:
         log.warning("registry lookup for %s failed: %s", cui, e)
         return JsonResponse(
-            {"error": {"field": "cui", "message": f"ANAF's registry did not answer: {e}"}},
+            {
+                "error": {
+                    "field": "cui",
+                    "message": _("ANAF's registry did not answer: %(error)s") % {"error": e},
+                }
+            },
             status=503,
         )
     a = next(iter(answers.values()))

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from recurent.efactura.models import Attempt, EfacturaState, EState
 from recurent.efactura.services import efactura_send, efactura_tick
@@ -97,7 +98,9 @@ def test_without_automatic_upload_an_invoice_waits_for_a_person(world, anaf, con
     tick_at(0)
     assert anaf.hits["upload"] == 0
     out = io.StringIO()
-    call_command("efactura", "send", inv.full_number, stdout=out)
+    # Commands print in the default language (Romanian); this one is asked for in English.
+    with translation.override("en"):
+        call_command("efactura", "send", inv.full_number, stdout=out)
     assert f"{inv.full_number}: uploaded, waiting for ANAF (upload index " in out.getvalue()
     assert anaf.hits["upload"] == 1
     # Sending again is refused: never twice.
