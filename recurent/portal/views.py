@@ -4,6 +4,7 @@ not that client's answers 404, a bad, expired or revoked token 403."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -13,6 +14,9 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from recurent.catalog.models import Product
@@ -22,27 +26,81 @@ from recurent.common.access import company_required, scoped
 from recurent.common.errors import messages_of
 from recurent.contracts.models import Contract
 from recurent.invoices.models import Invoice
+from recurent.mail.services import client_language
 from recurent.payments import selectors as pay
 
 from . import services
 from .links import client_from_token, portal_url
 
+# The payment state of an invoice as the client reads it.
+STATE_LABELS = {
+    "unpaid": gettext_lazy("unpaid"),
+    "partially_paid": gettext_lazy("partially paid"),
+    "paid": gettext_lazy("paid"),
+    "overdue": gettext_lazy("overdue"),
+    "cancelled": pgettext_lazy("invoice", "cancelled"),
+    "collection_requested": gettext_lazy("direct debit requested"),
+    "credit_note": gettext_lazy("credit note"),
+}
+
+# The portal services refuse in English; the client reads the refusal in their language, after
+# the name of what it is about. One that embeds a value is matched by a pattern.
+FIELD_LABELS = {
+    "quantity": gettext_lazy("Quantity"),
+    "product": gettext_lazy("Product"),
+    "contract": gettext_lazy("Contract"),
+}
+REFUSALS = [
+    (re.compile(rf"^{re.escape(text)}$"), text)
+    for text in (
+        gettext_noop("must be greater than zero (to stop, unsubscribe)"),
+        gettext_noop("this product cannot be chosen from the portal"),
+        gettext_noop("nothing changed"),
+        gettext_noop("unknown contract"),
+        gettext_noop("this subscription can no longer be changed"),
+    )
+] + [
+    (re.compile(r"^(?P<value>'[^']*') is not a number$"), gettext_noop("%(value)s is not a number")),
+]  # fmt: skip
+
+
+def _translate(message: str) -> str:
+    for pattern, template in REFUSALS:
+        m = pattern.match(message)
+        if m:
+            return _(template) % m.groupdict()
+    return message
+
 
 def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The client named by the token, and its language for everything the portal says: the
+    client's own setting, else Romanian for a client in Romania and English for one abroad (the
+    same rule as its emails). Not the visitor's browser or cookie: the link may be forwarded."""
+
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             client_id = client_from_token(token)
         except signing.SignatureExpired:
-            return render(request, "portal/denied.html", {"reason": "expired"}, status=403)
+            return _denied(request, "expired")
         except signing.BadSignature:
-            return render(request, "portal/denied.html", {"reason": "invalid"}, status=403)
+            return _denied(request, "invalid")
         client = Client.objects.select_related("company").filter(pk=client_id).first()
         if client is None:
-            return render(request, "portal/denied.html", {"reason": "invalid"}, status=403)
-        return view(request, client, token, *args, **kwargs)
+            return _denied(request, "invalid")
+        language = client_language(client)
+        with translation.override(language):
+            response = view(request, client, token, *args, **kwargs)
+        response.headers["Content-Language"] = language
+        return response
 
     return wrapper
+
+
+def _denied(request: HttpRequest, reason: str) -> HttpResponse:
+    # Whose link it was is unknown: the page says it in Romanian and in English.
+    with translation.override("ro"):
+        return render(request, "portal/denied.html", {"reason": reason}, status=403)
 
 
 @portal_view
@@ -75,7 +133,7 @@ def home(request: HttpRequest, client: Client, token: str) -> HttpResponse:
             "invoices": invoices,
             "docs": {f"{i}-{k}" for i, k in have},
             "due": pay.client_amount_due(client, as_of),
-            "labels": pay.State.LABELS,
+            "labels": STATE_LABELS,
             "products": Product.objects.filter(
                 company_id=client.company_id, self_service=True, active=True
             ),
@@ -100,7 +158,10 @@ def document(
 
 def _fail(request: HttpRequest, err: ValidationError) -> None:
     for field, msg in messages_of(err):
-        messages.error(request, msg if field == "__all__" else f"{field}: {msg}")
+        text = _translate(msg)
+        # "quantity[12]" is about the line 12 of the contract: named by what it is.
+        label = FIELD_LABELS.get(field.split("[", 1)[0], field)
+        messages.error(request, text if field == "__all__" else f"{label}: {text}")
 
 
 @require_POST
@@ -114,7 +175,10 @@ def unsubscribe(request: HttpRequest, client: Client, token: str, contract_id: i
     else:
         messages.success(
             request,
-            "Abonamentul se va încheia la sfârșitul perioadei plătite. V-am trimis confirmarea pe email.",
+            _(
+                "The subscription will end at the end of the paid period. "
+                "We have emailed you the confirmation."
+            ),
         )
     return redirect("portal:home", token=token)
 
@@ -127,7 +191,7 @@ def change(request: HttpRequest, client: Client, token: str, contract_id: int) -
     switch: dict[int, int] = {}
     for key in request.POST:
         value = str(request.POST.get(key, ""))
-        kind, _, line = key.partition("_")
+        kind, _sep, line = key.partition("_")
         if not line.isdigit():
             continue
         if kind == "qty" and value.strip():
@@ -147,7 +211,9 @@ def change(request: HttpRequest, client: Client, token: str, contract_id: int) -
     else:
         messages.success(
             request,
-            "Modificarea intră în vigoare de la următoarea perioadă. V-am trimis confirmarea pe email.",
+            _(
+                "The change takes effect from the next period. We have emailed you the confirmation."
+            ),
         )
     return redirect("portal:home", token=token)
 
@@ -161,7 +227,7 @@ def link_admin(request: HttpRequest, client_id: int) -> HttpResponse:
     client = get_object_or_404(scoped(Client.objects, request), pk=client_id)
     if request.method == "POST":
         services.portal_revoke(client=client, as_of=clock.now(), user=request.user)  # type: ignore[arg-type]
-        messages.success(request, "Toate linkurile de portal ale clientului au fost revocate.")
+        messages.success(request, _("Every portal link of the client has been revoked."))
         return redirect("portal:link-admin", client_id=client.pk)
     return render(
         request, "portal/link_admin.html", {"client": client, "url": portal_url(client.pk)}

@@ -10,6 +10,7 @@ import pytest
 from django.core import mail, signing
 from django.urls import reverse
 
+from recurent.clients.models import Client
 from recurent.contracts.models import ContractChange, ContractLine
 from recurent.documents.models import InvoiceDocument
 from recurent.invoices.models import Invoice
@@ -100,7 +101,8 @@ def test_tampered_expired_and_revoked_links_fail(client, world, two):
     later = time.time() + 61 * 86400
     with mock.patch("django.core.signing.time.time", return_value=later):
         r = client.get(reverse("portal:home", args=[token]))
-    assert r.status_code == 403 and "expirat" in r.content.decode()
+    assert r.status_code == 403 and "Linkul a expirat." in r.content.decode()
+    assert "The link has expired." in r.content.decode()  # whose link it was is not known
     # Revoked: the old link replayed after revocation fails, a new one works.
     portal_revoke(client=a, as_of=NOW, user=world.user)
     assert client.get(reverse("portal:home", args=[token])).status_code == 403
@@ -146,7 +148,7 @@ def test_change_quantities_and_switch_to_a_self_service_product_from_the_next_pe
             {f"qty_{line.pk}": "3", f"product_{line.pk}": str(secret.pk)},
             follow=True,
         )
-        assert "cannot be chosen" in r.content.decode()
+        assert "Produs: acest produs nu poate fi ales din portal" in r.content.decode()
         assert len(mail.outbox) == 0
         client.post(
             path(a.pk, "portal:change", contract_id=ca.pk),
@@ -169,7 +171,7 @@ def test_a_zero_quantity_is_refused(client, world, two):
     r = client.post(
         path(a.pk, "portal:change", contract_id=ca.pk), {f"qty_{line.pk}": "0"}, follow=True
     )
-    assert "greater than zero" in r.content.decode()
+    assert "Cantitate: trebuie să fie mai mare decât zero" in r.content.decode()
     assert ca.lines.count() == 1
 
 
@@ -185,3 +187,52 @@ def test_the_company_revokes_links_from_its_screen(client, world, two):
     assert token in client.get(url).content.decode()
     client.post(url)
     assert client.get(reverse("portal:home", args=[token])).status_code == 403
+
+
+def test_a_romanian_client_reads_romanian_and_a_foreign_one_english(client, world, two):
+    (a, ca), (b, cb) = two
+    Client.objects.filter(pk=b.pk).update(country="DE", county="")
+    with mock.patch("recurent.common.clock.now", return_value=NOW):
+        ro = client.get(path(a.pk))
+        en = client.get(path(b.pk))
+    assert ro["Content-Language"] == "ro" and en["Content-Language"] == "en"
+    page = ro.content.decode()
+    assert '<html lang="ro">' in page
+    for text in ("De plată", "Total de plată", "242,00\u00a0lei", "Abonamente",
+                 "Modifică de la următoarea perioadă", "neîncasată"):  # fmt: skip
+        assert text in page, text
+    page = en.content.decode()
+    assert '<html lang="en">' in page
+    for text in ("To pay", "Total to pay", "242.00\u00a0RON", "Subscriptions",
+                 "Change from the next period", "unpaid", "Pay by bank transfer to"):  # fmt: skip
+        assert text in page, text
+    assert "Abonamente" not in page and "De plată" not in page
+
+
+def test_the_clients_own_language_wins_over_its_country_and_over_the_visitors_cookie(
+    client, world, two
+):
+    (a, ca), (b, _) = two
+    Client.objects.filter(pk=a.pk).update(language="en")  # in Romania, asked for English
+    Client.objects.filter(pk=b.pk).update(country="DE", county="", language="ro")
+    client.cookies["django_language"] = "en"  # the visitor's browser says English
+    assert "Subscriptions" in client.get(path(a.pk)).content.decode()
+    assert "Abonamente" in client.get(path(b.pk)).content.decode()
+    # The messages after an action come in the client's language too.
+    line = ca.lines.get()
+    r = client.post(
+        path(a.pk, "portal:change", contract_id=ca.pk), {f"qty_{line.pk}": "0"}, follow=True
+    )
+    assert "Quantity: must be greater than zero (to stop, unsubscribe)" in r.content.decode()
+    with mock.patch("django.db.transaction.on_commit", side_effect=lambda fn, *a, **k: fn()):
+        r = client.post(path(a.pk, "portal:unsubscribe", contract_id=ca.pk), follow=True)
+    assert "The subscription will end at the end of the paid period." in r.content.decode()
+
+
+def test_the_companys_portal_link_page_follows_the_users_language(client, world, two):
+    (a, _), _ = two
+    client.force_login(world.user)
+    url = reverse("portal:link-admin", args=[a.pk])
+    assert "Revocă toate linkurile trimise până acum" in client.get(url).content.decode()
+    client.post(reverse("web:set-language"), {"language": "en"})
+    assert "Revoke every link sent so far" in client.get(url).content.decode()
