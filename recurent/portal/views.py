@@ -88,7 +88,7 @@ def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         client = Client.objects.select_related("company").filter(pk=client_id).first()
         if client is None:
             return _denied(request, "invalid")
-        language = client_language(client)
+        language = str(client_language(client))  # a plain str: a header value
         with translation.override(language):
             response = view(request, client, token, *args, **kwargs)
         response.headers["Content-Language"] = language
