@@ -150,18 +150,3 @@ class DroppingServer:
 
     def close(self) -> None:
         self.sock.close()
-
-
-@pytest.fixture(autouse=True)
-def _mail_urls(settings):
-    settings.ROOT_URLCONF = "tests.mail.urls"
-
-
-@pytest.fixture(autouse=True)
-def _only_the_mail_hook(monkeypatch):
-    # Other apps' AFTER_ISSUE hooks are tested by their own suites; these tests exercise the
-    # mail hook inside the real issuing transaction, alone.
-    from recurent.invoices import services as invoices
-    from recurent.mail.services import outbox_after_issue
-
-    monkeypatch.setattr(invoices, "AFTER_ISSUE", [outbox_after_issue])

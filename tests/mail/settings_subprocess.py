@@ -2,5 +2,5 @@
 
 from recurent.settings.test import *  # noqa: F403
 
-ROOT_URLCONF = "tests.mail.urls"
+
 LOGGING = {"version": 1, "disable_existing_loggers": False}
