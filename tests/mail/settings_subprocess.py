@@ -2,5 +2,4 @@
 
 from recurent.settings.test import *  # noqa: F403
 
-
 LOGGING = {"version": 1, "disable_existing_loggers": False}
