@@ -30,6 +30,11 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=35)
     ap.add_argument("--sort", default="cumulative")
     ap.add_argument("--out", default="/tmp/billing.prof")
+    ap.add_argument("--pragma", action="append", default=[],
+                    help="SQLite: run PRAGMA X first, e.g. --pragma cache_size=-65536")  # fmt: skip
+    ap.add_argument("--no-profile", action="store_true", help="time only (no cProfile overhead)")
+    ap.add_argument("--rss-every", type=int, default=0,
+                    help="print RSS and the Python heap every N blocks (memory growth)")  # fmt: skip
     a = ap.parse_args()
     pid = os.getpid()
     if a.db == "sqlite":
@@ -57,6 +62,11 @@ def main() -> None:
     from recurent.invoices.services import issue_due
 
     call_command("migrate", verbosity=0)
+    from django.db import connection as conn
+
+    with conn.cursor() as cur:
+        for p in a.pragma:
+            cur.execute(f"PRAGMA {p}")
     as_of = datetime(2026, 12, 1, 9, 0, tzinfo=BUCHAREST)
     from collections import defaultdict
 
@@ -74,15 +84,32 @@ def main() -> None:
     wrapper = connection.execute_wrapper(timed)
     wrapper.__enter__()
     prof = cProfile.Profile()
+    progress = None
+    if a.rss_every:
+        import gc
+        import resource
+
+        blocks = [0]
+
+        def progress(issued: int, held: int) -> None:
+            blocks[0] += 1
+            if blocks[0] % a.rss_every == 0:
+                rss = int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                print(f"  {issued:7d} issued: RSS {rss:.0f} MB (peak {peak:.0f}), "
+                      f"{len(gc.get_objects())} Python objects")  # fmt: skip
+
     t = time.perf_counter()
-    prof.enable()
-    r = issue_due(as_of=as_of, batch_size=a.batch_size)
+    if not a.no_profile:
+        prof.enable()
+    r = issue_due(as_of=as_of, batch_size=a.batch_size, progress=progress)
     prof.disable()
     wrapper.__exit__(None, None, None)
     wall = time.perf_counter() - t
     print(f"issued {r.issued} held {len(r.held)} in {wall:.2f} s: {r.issued / wall:.0f}/s")
-    prof.dump_stats(a.out)
-    pstats.Stats(prof).sort_stats(a.sort).print_stats(a.top)
+    if not a.no_profile:
+        prof.dump_stats(a.out)
+        pstats.Stats(prof).sort_stats(a.sort).print_stats(a.top)
     print("SQL through Django's cursor (seconds; the engine's PostgreSQL inserts bypass it):")
     for k, v in sorted(sql_s.items(), key=lambda kv: -kv[1])[:12]:
         print(f"  {v:7.3f}  {k}")

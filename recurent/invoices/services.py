@@ -434,16 +434,33 @@ def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> list
     cols = ", ".join(qn(f.column) for f in fields)
     head = f"INSERT INTO {qn(model._meta.db_table)} ({cols}) VALUES "  # noqa: S608 (names from the model)
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_chunk = max(1, 30000 // len(fields))  # under SQLite's parameter limit
     ids: list[int] = []
     with connection.cursor() as cur:
-        for start in range(0, len(rows), per_chunk):
-            chunk = rows[start : start + per_chunk]
+        for start, end in _chunks(len(rows), 30000 // len(fields)):
+            chunk = rows[start:end]
             params = [v for row in chunk for v in row]
             # RETURNING gives the rows in VALUES order (bulk_create relies on it too).
             cur.execute(head + ", ".join([one] * len(chunk)) + f" RETURNING {qn('id')}", params)
             ids.extend(r[0] for r in cur.fetchall())
     return ids
+
+
+def _chunks(n: int, most: int) -> list[tuple[int, int]]:
+    """[start, end) slices of ``n`` rows whose sizes are powers of two, at most ``most``.
+
+    Python's sqlite3 keeps the last 128 statements prepared, keyed by their text, each with
+    its bound values: chunks of any size made a new 30,000-parameter statement almost every
+    block, and the process grew by ~1 MB per 1,000 invoices until the cache was full
+    (docs/benchmarks/billing.md). Powers of two give at most a dozen texts per table.
+    """
+    size = 1 << max(0, most.bit_length() - 1)  # the largest power of two <= most
+    out, start = [], 0
+    while start < n:
+        while size > n - start:
+            size //= 2
+        out.append((start, start + size))
+        start += size
+    return out
 
 
 def _insert_pg(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> list[int]:
