@@ -131,14 +131,22 @@ class OutboxState(models.TextChoices):
 class OutboxKind(models.TextChoices):
     INVOICE = "invoice", _("invoice")
     REMINDER = "reminder", _("payment reminder")
+    # A message written by another app (services.notice_queue): subject, bodies and recipients
+    # are stored on the row; no invoice, no template, no attachments.
+    NOTICE = "notice", _("notice")
 
 
 class OutboxMessage(models.Model):
     company = models.ForeignKey(
         "companies.Company", on_delete=models.CASCADE, related_name="outbox"
     )
+    # Empty only for notices (the constraint mail_invoice_unless_notice).
     invoice = models.ForeignKey(
-        "invoices.Invoice", on_delete=models.PROTECT, related_name="outbox_messages"
+        "invoices.Invoice",
+        on_delete=models.PROTECT,
+        related_name="outbox_messages",
+        null=True,
+        blank=True,
     )
     kind = models.CharField(max_length=10, choices=OutboxKind.choices, default=OutboxKind.INVOICE)
     reminder_rule = models.ForeignKey(
@@ -165,6 +173,9 @@ class OutboxMessage(models.Model):
     message_id = models.CharField(max_length=250, blank=True)
     subject = models.CharField(max_length=300, blank=True)
     recipients = models.JSONField(default=list, blank=True)
+    # Notices only: the text as queued (invoice emails are rendered from their template when sent).
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
     attachments = models.JSONField(default=list, blank=True)  # filenames sent
     last_response = models.TextField(blank=True)
 
@@ -175,6 +186,11 @@ class OutboxMessage(models.Model):
                 fields=["invoice", "reminder_rule"],
                 condition=models.Q(reminder_rule__isnull=False),
                 name="mail_reminder_once",
+            ),
+            # The sender builds invoice emails and reminders from their invoice.
+            models.CheckConstraint(
+                condition=models.Q(kind="notice") | models.Q(invoice__isnull=False),
+                name="mail_invoice_unless_notice",
             ),
         ]
         indexes = [

@@ -119,7 +119,11 @@ def delivery_state(invoice_id: int) -> DeliveryState:
 
 def failed_count(company_id: int) -> int:
     """Failed or uncertain messages not made good since by a later sent message of the same
-    invoice and kind (a successful resend clears the failure from the dashboard)."""
+    invoice and kind (a successful resend clears the failure from the dashboard).
+
+    Invoice emails and reminders only: a notice has no invoice a later message could make it
+    good for, so it would stay counted for ever; failed notices are listed on the outbox
+    screen ("need attention"), where they can be resent."""
     later_sent = OutboxMessage.objects.filter(
         invoice_id=OuterRef("invoice_id"),
         kind=OuterRef("kind"),
@@ -127,7 +131,9 @@ def failed_count(company_id: int) -> int:
         pk__gt=OuterRef("pk"),
     )
     return (
-        OutboxMessage.objects.filter(company_id=company_id, state__in=ATTENTION)
+        OutboxMessage.objects.filter(
+            company_id=company_id, state__in=ATTENTION, invoice__isnull=False
+        )
         .filter(~Exists(later_sent))
         .count()
     )
@@ -142,7 +148,9 @@ def failures(company_id: int, *, limit: int = 50) -> list[OutboxMessage]:
         pk__gt=OuterRef("pk"),
     )
     return list(
-        OutboxMessage.objects.filter(Q(company_id=company_id) & Q(state__in=ATTENTION))
+        OutboxMessage.objects.filter(
+            Q(company_id=company_id) & Q(state__in=ATTENTION) & Q(invoice__isnull=False)
+        )
         .filter(~Exists(later_sent))
         .select_related("invoice")
         .order_by("-queued_at", "-pk")[:limit]

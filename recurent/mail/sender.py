@@ -133,11 +133,67 @@ class Prepared:
     note: str
 
 
+def _valid(addresses: list[str]) -> tuple[list[str], list[str]]:
+    """The valid addresses, and a note for each one skipped."""
+    to, notes = [], []
+    for addr in addresses:
+        try:
+            validate_email(addr)
+            to.append(addr)
+        except ValidationError:
+            notes.append(f"skipped invalid address {addr!r}")
+    return to, notes
+
+
+def _message(
+    m: OutboxMessage, cfg: SmtpSettings, to: list[str], subject: str
+) -> tuple[EmailMessage, str]:
+    """A message with the headers every outbox message has; returns it and its Message-ID."""
+    domain = cfg.from_email.rpartition("@")[2] or "localhost"
+    mid = m.message_id or message_id_for(m, domain)
+    msg = EmailMessage(policy=SMTP_POLICY)
+    display = _one_line(cfg.from_name or m.company.legal_name)
+    user, _, dom = cfg.from_email.rpartition("@")
+    msg["From"] = Address(display_name=display, username=user, domain=dom)
+    msg["To"] = ", ".join(to)
+    reply_to = cfg.reply_to or m.company.email
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(clock.now())
+    msg["Message-ID"] = mid
+    return msg, mid
+
+
+def _prepare_notice(m: OutboxMessage, cfg: SmtpSettings) -> Prepared:
+    """A notice as queued: its own subject, bodies and recipients; nothing to wait for.
+
+    No blind copy to the company: the notices other apps queue are either addressed to the
+    company already or paired with one that is (the portal's confirmation and notice).
+    """
+    to, notes = _valid(list(m.recipients or []))
+    if not to:
+        raise Permanent("no valid recipient address" + (f" ({'; '.join(notes)})" if notes else ""))
+    subject = _one_line(m.subject)
+    msg, mid = _message(m, cfg, to, subject)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(m.body_text)
+    if m.body_html:
+        msg.add_alternative(m.body_html, subtype="html")
+    return Prepared(
+        message=m, data=msg.as_bytes(), sender=cfg.from_email, to=to, envelope=list(to),
+        subject=subject, message_id=mid, attachment_names=[], note="; ".join(notes),
+    )  # fmt: skip
+
+
 def _prepare(
     m: OutboxMessage, cfg: SmtpSettings, now: datetime, _templates: dict[Any, Any] | None = None
 ) -> Prepared | None:
     """The bytes to send, or None when the message waits (attachments) or is withdrawn."""
+    if m.kind == OutboxKind.NOTICE:
+        return _prepare_notice(m, cfg)
     inv = m.invoice
+    assert inv is not None  # the constraint mail_invoice_unless_notice
     if m.kind == OutboxKind.REMINDER and not is_outstanding(inv):
         OutboxMessage.objects.filter(pk=m.pk, state=OutboxState.PENDING).update(
             state=OutboxState.CANCELLED,
@@ -155,15 +211,7 @@ def _prepare(
             return None
     if _templates is None:
         _templates = {}
-    notes = []
-    emails = list(inv.client.emails or [])
-    to = []
-    for addr in emails:
-        try:
-            validate_email(addr)
-            to.append(addr)
-        except ValidationError:
-            notes.append(f"skipped invalid address {addr!r}")
+    to, notes = _valid(list(inv.client.emails or []))
     if not to:
         raise Permanent(
             "the client has no valid email address" + (f" ({'; '.join(notes)})" if notes else "")
@@ -194,19 +242,7 @@ def _prepare(
         )
     except templating.RenderError as e:
         raise Permanent(f"template {tpl.code}: {e}") from None
-    domain = cfg.from_email.rpartition("@")[2] or "localhost"
-    mid = m.message_id or message_id_for(m, domain)
-    msg = EmailMessage(policy=SMTP_POLICY)
-    display = _one_line(cfg.from_name or m.company.legal_name)
-    user, _, dom = cfg.from_email.rpartition("@")
-    msg["From"] = Address(display_name=display, username=user, domain=dom)
-    msg["To"] = ", ".join(to)
-    reply_to = cfg.reply_to or m.company.email
-    if reply_to:
-        msg["Reply-To"] = reply_to
-    msg["Subject"] = r.subject
-    msg["Date"] = format_datetime(clock.now())
-    msg["Message-ID"] = mid
+    msg, mid = _message(m, cfg, to, r.subject)
     msg["X-Recurent-Invoice"] = inv.full_number
     if m.kind == OutboxKind.REMINDER:
         msg["Auto-Submitted"] = "auto-generated"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
@@ -94,6 +95,84 @@ def outbox_resend(
         queued_at=now,
         not_before=now,
     )
+
+
+# ---- notices: messages written by other apps ------------------------------------------
+
+
+def notice_queue(
+    *,
+    company: Company,
+    to: list[str],
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    as_of: datetime,
+) -> OutboxMessage:
+    """Queue a message whose text the caller wrote (e.g. the portal's confirmations).
+
+    Written in the caller's transaction, not after it: a change that rolls back takes its
+    notice with it, and one that commits has its notice queued (no window between the two).
+    The sender delivers it like an invoice email — the company's SMTP server, claimed before
+    DATA, retried with backoff, a stable Message-ID — without attachments or a template.
+    ``body_html`` is sent as given: the caller escapes what it puts in it.
+    """
+    return _notice_create(
+        company=company, to=to, subject=subject, body_text=body_text, body_html=body_html,
+        as_of=as_of, manual=False,
+    )  # fmt: skip
+
+
+def _notice_create(
+    *,
+    company: Company,
+    to: list[str],
+    subject: str,
+    body_text: str,
+    body_html: str,
+    as_of: datetime,
+    manual: bool,
+) -> OutboxMessage:
+    errors: dict[str, list[str]] = {}
+    recipients = list(dict.fromkeys(a.strip() for a in to if a and a.strip()))
+    if not recipients:
+        errors["to"] = ["at least one address is needed"]
+    for addr in recipients:
+        try:
+            validate_email(addr)
+        except ValidationError:
+            errors.setdefault("to", []).append(f"{addr!r} is not an email address")
+    one_line = " ".join((subject or "").split())
+    if not one_line:
+        errors["subject"] = ["a subject is needed"]
+    elif len(one_line) > 300:
+        errors["subject"] = ["at most 300 characters"]
+    if not (body_text or "").strip():
+        errors["body_text"] = ["a text body is needed"]
+    if errors:
+        raise ValidationError(errors)
+    return OutboxMessage.objects.create(
+        company=company,
+        invoice=None,
+        kind=OutboxKind.NOTICE,
+        subject=one_line,
+        body_text=body_text,
+        body_html=body_html or "",
+        recipients=recipients,
+        manual=manual,
+        queued_at=as_of,
+        not_before=as_of,
+    )
+
+
+def notice_resend(*, message: OutboxMessage, as_of: datetime) -> OutboxMessage:
+    """Queue a notice again, by hand: a new row (own Message-ID) with the same text."""
+    if message.kind != OutboxKind.NOTICE:
+        raise ValidationError({"message": ["not a notice"]})
+    return _notice_create(
+        company=message.company, to=list(message.recipients or []), subject=message.subject,
+        body_text=message.body_text, body_html=message.body_html, as_of=as_of, manual=True,
+    )  # fmt: skip
 
 
 # ---- templates ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
@@ -84,6 +85,26 @@ ENV_TEXT = _env(html=False)
 ENV_HTML = _env(html=True)
 
 
+# What the check refuses, per node type: whole sentences, so that each translates naturally.
+# Translated when raised: in a request, in the user's language (the template form shows them).
+REFUSED = {
+    "Call": gettext_lazy("calling functions is not allowed in email templates"),
+    "Macro": gettext_lazy("macros are not allowed in email templates"),
+    "CallBlock": gettext_lazy("call blocks are not allowed in email templates"),
+    "Import": gettext_lazy("imports are not allowed in email templates"),
+    "FromImport": gettext_lazy("imports are not allowed in email templates"),
+    "Include": gettext_lazy("includes are not allowed in email templates"),
+    "Extends": gettext_lazy("extends are not allowed in email templates"),
+    "Mul": gettext_lazy("multiplication is not allowed in email templates"),
+    "Pow": gettext_lazy("powers are not allowed in email templates"),
+    "For": gettext_lazy("loops are not allowed in email templates"),
+}
+
+
+def _line(lineno: int | None, message: str) -> str:
+    return gettext("line %(line)s: %(message)s") % {"line": lineno, "message": message}
+
+
 class _Refused(Exception):
     def __init__(self, lineno: int | None, message: str) -> None:
         super().__init__(message)
@@ -106,12 +127,16 @@ def _describe(node: nodes.Node) -> str:
 def _check_node(node: nodes.Node, local_names: set[str], kind: str) -> None:
     line = getattr(node, "lineno", None)
     if not isinstance(node, ALLOWED_NODES):
-        what = {
-            "Call": "calling functions", "Macro": "macros", "CallBlock": "call blocks",
-            "Import": "imports", "FromImport": "imports", "Include": "includes",
-            "Extends": "extends", "Mul": "multiplication", "Pow": "powers", "For": "loops",
-        }.get(type(node).__name__, f"'{type(node).__name__}' expressions")  # fmt: skip
-        raise _Refused(line, f"{what} are not allowed in email templates")
+        name = type(node).__name__
+        refused = REFUSED.get(name)
+        raise _Refused(
+            line,
+            str(refused)
+            if refused
+            else gettext("'%(kind)s' expressions are not allowed in email templates")
+            % {"kind": name},
+        )
+    available = ", ".join(fields_help())
     if isinstance(node, nodes.Getattr | nodes.Getitem):
         base = node.node
         attr = node.attr if isinstance(node, nodes.Getattr) else None
@@ -123,35 +148,47 @@ def _check_node(node: nodes.Node, local_names: set[str], kind: str) -> None:
         if attr is None or attr not in allowed:
             raise _Refused(
                 line,
-                f"'{_describe(node)}' is not a field you can use; "
-                f"available: {', '.join(fields_help())}",
+                gettext("'%(name)s' is not a field you can use; available: %(available)s")
+                % {"name": _describe(node), "available": available},
             )
         return  # base is a documented Name, nothing further to check below it
     if isinstance(node, nodes.Name) and node.ctx == "load":
         known = set(LEAVES) | local_names
         if node.name in FIELDS:
-            raise _Refused(line, f"'{node.name}' alone is not a field: use e.g. {node.name}.name")
+            raise _Refused(
+                line,
+                gettext("'%(name)s' alone is not a field: use e.g. %(name)s.name")
+                % {"name": node.name},
+            )
         if node.name not in known:
             raise _Refused(
                 line,
-                f"unknown variable '{node.name}'; available: {', '.join(fields_help())}",
+                gettext("unknown variable '%(name)s'; available: %(available)s")
+                % {"name": node.name, "available": available},
             )
     if isinstance(node, nodes.Assign):
         if not isinstance(node.target, nodes.Name):
-            raise _Refused(line, "only simple {% set name = ... %} is allowed")
+            raise _Refused(
+                line, gettext("only simple %(tag)s is allowed") % {"tag": "{% set name = ... %}"}
+            )
         local_names.add(node.target.name)
         _check_node(node.node, local_names, kind)
         return
     if isinstance(node, nodes.Filter):
         if node.name not in FILTERS:
             raise _Refused(
-                line, f"filter '{node.name}' is not allowed; allowed: {', '.join(sorted(FILTERS))}"
+                line,
+                gettext("filter '%(name)s' is not allowed; allowed: %(allowed)s")
+                % {"name": node.name, "allowed": ", ".join(sorted(FILTERS))},
             )
         for arg in list(node.args) + [k.value for k in node.kwargs]:
             if not isinstance(arg, nodes.Const):
-                raise _Refused(line, f"filter '{node.name}' takes only literal arguments")
+                raise _Refused(
+                    line,
+                    gettext("filter '%(name)s' takes only literal arguments") % {"name": node.name},
+                )
     if isinstance(node, nodes.Test) and node.name not in TESTS:
-        raise _Refused(line, f"test '{node.name}' is not allowed")
+        raise _Refused(line, gettext("test '%(name)s' is not allowed") % {"name": node.name})
     for child in node.iter_child_nodes():
         _check_node(child, local_names, kind)
 
@@ -162,17 +199,21 @@ def check_source(source: str, *, field: str, kind: str, html: bool) -> None:
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as e:
-        raise ValidationError({field: [f"line {e.lineno}: {e.message}"]}) from None
+        # Jinja's own description of the mistake stays in English.
+        raise ValidationError({field: [_line(e.lineno, e.message or "")]}) from None
     try:
         _check_node(tree, set(), kind)
     except _Refused as e:
-        where = f"line {e.lineno}: " if e.lineno else ""
-        raise ValidationError({field: [where + e.message]}) from None
+        raise ValidationError(
+            {field: [_line(e.lineno, e.message) if e.lineno else e.message]}
+        ) from None
     # Render against sample data: catches what only shows at run time (a filter misused).
     try:
         _render(env, source, sample_context(kind))
     except (UndefinedError, SecurityError, TypeError, ValueError) as e:
-        raise ValidationError({field: [f"cannot be rendered: {e}"]}) from None
+        raise ValidationError(
+            {field: [gettext("cannot be rendered: %(error)s") % {"error": e}]}
+        ) from None
 
 
 def validate_template(t: EmailTemplate) -> None:
@@ -183,7 +224,7 @@ def validate_template(t: EmailTemplate) -> None:
         except ValidationError as e:
             errors.update(e.message_dict)
     if "\n" in (t.subject or "") or "\r" in (t.subject or ""):
-        errors.setdefault("subject", []).append("the subject must be one line")
+        errors.setdefault("subject", []).append(gettext("the subject must be one line"))
     if errors:
         raise ValidationError(errors)
 
@@ -197,7 +238,7 @@ def _compiled(html: bool, source: str) -> Template:
 def _render(env: SandboxedEnvironment, source: str, context: dict[str, Any]) -> str:
     out = _compiled(env is ENV_HTML, source).render(context)
     if len(out) > MAX_OUTPUT:
-        raise ValueError(f"renders to more than {MAX_OUTPUT} characters")
+        raise ValueError(gettext("renders to more than %(n)s characters") % {"n": MAX_OUTPUT})
     return out
 
 
@@ -221,7 +262,9 @@ def render(*, subject: str, body_html: str, body_text: str, context: dict[str, A
             text=_render(ENV_TEXT, body_text, context),
         )
     except Exception as e:  # a template that passed validation should not get here
-        raise RenderError(f"the template cannot be rendered: {e}") from e
+        raise RenderError(
+            gettext("the template cannot be rendered: %(error)s") % {"error": e}
+        ) from e
 
 
 # ---- the context: plain strings built from the invoice -------------------------------

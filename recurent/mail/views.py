@@ -341,9 +341,17 @@ def outbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 def outbox_resend(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(
-        scoped(OutboxMessage.objects, request).select_related("invoice__contract"), pk=pk
+        scoped(OutboxMessage.objects, request).select_related("invoice__contract", "company"),
+        pk=pk,
     )
-    if message.kind != OutboxKind.INVOICE:
+    if message.kind == OutboxKind.NOTICE:
+        try:
+            services.notice_resend(message=message, as_of=clock.now())
+        except ValidationError as e:
+            messages.error(request, "; ".join(map(translate, e.messages)))
+        else:
+            messages.success(request, _("Notice queued to be sent again."))
+    elif message.kind != OutboxKind.INVOICE or message.invoice is None:
         messages.error(request, _("Only invoice emails can be resent from here."))
     else:
         try:

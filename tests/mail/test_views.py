@@ -200,7 +200,7 @@ def _template_data(t: EmailTemplate, **changes) -> dict:
 def test_a_template_injection_is_refused_at_save_next_to_the_field(
     world, template, field, source, message
 ):
-    c = as_role(world, Role.ACCOUNTANT)
+    c = in_english(as_role(world, Role.ACCOUNTANT))
     before = (template.subject, template.body_html, template.body_text)
     r = c.post(
         reverse("mail:template-edit", args=[template.pk]),
@@ -215,6 +215,25 @@ def test_a_template_injection_is_refused_at_save_next_to_the_field(
     assert "line 1" in block
     template.refresh_from_db()
     assert (template.subject, template.body_html, template.body_text) == before
+
+
+def test_the_template_checkers_findings_are_in_the_users_language(world, template):
+    c = as_role(world, Role.ACCOUNTANT)
+    url = reverse("mail:template-edit", args=[template.pk])
+    data = _template_data(
+        template, body_text="{{ invoice.totl }}\n{% for x in client %}{% endfor %}"
+    )
+    page = c.post(url, data).content.decode().replace("&#x27;", "'")
+    assert "linia 1: „invoice.totl” nu este un câmp pe care îl puteți folosi" in page
+    assert "is not a field you can use" not in page
+    r = in_english(c).post(url, data)
+    page = r.content.decode().replace("&#x27;", "'")
+    assert "line 1: 'invoice.totl' is not a field you can use; available:" in page
+    assert "nu este un câmp" not in page
+    r = c.post(url, _template_data(template, body_html="{% for x in client %}{% endfor %}"))
+    assert r.context["form"].errors["body_html"] == [
+        "line 1: loops are not allowed in email templates"
+    ]
 
 
 def test_a_new_template_is_saved_and_previewed_against_a_real_invoice(world, invoice):

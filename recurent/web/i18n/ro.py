@@ -1028,3 +1028,88 @@ RO.update(
         "invoice\x04cancelled": "stornată",
     }
 )
+
+# --- outbox notices (recurent/mail), the template checker's findings (recurent/mail/templating.py) ---
+RO.update(
+    {
+        "notice": "notificare",
+        "Notice": "Notificare",
+        "Notice queued to be sent again.": "Notificarea a fost pusă în coadă pentru a fi trimisă din nou.",
+        "calling functions is not allowed in email templates": "apelurile de funcții nu sunt permise în șabloanele de email",
+        "macros are not allowed in email templates": "macro-urile nu sunt permise în șabloanele de email",
+        "call blocks are not allowed in email templates": "blocurile call nu sunt permise în șabloanele de email",
+        "imports are not allowed in email templates": "importurile nu sunt permise în șabloanele de email",
+        "includes are not allowed in email templates": "includerile (include) nu sunt permise în șabloanele de email",
+        "extends are not allowed in email templates": "extinderile (extends) nu sunt permise în șabloanele de email",
+        "multiplication is not allowed in email templates": "înmulțirea nu este permisă în șabloanele de email",
+        "powers are not allowed in email templates": "ridicarea la putere nu este permisă în șabloanele de email",
+        "loops are not allowed in email templates": "buclele nu sunt permise în șabloanele de email",
+        "'%(kind)s' expressions are not allowed in email templates": "expresiile „%(kind)s” nu sunt permise în șabloanele de email",
+        "line %(line)s: %(message)s": "linia %(line)s: %(message)s",
+        "'%(name)s' is not a field you can use; available: %(available)s": "„%(name)s” nu este un câmp pe care îl puteți folosi; disponibile: %(available)s",
+        "'%(name)s' alone is not a field: use e.g. %(name)s.name": "„%(name)s” singur nu este un câmp: folosiți de exemplu %(name)s.name",
+        "unknown variable '%(name)s'; available: %(available)s": "variabilă necunoscută „%(name)s”; disponibile: %(available)s",
+        "only simple %(tag)s is allowed": "este permis doar un %(tag)s simplu",
+        "filter '%(name)s' is not allowed; allowed: %(allowed)s": "filtrul „%(name)s” nu este permis; permise: %(allowed)s",
+        "filter '%(name)s' takes only literal arguments": "filtrul „%(name)s” acceptă doar argumente literale",
+        "test '%(name)s' is not allowed": "testul „%(name)s” nu este permis",
+        "cannot be rendered: %(error)s": "nu poate fi generat: %(error)s",
+        "the subject must be one line": "subiectul trebuie să fie pe un singur rând",
+        "renders to more than %(n)s characters": "generează mai mult de %(n)s de caractere",
+        "the template cannot be rendered: %(error)s": "șablonul nu poate fi generat: %(error)s",
+    }
+)
+
+# --- portal confirmations and notices (recurent/portal/services.py, queued in the outbox) ---
+RO.update(
+    {
+        "unsubscribed: the subscription ends at the end of the invoiced period.": "dezabonare: abonamentul se încheie la sfârșitul perioadei facturate.",
+        "%(product)s: quantity %(old)s → %(new)s": "%(product)s: cantitate %(old)s → %(new)s",
+        "change from the next period: %(changes)s": "modificare de la următoarea perioadă: %(changes)s",
+        "We have recorded your request for contract %(contract)s:": "Am înregistrat cererea dumneavoastră pentru contractul %(contract)s:",
+        "Have a good day,": "O zi bună,",
+        "%(company)s: confirmation of the change to subscription %(contract)s": "%(company)s: confirmare modificare abonament %(contract)s",
+        "Portal: %(client)s changed contract %(contract)s": "Portal: %(client)s a modificat contractul %(contract)s",
+        "Client %(client)s made the following change to contract %(contract)s from the portal:": "Clientul %(client)s a făcut din portal următoarea modificare la contractul %(contract)s:",
+    }
+)
+
+# --- payments reports (recurent/payments/reports.py) and payment states (selectors.State.LABELS) ---
+RO.update(
+    {
+        "Receivables aging on %(date)s (%(currency)s)": "Vechimea creanțelor la %(date)s (%(currency)s)",
+        "Client statement %(client)s %(start)s – %(end)s (%(currency)s)": "Fișa clientului %(client)s %(start)s – %(end)s (%(currency)s)",
+        "Invoiced vs collected (%(currency)s)": "Facturat vs încasat (%(currency)s)",
+        "report\x04client": "client",
+        "report\x04current": "curent",
+        "report\x041-30 days": "1-30 zile",
+        "report\x0431-60 days": "31-60 zile",
+        "report\x0461-90 days": "61-90 zile",
+        "report\x04over 90 days": "peste 90 zile",
+        "report\x04total": "total",
+        "report\x04date": "data",
+        "report\x04document": "document",
+        "report\x04details": "detalii",
+        "report\x04debit": "debit",
+        "report\x04credit": "credit",
+        "report\x04balance": "sold",
+        "report\x04month": "luna",
+        "report\x04invoiced": "facturat",
+        "report\x04collected": "încasat",
+        "report\x04difference": "diferență",
+        "report\x04invoice %(number)s": "factură %(number)s",
+        "report\x04credit note %(number)s": "notă de credit %(number)s",
+        "report\x04due %(date)s": "scadentă %(date)s",
+        "report\x04payment by %(method)s": "încasare %(method)s",
+        "report\x04payment reversed": "încasare anulată",
+        "report\x04opening balance": "sold inițial",
+        "report\x04Report": "Raport",
+        "payment state\x04unpaid": "neîncasată",
+        "payment state\x04partially paid": "încasată parțial",
+        "payment state\x04paid": "încasată",
+        "payment state\x04overdue": "scadentă depășită",
+        "payment state\x04cancelled": "stornată",
+        "payment state\x04collection requested": "debitare directă cerută",
+        "payment state\x04credit note": "notă de credit",
+    }
+)
