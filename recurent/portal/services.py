@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
 
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
 from recurent.contracts.models import Contract, ContractStatus
 from recurent.contracts.services import LineSpec, contract_cancel, contract_change_lines
 from recurent.engine import money
+from recurent.mail.services import client_language
 
 from . import notify
 from .models import PortalAccess
@@ -54,20 +58,74 @@ def _own(client: Client, contract: Contract) -> Contract:
     return c
 
 
-def _tell(client: Client, contract: Contract, what: str) -> None:
+# The company's users each choose their language; the company's own address is written to in
+# the installation's default language (Romanian).
+COMPANY_LANGUAGE = settings.LANGUAGE_CODE
+
+
+def _unsubscribed() -> str:
+    return gettext("unsubscribed: the subscription ends at the end of the invoiced period.")
+
+
+def _changed(changes: list[tuple[str, ...]]) -> Callable[[], str]:
+    """The change described in the active language (called once per recipient's language)."""
+
+    def describe() -> str:
+        parts = []
+        for change in changes:
+            if change[0] == "switch":
+                parts.append(f"{change[1]} → {change[2]}")
+            else:
+                _kind, product, old, new = change
+                parts.append(
+                    gettext("%(product)s: quantity %(old)s → %(new)s")
+                    % {"product": product, "old": old, "new": new}
+                )
+        return gettext("change from the next period: %(changes)s") % {"changes": "; ".join(parts)}
+
+    return describe
+
+
+def _tell(client: Client, contract: Contract, what: Callable[[], str], as_of: datetime) -> None:
+    """Queue the client's confirmation (in the client's language) and the company's notice.
+
+    In the caller's transaction: a change that rolls back is neither confirmed nor announced.
+    """
     company = contract.company
-    notify.send(
-        to=list(client.emails or []),
-        subject=f"{company.legal_name}: confirmare modificare abonament {contract.number}",
-        body=f"Bună ziua,\n\nAm înregistrat cererea dumneavoastră pentru contractul {contract.number}:\n"
-        f"{what}\n\nO zi bună,\n{company.legal_name}\n",
-    )
-    notify.send(
-        to=[company.email],
-        subject=f"Portal: {client.name} a modificat contractul {contract.number}",
-        body=f"Clientul {client.name} a făcut din portal următoarea modificare la contractul "
-        f"{contract.number}:\n{what}\n",
-    )
+    names = {"company": company.legal_name, "contract": contract.number, "client": client.name}
+    with translation.override(client_language(client)):
+        lines = [
+            gettext("Hello,"),
+            "",
+            gettext("We have recorded your request for contract %(contract)s:") % names,
+            what(),
+            "",
+            gettext("Have a good day,"),
+            company.legal_name,
+        ]
+        notify.send(
+            company=company,
+            to=list(client.emails or []),
+            subject=gettext("%(company)s: confirmation of the change to subscription %(contract)s")
+            % names,
+            body="\n".join(lines) + "\n",
+            as_of=as_of,
+        )
+    with translation.override(COMPANY_LANGUAGE):
+        notify.send(
+            company=company,
+            to=[company.email],
+            subject=gettext("Portal: %(client)s changed contract %(contract)s") % names,
+            body=gettext(
+                "Client %(client)s made the following change to contract %(contract)s "
+                "from the portal:"
+            )
+            % names
+            + "\n"
+            + what()
+            + "\n",
+            as_of=as_of,
+        )
 
 
 @transaction.atomic
@@ -75,7 +133,7 @@ def portal_unsubscribe(*, client: Client, contract: Contract, as_of: datetime) -
     """End the subscription at the end of the period already invoiced (audited by contracts)."""
     c = _own(client, contract)
     c = contract_cancel(contract=c, user=None, as_of=as_of, at_period_end=True, actor=ACTOR)
-    _tell(client, c, "dezabonare: abonamentul se încheie la sfârșitul perioadei facturate.")
+    _tell(client, c, _unsubscribed, as_of)
     return c
 
 
@@ -103,7 +161,7 @@ def portal_change(
     }
     specs: list[LineSpec] = []
     errors: dict[str, list[str]] = {}
-    changes: list[str] = []
+    changes: list[tuple[str, ...]] = []
     for li in current:
         raw = quantities.get(li.pk, li.quantity)
         try:
@@ -121,9 +179,11 @@ def portal_change(
                 errors[f"product[{li.pk}]"] = ["this product cannot be chosen from the portal"]
                 continue
             product, price, desc = allowed[new_pid], None, ""
-            changes.append(f"{li.product.name} → {product.name}")
+            changes.append(("switch", li.product.name, product.name))
         if q != li.quantity:
-            changes.append(f"{product.name}: cantitate {li.quantity.normalize()} → {q.normalize()}")
+            changes.append(
+                ("quantity", product.name, str(li.quantity.normalize()), str(q.normalize()))
+            )
         specs.append(
             LineSpec(product=product, quantity=Decimal(q), unit_price=price, description=desc)
         )
@@ -132,5 +192,5 @@ def portal_change(
     if not changes:
         raise ValidationError({"__all__": ["nothing changed"]})
     c = contract_change_lines(contract=c, user=None, lines=specs, actor=ACTOR)
-    _tell(client, c, "modificare de la următoarea perioadă: " + "; ".join(changes))
+    _tell(client, c, _changed(changes), as_of)
     return c

@@ -7,7 +7,8 @@ from decimal import Decimal as D
 from unittest import mock
 
 import pytest
-from django.core import mail, signing
+from django.core import signing
+from django.db import transaction
 from django.urls import reverse
 
 from recurent.clients.models import Client
@@ -15,8 +16,10 @@ from recurent.contracts.models import ContractChange, ContractLine
 from recurent.documents.models import InvoiceDocument
 from recurent.invoices.models import Invoice
 from recurent.invoices.services import issue_due
+from recurent.mail.models import OutboxKind, OutboxMessage, OutboxState
+from recurent.mail.sender import send_pending
 from recurent.portal import links
-from recurent.portal.services import portal_revoke
+from recurent.portal.services import portal_revoke, portal_unsubscribe
 from tests import factories as f
 from tests.factories import local
 
@@ -44,6 +47,12 @@ def two(world):
         )
     issue_due(as_of=local(2026, 1, 31, 10))
     return out
+
+
+def notices() -> dict[tuple[str, ...], OutboxMessage]:
+    """The queued notices by their recipients."""
+    rows = OutboxMessage.objects.filter(kind=OutboxKind.NOTICE)
+    return {tuple(m.recipients): m for m in rows}
 
 
 def path(client_id, name="portal:home", **kw):
@@ -123,14 +132,31 @@ def test_a_link_of_the_first_format_works_until_the_first_revocation(client, wor
 def test_unsubscribe_ends_at_the_end_of_the_paid_period_audited_and_emailed(client, world, two):
     (a, ca), _ = two
     with mock.patch("recurent.common.clock.now", return_value=NOW):
-        with mock.patch("django.db.transaction.on_commit", side_effect=lambda fn, *a, **k: fn()):
-            r = client.post(path(a.pk, "portal:unsubscribe", contract_id=ca.pk))
+        r = client.post(path(a.pk, "portal:unsubscribe", contract_id=ca.pk))
     assert r.status_code == 302
     ca.refresh_from_db()
     assert ca.final_index == 0 and ca.status == "cancelled"  # the January period was the last one
     change = ContractChange.objects.filter(contract=ca, action="cancel_at_period_end").get()
     assert change.actor == "portal" and change.user is None
-    assert {tuple(m.to) for m in mail.outbox} == {tuple(a.emails), (world.company.email,)}
+    # Queued in the outbox (sent by the mail worker through the company's server).
+    sent = notices()
+    assert set(sent) == {tuple(a.emails), (world.company.email,)}
+    confirmation, notice = sent[tuple(a.emails)], sent[(world.company.email,)]
+    assert {m.state for m in sent.values()} == {OutboxState.PENDING}
+    assert {m.queued_at for m in sent.values()} == {NOW}
+    assert confirmation.subject == (
+        f"{world.company.legal_name}: confirmare modificare abonament {ca.number}"
+    )
+    assert confirmation.body_text == (
+        f"Bună ziua,\n\nAm înregistrat cererea dumneavoastră pentru contractul {ca.number}:\n"
+        "dezabonare: abonamentul se încheie la sfârșitul perioadei facturate.\n\n"
+        f"O zi bună,\n{world.company.legal_name}\n"
+    )
+    assert notice.subject == f"Portal: {a.name} a modificat contractul {ca.number}"
+    assert notice.body_text == (
+        f"Clientul {a.name} a făcut din portal următoarea modificare la contractul {ca.number}:\n"
+        "dezabonare: abonamentul se încheie la sfârșitul perioadei facturate.\n"
+    )
     assert issue_due(as_of=local(2026, 3, 1)).issued == 1  # only the other client's February
     assert not Invoice.objects.filter(contract=ca, period_index=1).exists()
 
@@ -142,22 +168,28 @@ def test_change_quantities_and_switch_to_a_self_service_product_from_the_next_pe
     plus = f.product(world.company, unit_price=D("150"), self_service=True, name="Plus")
     secret = f.product(world.company, unit_price=D("10"), self_service=False)
     line = ca.lines.get()
-    with mock.patch("django.db.transaction.on_commit", side_effect=lambda fn, *a, **k: fn()):
-        r = client.post(
-            path(a.pk, "portal:change", contract_id=ca.pk),
-            {f"qty_{line.pk}": "3", f"product_{line.pk}": str(secret.pk)},
-            follow=True,
-        )
-        assert "Produs: acest produs nu poate fi ales din portal" in r.content.decode()
-        assert len(mail.outbox) == 0
-        client.post(
-            path(a.pk, "portal:change", contract_id=ca.pk),
-            {f"qty_{line.pk}": "3", f"product_{line.pk}": str(plus.pk)},
-        )
+    old_name = line.product.name
+    r = client.post(
+        path(a.pk, "portal:change", contract_id=ca.pk),
+        {f"qty_{line.pk}": "3", f"product_{line.pk}": str(secret.pk)},
+        follow=True,
+    )
+    assert "Produs: acest produs nu poate fi ales din portal" in r.content.decode()
+    assert not OutboxMessage.objects.filter(kind=OutboxKind.NOTICE).exists()
+    client.post(
+        path(a.pk, "portal:change", contract_id=ca.pk),
+        {f"qty_{line.pk}": "3", f"product_{line.pk}": str(plus.pk)},
+    )
     new = ContractLine.objects.get(contract=ca, until_index__isnull=True)
     assert (new.product_id, new.quantity, new.from_index) == (plus.pk, D("3"), 1)
     assert ContractChange.objects.get(contract=ca, action="lines_changed").actor == "portal"
-    assert len(mail.outbox) == 2 and "Plus" in mail.outbox[0].body
+    sent = notices()
+    assert len(sent) == 2
+    what = f"modificare de la următoarea perioadă: {old_name} → Plus; Plus: cantitate 2 → 3\n"
+    assert sent[tuple(a.emails)].body_text.endswith(
+        what + "\nO zi bună,\n" + world.company.legal_name + "\n"
+    )
+    assert sent[(world.company.email,)].body_text.endswith(what)
     issue_due(as_of=local(2026, 2, 28, 10))
     feb = Invoice.objects.get(contract=ca, period_index=1)
     assert feb.net_total == D("450.00")
@@ -225,9 +257,51 @@ def test_the_clients_own_language_wins_over_its_country_and_over_the_visitors_co
         path(a.pk, "portal:change", contract_id=ca.pk), {f"qty_{line.pk}": "0"}, follow=True
     )
     assert "Quantity: must be greater than zero (to stop, unsubscribe)" in r.content.decode()
-    with mock.patch("django.db.transaction.on_commit", side_effect=lambda fn, *a, **k: fn()):
-        r = client.post(path(a.pk, "portal:unsubscribe", contract_id=ca.pk), follow=True)
+    r = client.post(path(a.pk, "portal:unsubscribe", contract_id=ca.pk), follow=True)
     assert "The subscription will end at the end of the paid period." in r.content.decode()
+    # The confirmation in the client's language; the company's notice in Romanian.
+    sent = notices()
+    confirmation, notice = sent[tuple(a.emails)], sent[(world.company.email,)]
+    assert confirmation.subject == (
+        f"{world.company.legal_name}: confirmation of the change to subscription {ca.number}"
+    )
+    assert confirmation.body_text == (
+        f"Hello,\n\nWe have recorded your request for contract {ca.number}:\n"
+        "unsubscribed: the subscription ends at the end of the invoiced period.\n\n"
+        f"Have a good day,\n{world.company.legal_name}\n"
+    )
+    assert notice.subject == f"Portal: {a.name} a modificat contractul {ca.number}"
+    assert "dezabonare: abonamentul se încheie" in notice.body_text
+
+
+def test_a_change_that_rolls_back_queues_no_message(world, two):
+    (a, ca), _ = two
+    with pytest.raises(RuntimeError), transaction.atomic():
+        portal_unsubscribe(client=a, contract=ca, as_of=NOW)
+        assert len(notices()) == 2
+        raise RuntimeError("something after the change fails")
+    assert not OutboxMessage.objects.exists()
+    ca.refresh_from_db()
+    assert ca.final_index is None
+
+
+def test_the_confirmation_arrives_through_the_companys_own_smtp_server(mail_world, two):
+    (a, ca), _ = two
+    Client.objects.filter(pk=a.pk).update(emails=["ana@client.ro", "not an address"])
+    a.refresh_from_db()
+    portal_unsubscribe(client=a, contract=ca, as_of=NOW)
+    assert send_pending(limit=10, as_of=NOW) == 2  # no invoice documents to wait for
+    got = {tuple(r.rcpt_tos): r for r in mail_world.smtp.received}
+    assert set(got) == {("ana@client.ro",), (mail_world.company.email,)}
+    msg = got[("ana@client.ro",)].message
+    assert got[("ana@client.ro",)].mail_from == "facturi@demo.ro"
+    assert msg["From"] == "Recurent Demo <facturi@demo.ro>"
+    assert msg["Subject"] == (
+        f"{mail_world.company.legal_name}: confirmare modificare abonament {ca.number}"
+    )
+    assert "dezabonare: abonamentul se încheie" in msg.get_content()
+    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {OutboxState.SENT}
+    assert msg["Message-ID"] in set(OutboxMessage.objects.values_list("message_id", flat=True))
 
 
 def test_the_companys_portal_link_page_follows_the_users_language(client, world, two):
