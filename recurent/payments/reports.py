@@ -12,18 +12,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext
 
 from recurent.clients.models import Client
 from recurent.engine.money import round_money
 from recurent.invoices.models import Invoice, InvoiceKind
 
 from . import selectors
-from .models import Payment
+from .models import Payment, PaymentMethod
 
-METHOD_RO = {
-    "bank_transfer": "transfer bancar", "card": "card", "cash": "numerar",
-    "direct_debit": "debit direct", "compensation": "compensare",
-}  # fmt: skip
+# Titles, headers and row labels are translated when a report is built: in a request, in the
+# user's language (the CSV/XLSX downloads too); elsewhere, in the default language (Romanian).
 BUCKETS = ("current", "1-30", "31-60", "61-90", ">90")
 ZERO = Decimal("0.00")
 
@@ -64,8 +63,17 @@ def aging(company_id: int, as_of: date | datetime, currency: str = "RON") -> Tab
             totals[k] += b[k]
     rows.append(["TOTAL", *[totals[k] for k in BUCKETS], sum(totals.values(), ZERO)])
     return Table(
-        f"Vechimea creanțelor la {today.isoformat()} ({currency})",
-        ["client", "curent", "1-30 zile", "31-60 zile", "61-90 zile", "peste 90 zile", "total"],
+        gettext("Receivables aging on %(date)s (%(currency)s)")
+        % {"date": today.isoformat(), "currency": currency},
+        [
+            pgettext("report", "client"),
+            pgettext("report", "current"),
+            pgettext("report", "1-30 days"),
+            pgettext("report", "31-60 days"),
+            pgettext("report", "61-90 days"),
+            pgettext("report", "over 90 days"),
+            pgettext("report", "total"),
+        ],
         rows,
     )
 
@@ -90,10 +98,15 @@ def client_statement(
     for inv in inv_q.filter(issue_date__gte=date_from, issue_date__lte=date_to).order_by(
         "issue_date", "number"
     ):
-        label = "factură" if inv.kind == InvoiceKind.INVOICE else "notă de credit"
+        label = (
+            pgettext("report", "invoice %(number)s")
+            if inv.kind == InvoiceKind.INVOICE
+            else pgettext("report", "credit note %(number)s")
+        )
         amt = signed(inv)
         events.append(
-            (inv.issue_date, 0, f"{label} {inv.full_number}", f"scadentă {inv.due_date}",
+            (inv.issue_date, 0, label % {"number": inv.full_number},
+             pgettext("report", "due %(date)s") % {"date": inv.due_date},
              amt if amt > 0 else ZERO, -amt if amt < 0 else ZERO)
         )  # fmt: skip
     for p in pay_q.filter(
@@ -102,22 +115,42 @@ def client_statement(
     ).order_by("date", "pk"):
         if date_from <= p.date <= date_to:
             events.append(
-                (p.date, 1, f"încasare {METHOD_RO.get(p.method, p.method)}", p.reference or p.receipt_number,
+                (p.date, 1, pgettext("report", "payment by %(method)s") % {"method": _method(p.method)},
+                 p.reference or p.receipt_number,
                  ZERO, p.amount)
             )  # fmt: skip
         if p.reversed and p.reversed_at:
             d = selectors.day_of(p.reversed_at)
             if date_from <= d <= date_to:
-                events.append((d, 2, "încasare anulată", p.reversed_reason, p.amount, ZERO))
+                events.append(
+                    (
+                        d,
+                        2,
+                        pgettext("report", "payment reversed"),
+                        p.reversed_reason,
+                        p.amount,
+                        ZERO,
+                    )
+                )
     events.sort(key=lambda e: (e[0], e[1]))
     balance = round_money(opening)
-    rows: list[list[Any]] = [[date_from, "sold inițial", "", ZERO, ZERO, balance]]
+    rows: list[list[Any]] = [
+        [date_from, pgettext("report", "opening balance"), "", ZERO, ZERO, balance]
+    ]
     for d, _, what, detail, debit, credit in events:
         balance = round_money(balance + debit - credit)
         rows.append([d, what, detail, debit, credit, balance])
     return Table(
-        f"Fișa clientului {client.name} {date_from} – {date_to} ({currency})",
-        ["data", "document", "detalii", "debit", "credit", "sold"],
+        gettext("Client statement %(client)s %(start)s – %(end)s (%(currency)s)")
+        % {"client": client.name, "start": date_from, "end": date_to, "currency": currency},
+        [
+            pgettext("report", "date"),
+            pgettext("report", "document"),
+            pgettext("report", "details"),
+            pgettext("report", "debit"),
+            pgettext("report", "credit"),
+            pgettext("report", "balance"),
+        ],
         rows,
     )
 
@@ -130,8 +163,19 @@ def invoiced_vs_collected(
         for m in selectors.invoiced_vs_collected(company_id, months, as_of, currency)
     ]
     return Table(
-        f"Facturat vs încasat ({currency})", ["luna", "facturat", "încasat", "diferență"], rows
+        gettext("Invoiced vs collected (%(currency)s)") % {"currency": currency},
+        [
+            pgettext("report", "month"),
+            pgettext("report", "invoiced"),
+            pgettext("report", "collected"),
+            pgettext("report", "difference"),
+        ],
+        rows,
     )
+
+
+def _method(value: str) -> str:
+    return str(PaymentMethod(value).label) if value in PaymentMethod.values else value
 
 
 def to_csv(table: Table) -> bytes:
@@ -150,7 +194,7 @@ def to_xlsx(table: Table) -> bytes:
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "Raport"
+    ws.title = pgettext("report", "Report")
     ws.append([table.title])
     ws["A1"].font = Font(bold=True)
     ws.append(table.header)

@@ -42,6 +42,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Abs, Coalesce
+from django.utils.translation import pgettext_lazy
 
 from recurent.clients.models import Client
 from recurent.engine.cycles import BUCHAREST
@@ -72,14 +73,15 @@ class State:
     COLLECTION_REQUESTED = "collection_requested"
     CREDIT_NOTE = "credit_note"
 
+    # Lazy: translated when shown, in the reader's language.
     LABELS = {
-        "unpaid": "neîncasată",
-        "partially_paid": "încasată parțial",
-        "paid": "încasată",
-        "overdue": "scadentă depășită",
-        "cancelled": "stornată",
-        "collection_requested": "debitare directă cerută",
-        "credit_note": "notă de credit",
+        "unpaid": pgettext_lazy("payment state", "unpaid"),
+        "partially_paid": pgettext_lazy("payment state", "partially paid"),
+        "paid": pgettext_lazy("payment state", "paid"),
+        "overdue": pgettext_lazy("payment state", "overdue"),
+        "cancelled": pgettext_lazy("payment state", "cancelled"),
+        "collection_requested": pgettext_lazy("payment state", "collection requested"),
+        "credit_note": pgettext_lazy("payment state", "credit note"),
     }
 
 
