@@ -24,7 +24,7 @@ from .models import EmailTemplate, Security, SmtpSettings, TemplateKind
 
 # The mail services refuse in English (the API and the command line show it as is); the screens
 # show these in the user's language. One that embeds a value is matched by a pattern. The
-# template sandbox's own findings (templating.py: "line 3: 'x' is not a field…") stay English.
+# template sandbox's findings (templating.py) are translated where they are raised.
 SERVICE_MESSAGES = [
     (re.compile(r"^not a document that can be emailed$"),
      gettext_noop("not a document that can be emailed")),

@@ -4,6 +4,8 @@ import io
 from datetime import date
 from decimal import Decimal as D
 
+import pytest
+from django.utils import translation
 from openpyxl import load_workbook
 
 from recurent.payments import reports
@@ -11,6 +13,15 @@ from recurent.payments.services import payment_record, payment_reverse
 from tests.factories import local
 
 from .helpers import billed
+
+
+@pytest.fixture(autouse=True)
+def _romanian():
+    # Built outside a request: the reports speak the active language, and a page test run
+    # before may have left another one active in this thread (LocaleMiddleware activates it
+    # per request and does not reset it).
+    with translation.override("ro"):
+        yield
 
 
 def test_aging_splits_outstanding_by_days_past_due(world):
