@@ -8,3 +8,14 @@ def world(db):
 
     c, s, u = setup_company()
     return type("World", (), {"company": c, "series": s, "user": u})
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language (Romanian): Django's locale middleware leaves
+    the last request's language active in the thread, which would leak into the next test."""
+    from django.utils import translation
+
+    translation.activate("ro")
+    yield
+    translation.deactivate()
