@@ -110,10 +110,41 @@ def demo_load(*, bill: bool = True) -> dict[str, int]:
         company=company, client=clients[4], number="CTR-2026-101", signed_on=today, first_issue_at=first(-10),
         issuer=admin, lines=[LineSpec(p["HOST"], Decimal("1"))], activate=False,
     )  # fmt: skip
-    issued = issue_due(as_of=now, trigger="demo").issued if bill else 0
+    issued = _bill_history(company, admin, now) if bill else 0
     return {
         "company_id": company.pk,
         "clients": len(clients),
         "contracts": n + 2,
         "invoices": issued,
     }
+
+
+def _bill_history(company, admin, now) -> int:  # type: ignore[no-untyped-def]
+    """Issue every past invoice at its own instant (so the dashboard has a history), then record
+    what a typical client base has paid: most invoices past their due date, some partly."""
+    from recurent.contracts.models import Contract
+    from recurent.payments.services import payment_record
+
+    instants = sorted(
+        {
+            p.issue_at
+            for c in Contract.objects.filter(company=company, status="active")
+            for p in c.schedule().due(0, now)
+        }
+    )
+    issued = 0
+    for at in instants:
+        issued += issue_due(as_of=at, company_id=company.pk, trigger="demo").issued
+    today = now.astimezone(BUCHAREST).date()
+    for n, inv in enumerate(
+        company.invoices.filter(kind="invoice").order_by("issued_at", "number")
+    ):
+        if inv.due_date > today - timedelta(days=3) or n % 7 == 3:
+            continue  # not due yet, or one in seven left unpaid (the overdue list)
+        amount = inv.gross_total if n % 5 else (inv.gross_total / 2).quantize(Decimal("0.01"))
+        paid_on = min(inv.due_date - timedelta(days=n % 4), today)
+        payment_record(
+            company=company, client=inv.client, date=paid_on, amount=amount, currency=inv.currency,
+            reference=f"Plata factura {inv.full_number}", allocations=[(inv, amount)], as_of=now, user=admin,
+        )  # fmt: skip
+    return issued
