@@ -289,6 +289,7 @@ class _Block:
         self.drafts: dict[tuple[Any, ...], _Priced] = {}
         self.rates = RateBook()
         self.line_adapters = _adapters(InvoiceLine, list(LINE_COLUMNS))
+        self.json = _json_adapter()
 
     def seller(self, company_id: int) -> tuple[dict[str, Any], Any, list[str]]:
         """(snapshot, JSON as the database takes it, data problems) of a company."""
@@ -298,7 +299,7 @@ class _Block:
 
             snap = seller_snapshot(self.companies[company_id])
             problems = [f"company {f}: {m}" for f, m in check_party(snap, "seller")]
-            hit = self.sellers[company_id] = (snap, _JSON_PREP(snap), problems)
+            hit = self.sellers[company_id] = (snap, self.json(snap), problems)
         return hit
 
     def line_terms(self, li: tuple[Any, ...]) -> LineTerms:
@@ -356,16 +357,16 @@ class _Block:
             )
             breakdown = _breakdown(draft)
             hit = self.drafts[key] = _Priced(
-                draft, _line_rows(draft, self.line_adapters), breakdown, _JSON_PREP(breakdown)
+                draft, _line_rows(draft, self.line_adapters), breakdown, self.json(breakdown)
             )
         return hit
 
 
-def _JSON_PREP(value: Any) -> Any:
-    """A JSON value as _insert takes it (the invoice's JSON columns share one encoder)."""
+def _json_adapter() -> Callable[[Any], Any]:
+    """How _insert takes a JSON value (the invoice's JSON columns share one encoder)."""
     adapt = _adapter(Invoice._meta.get_field("seller"))
     assert adapt is not None
-    return adapt(value)
+    return adapt
 
 
 def _breakdown(draft: Draft) -> list[dict[str, Any]]:
