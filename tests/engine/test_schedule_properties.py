@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from recurent.engine.cycles import BUCHAREST, Cycle, CycleKind, Schedule, ScheduleError, localize
@@ -134,6 +134,10 @@ def test_unknown_cycle_and_end_before_start_are_refused():
 @settings(max_examples=50)
 @given(first=walls, k=st.integers(min_value=0, max_value=24))
 def test_schedule_is_the_same_from_any_zone_representation(first, k):
+    # An anchor given as an aware instant is read as the Bucharest wall time it shows; a wall
+    # time inside the spring-forward gap has no instant of its own, so it is left out here
+    # (test_wall_clock_time_is_kept_across_dst covers the gap).
+    assume(localize(first).astimezone(BUCHAREST).replace(tzinfo=None) == first)
     aware = localize(first).astimezone(ZoneInfo("America/New_York"))
     a = Schedule(first_wall=first, cycle=Cycle.parse("monthly"))
     b = Schedule(first_wall=aware, cycle=Cycle.parse("monthly"))
