@@ -1,6 +1,12 @@
 """Benchmark: e-Factura XML build + own check, and the PDF, per invoice (single process).
 
     .venv/bin/python bench/documents.py [--n 500]
+    .venv/bin/python bench/documents.py --db-template perfdoc_billed --procs 2 --limit 2000
+
+The second form measures ``render_pending`` (the worker task) end to end on PostgreSQL: a
+copy of a database holding issued invoices without documents (e.g. a billed copy of
+bench/billing_run.py's template) is made, ``--procs`` processes render until ``--limit``
+invoices have their documents, and documents/s, wall and CPU per process are printed.
 
 No database: the documents are built from a ``DocData`` snapshot exactly as the worker
 does after loading an invoice. Results go to docs/benchmarks/documents.md.
@@ -73,10 +79,87 @@ def median_ms(fn, n: int) -> tuple[float, float]:
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
 
+def db_child(limit: int, profile: str) -> None:
+    """One rendering process: the worker task until ``limit`` invoices have their PDF."""
+    from recurent.documents.models import InvoiceDocument
+    from recurent.documents.services import render_pending
+
+    def loop() -> int:
+        done = 0
+        while n := render_pending(limit=100):
+            done += n
+            if InvoiceDocument.objects.filter(kind="pdf").count() >= limit:
+                break
+        return done
+
+    if profile:
+        import cProfile
+
+        cProfile.runctx("print(loop())", globals(), {"loop": loop}, profile)
+    else:
+        print(loop())
+
+
+def db_run(a: argparse.Namespace) -> None:
+    import subprocess
+
+    import psycopg
+
+    name = f"perfdoc_run_{os.getpid()}"
+    with psycopg.connect(a.pg_server + "/postgres", autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{a.db_template}"')
+    env = dict(os.environ, DATABASE_URL=f"{a.pg_server}/{name}")
+    cmd = [sys.executable, __file__, "--db-child", str(a.limit)]
+    try:
+        load = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                cmd + (["--profile", f"{a.profile}.{i}"] if a.profile else []),
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+            for i in range(a.procs)
+        ]
+        cpu, done = [], []
+        for p in procs:
+            _, status, ru = os.wait4(p.pid, 0)
+            done.append(int(p.stdout.read().split()[-1]))  # type: ignore[union-attr]
+            cpu.append(round(ru.ru_utime + ru.ru_stime, 1))
+        wall = time.perf_counter() - t0
+        with psycopg.connect(env["DATABASE_URL"]) as c:
+            n = c.execute(
+                "SELECT COUNT(DISTINCT invoice_id) FROM documents_invoicedocument"
+            ).fetchone()[0]
+            dup = c.execute("SELECT COUNT(*) FROM documents_invoicedocument GROUP BY invoice_id, kind "
+                            "HAVING COUNT(*) > 1").fetchall()  # fmt: skip
+            bad = c.execute(
+                "SELECT COUNT(*) FROM documents_invoicedocument WHERE NOT valid"
+            ).fetchone()[0]
+        print(f"procs={a.procs} invoices={n} per-process={done} wall={wall:.1f}s "
+              f"{n / wall:.1f} invoices/s cpu={cpu} ms-cpu/invoice={sum(cpu) / n * 1000:.1f} "
+              f"load={load:.2f}->{os.getloadavg()[0]:.2f} duplicates={len(dup)} invalid={bad}")  # fmt: skip
+    finally:
+        with psycopg.connect(a.pg_server + "/postgres", autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=500)
-    n = ap.parse_args().n
+    ap.add_argument("--db-template", help="render_pending on a copy of this PostgreSQL database")
+    ap.add_argument("--pg-server", default="postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--procs", type=int, default=1)
+    ap.add_argument("--limit", type=int, default=2000)
+    ap.add_argument("--profile", default="", help="cProfile output prefix (one file per process)")
+    ap.add_argument("--db-child", type=int, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.db_child:
+        return db_child(a.db_child, a.profile)
+    if a.db_template:
+        return db_run(a)
+    n = a.n
     one, big = invoice(3), invoice(60)
     assert check_xml(ubl.build(one)) == [] and check_xml(ubl.build(big)) == []
     t0 = time.perf_counter()

@@ -8,6 +8,7 @@ benchmarked and tested without a database. ``from_invoice`` is the one bridge fr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -127,8 +128,14 @@ def _dec(value: Any) -> Decimal | None:
     return None if value is None or value == "" else Decimal(str(value))
 
 
-def from_invoice(invoice: Invoice, annexes: tuple[Annex, ...] = ()) -> DocData:
-    """The stored invoice (rows and JSON snapshots) as a ``DocData``; lines are read once."""
+def from_invoice(
+    invoice: Invoice, annexes: tuple[Annex, ...] = (), lines: Iterable[Any] | None = None
+) -> DocData:
+    """The stored invoice (rows and JSON snapshots) as a ``DocData``; lines are read once
+    (``lines``: the invoice's line rows in position order, when the caller loaded them for a
+    whole block of invoices)."""
+    if lines is None:
+        lines = invoice.lines.all().order_by("position")
     credited = invoice.credited_invoice if invoice.credited_invoice_id else None
     return DocData(
         kind=invoice.kind,
@@ -152,7 +159,7 @@ def from_invoice(invoice: Invoice, annexes: tuple[Annex, ...] = ()) -> DocData:
                 description=li.description,
                 product_code=li.product_code,
             )
-            for li in invoice.lines.all().order_by("position")
+            for li in lines
         ),
         vat_rows=tuple(
             VatRow(
