@@ -109,9 +109,15 @@ def db_run(a: argparse.Namespace) -> None:
     with psycopg.connect(a.pg_server + "/postgres", autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{a.db_template}"')
     env = dict(os.environ, DATABASE_URL=f"{a.pg_server}/{name}")
+    if a.sql:
+        with psycopg.connect(env["DATABASE_URL"], autocommit=True) as c:
+            c.execute(a.sql)
+    from billing_run import postgres_cpu_s  # every PostgreSQL process: an upper bound
+
     cmd = [sys.executable, __file__, "--db-child", str(a.limit)]
     try:
         load = os.getloadavg()[0]
+        pg0 = postgres_cpu_s()
         t0 = time.perf_counter()
         procs = [
             subprocess.Popen(
@@ -128,6 +134,7 @@ def db_run(a: argparse.Namespace) -> None:
             done.append(int(p.stdout.read().split()[-1]))  # type: ignore[union-attr]
             cpu.append(round(ru.ru_utime + ru.ru_stime, 1))
         wall = time.perf_counter() - t0
+        pg = postgres_cpu_s() - pg0
         with psycopg.connect(env["DATABASE_URL"]) as c:
             n = c.execute(
                 "SELECT COUNT(DISTINCT invoice_id) FROM documents_invoicedocument"
@@ -139,6 +146,7 @@ def db_run(a: argparse.Namespace) -> None:
             ).fetchone()[0]
         print(f"procs={a.procs} invoices={n} per-process={done} wall={wall:.1f}s "
               f"{n / wall:.1f} invoices/s cpu={cpu} ms-cpu/invoice={sum(cpu) / n * 1000:.1f} "
+              f"postgres-cpu={pg:.1f}s ({pg / n * 1000:.1f} ms/invoice) "
               f"load={load:.2f}->{os.getloadavg()[0]:.2f} duplicates={len(dup)} invalid={bad}")  # fmt: skip
     finally:
         with psycopg.connect(a.pg_server + "/postgres", autocommit=True) as c:
@@ -153,6 +161,7 @@ def main() -> None:
     ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--limit", type=int, default=2000)
     ap.add_argument("--profile", default="", help="cProfile output prefix (one file per process)")
+    ap.add_argument("--sql", default="", help="run this SQL on the copy first (experiments)")
     ap.add_argument("--db-child", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.db_child:
