@@ -182,7 +182,3 @@ LOGGING = {
 }
 
 RECURENT_PUBLIC_URL = os.environ.get("RECURENT_PUBLIC_URL", "http://127.0.0.1:8000")
-
-# The invoice month-figures index covers gross_total on PostgreSQL; SQLite builds it without the
-# covered column, which is what we want there (models.W040 only says so).
-SILENCED_SYSTEM_CHECKS = ["models.W040"]

@@ -42,6 +42,6 @@ class Migration(migrations.Migration):
         migrations.RunPython(trigram_indexes, drop_trigram_indexes),
         migrations.AddIndex(
             model_name='invoice',
-            index=models.Index(fields=['company', 'currency', 'issue_date', 'kind'], include=('gross_total',), name='invoice_month_figures'),
+            index=models.Index(fields=['company', 'currency', 'issue_date', 'kind', 'gross_total'], name='invoice_month_figures'),
         ),
     ]
