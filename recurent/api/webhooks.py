@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterable, Sequence
@@ -84,6 +87,27 @@ def _clean_events(events: Sequence[str]) -> list[str]:
     return events
 
 
+def _private_address(url: str) -> str | None:
+    """The first non-public address the URL's host resolves to, or None when all are public.
+
+    Webhooks are sent by the server, from inside its network: an endpoint must not be a way to
+    reach the database, the admin interface of a router or a cloud metadata service (SSRF).
+    Checked when an endpoint is saved and again before each delivery (DNS can change).
+    """
+    if getattr(settings, "RECURENT_WEBHOOKS_ALLOW_PRIVATE", False):
+        return None
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return f"{host} (does not resolve)"
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0])
+        if not ip.is_global or ip.is_multicast:
+            return str(ip)
+    return None
+
+
 def _clean_url(url: str) -> str:
     try:
         URLValidator(schemes=["http", "https"])(url)
@@ -91,6 +115,15 @@ def _clean_url(url: str) -> str:
         raise ValidationError({"url": ["an http:// or https:// address"]}) from None
     if len(url) > 500:
         raise ValidationError({"url": ["at most 500 characters"]})
+    blocked = _private_address(url)
+    if blocked:
+        raise ValidationError(
+            {
+                "url": [
+                    f"refused: the address is not public ({blocked}); webhooks go to the internet only"
+                ]
+            }
+        )
     return url
 
 
@@ -271,6 +304,9 @@ _opener = urllib.request.build_opener(_NoRedirect)
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str, str]:
     """(status, response text, error) of one attempt."""
+    blocked = _private_address(url)
+    if blocked:
+        return None, "", f"refused: the address is not public ({blocked})"
     req = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with _opener.open(req, timeout=TIMEOUT) as resp:

@@ -182,3 +182,7 @@ LOGGING = {
 }
 
 RECURENT_PUBLIC_URL = os.environ.get("RECURENT_PUBLIC_URL", "http://127.0.0.1:8000")
+
+# Webhook endpoints must be public internet addresses (no SSRF into the server's network);
+# set to true only for a closed installation that posts to its own internal systems.
+RECURENT_WEBHOOKS_ALLOW_PRIVATE = env_bool("RECURENT_WEBHOOKS_ALLOW_PRIVATE", False)

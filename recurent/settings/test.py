@@ -13,3 +13,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = BASE_DIR.parent / "test-output" / "static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# The webhook tests post to receivers on 127.0.0.1 (tests/api/test_webhooks.py checks the refusal
+# with this switched off).
+RECURENT_WEBHOOKS_ALLOW_PRIVATE = True

@@ -231,3 +231,31 @@ def test_webhook_api_log_replay_and_retry(world, admin_api, receiver):
     assert admin_api.post(f"/webhooks/endpoints/{ep['id']}/replay", {}).json() == {"requeued": 0}
     bad = admin_api.post("/webhooks/endpoints", {"url": "ftp://x", "events": ["invoice.issued"]})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data/",  # a cloud metadata service
+        "http://[::1]/hook",
+    ],
+)
+def test_webhooks_refuse_addresses_inside_the_servers_network(world, settings, url):
+    from django.core.exceptions import ValidationError
+
+    from recurent.api.webhooks import _post, endpoint_create
+    from recurent.common import clock
+
+    settings.RECURENT_WEBHOOKS_ALLOW_PRIVATE = False
+    with pytest.raises(ValidationError) as e:
+        endpoint_create(
+            company=world.company, url=url, events=["invoice.issued"], as_of=clock.now()
+        )
+    assert "not public" in e.value.message_dict["url"][0]
+    # And again at delivery time (a name can resolve elsewhere later): nothing is sent.
+    status, _, error = _post(url, b"{}", {})
+    assert status is None and "not public" in error
