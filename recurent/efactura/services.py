@@ -534,6 +534,42 @@ def _poll_delay(queries: int) -> timedelta:
     return timedelta(minutes=min(2**queries, 30))
 
 
+def _counted_call(
+    st: EfacturaState, conn: SpvConnection, action: str, fn: Any, as_of: datetime
+) -> tuple[bool, Any, Any]:
+    """One status or download request against the per-message daily quota (the counter was just
+    incremented by the caller and is saved before the call, so a crash still counts it).
+
+    Returns (True, answer, attempt) on success; on failure the attempt is finished, the next
+    try scheduled, and (False, None, attempt) returned. A refusal on a status query keeps ANAF's
+    word as the invoice's ANAF state.
+    """
+    attempt = _attempt(st, action, as_of)
+    st.save(update_fields=["quota_day", "status_queries", "downloads", "updated_at"])
+    try:
+        answer = _call(conn, as_of, fn)
+    except (AnafUnavailable, AnafRateLimited) as e:
+        _finish(attempt, "unavailable", str(e), as_of=as_of)
+        st.next_attempt_at = _connection_trouble(conn.pk, e, as_of)
+        st.save(update_fields=["next_attempt_at", "updated_at"])
+        return False, None, attempt
+    except AnafRefused as e:
+        _finish(attempt, "refused", str(e), as_of=as_of)
+        if action == Attempt.Action.STATUS:
+            st.anaf_state = e.errors[0][:60]
+        st.next_attempt_at = _tomorrow(as_of) if e.quota_exceeded else as_of + timedelta(hours=1)
+        st.save()
+        return False, None, attempt
+    except (AnafError, NeedsReconnect) as e:
+        _finish(attempt, "failed", str(e), as_of=as_of)
+        st.retries += 1
+        st.next_attempt_at = as_of + _backoff(st.retries)
+        st.save()
+        return False, None, attempt
+    _connection_ok(conn)
+    return True, answer, attempt
+
+
 def efactura_poll(*, invoice_id: int, as_of: datetime) -> EfacturaState:
     """Follow one UPLOADED invoice: stareMesaj, then descarcare of the answer."""
     st = EfacturaState.objects.select_related("invoice").get(pk=invoice_id)
@@ -546,31 +582,12 @@ def efactura_poll(*, invoice_id: int, as_of: datetime) -> EfacturaState:
             st.next_attempt_at = _tomorrow(as_of)
             st.save()
             return st
-        attempt = _attempt(st, Attempt.Action.STATUS, as_of)
         st.status_queries += 1
-        st.save(update_fields=["quota_day", "status_queries", "downloads", "updated_at"])
-        try:
-            answer = _call(conn, as_of, lambda c: c.status(st.upload_index))
-        except (AnafUnavailable, AnafRateLimited) as e:
-            _finish(attempt, "unavailable", str(e), as_of=as_of)
-            st.next_attempt_at = _connection_trouble(conn.pk, e, as_of)
-            st.save(update_fields=["next_attempt_at", "updated_at"])
+        done, answer, attempt = _counted_call(
+            st, conn, Attempt.Action.STATUS, lambda c: c.status(st.upload_index), as_of
+        )
+        if not done:
             return st
-        except AnafRefused as e:
-            _finish(attempt, "refused", str(e), as_of=as_of)
-            st.anaf_state = e.errors[0][:60]
-            st.next_attempt_at = (
-                _tomorrow(as_of) if e.quota_exceeded else as_of + timedelta(hours=1)
-            )
-            st.save()
-            return st
-        except (AnafError, NeedsReconnect) as e:
-            _finish(attempt, "failed", str(e), as_of=as_of)
-            st.retries += 1
-            st.next_attempt_at = as_of + _backoff(st.retries)
-            st.save()
-            return st
-        _connection_ok(conn)
         _finish(attempt, "ok", answer.state, as_of=as_of)
         st.anaf_state = answer.state
         if answer.state == STATE_PROCESSING:
@@ -596,28 +613,12 @@ def _download_answer(st: EfacturaState, conn: SpvConnection, as_of: datetime) ->
         st.next_attempt_at = _tomorrow(as_of)
         st.save()
         return st
-    attempt = _attempt(st, Attempt.Action.DOWNLOAD, as_of)
     st.downloads += 1
-    st.save(update_fields=["quota_day", "status_queries", "downloads", "updated_at"])
-    try:
-        zip_bytes = _call(conn, as_of, lambda c: c.download(st.download_id))
-    except (AnafUnavailable, AnafRateLimited) as e:
-        _finish(attempt, "unavailable", str(e), as_of=as_of)
-        st.next_attempt_at = _connection_trouble(conn.pk, e, as_of)
-        st.save(update_fields=["next_attempt_at", "updated_at"])
+    done, zip_bytes, attempt = _counted_call(
+        st, conn, Attempt.Action.DOWNLOAD, lambda c: c.download(st.download_id), as_of
+    )
+    if not done:
         return st
-    except AnafRefused as e:
-        _finish(attempt, "refused", str(e), as_of=as_of)
-        st.next_attempt_at = _tomorrow(as_of) if e.quota_exceeded else as_of + timedelta(hours=1)
-        st.save()
-        return st
-    except (AnafError, NeedsReconnect) as e:
-        _finish(attempt, "failed", str(e), as_of=as_of)
-        st.retries += 1
-        st.next_attempt_at = as_of + _backoff(st.retries)
-        st.save()
-        return st
-    _connection_ok(conn)
     _finish(attempt, "ok", f"{len(zip_bytes)} bytes", as_of=as_of)
     with transaction.atomic():
         if st.anaf_state == STATE_NOK:
