@@ -1,9 +1,10 @@
 """Bring the catalogues up to date after changing texts: makemessages (every app, Romanian and
-English), the Romanian texts from ro.py (fill_po), then compilemessages.
+English), then compilemessages. ``recurent/locale/ro/LC_MESSAGES/django.po`` is the one catalogue:
+edit it with any PO tool (Poedit, Lokalize, or ``recurent.web.i18n.translate`` below).
 
     .venv/bin/python -m recurent.web.i18n.update
 
-Exits 1 and lists the msgids that ro.py does not translate yet.
+Exits 1 and lists the msgids that the Romanian catalogue does not translate yet.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from recurent.web.i18n.catalogue import IGNORE, SOURCE
+from recurent.web.i18n.catalogue import IGNORE, PO, SOURCE, read_po
 
 
 def main() -> int:
@@ -27,13 +28,13 @@ def main() -> int:
             "makemessages", locale=["ro", "en"], ignore_patterns=IGNORE, no_obsolete=True,
             verbosity=0,
         )  # fmt: skip
-        from recurent.web.i18n import fill_po
-
-        missing = fill_po.main()
         call_command("compilemessages", locale=["ro", "en"], verbosity=0)
     finally:
         os.chdir(cwd)
-    return missing
+    missing = [key for key, entry in read_po(PO).items() if not entry.translated]
+    for key in missing:
+        print(f"untranslated: {key!r}", file=sys.stderr)
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":
