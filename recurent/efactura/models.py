@@ -3,6 +3,7 @@ and cached answers of ANAF's VAT-payer registry."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -159,13 +160,24 @@ class Attempt(models.Model):
         ordering = ["started_at", "pk"]
 
 
+class IncomingKind(models.TextChoices):
+    UNREAD = "", _("not read yet")
+    INVOICE = "invoice", _("invoice")
+    CREDIT_NOTE = "credit_note", _("credit note")
+    # The ZIP holds ANAF's error file (an upload ANAF refused), not an invoice.
+    ERRORS = "errors", _("ANAF's error answer")
+    UNREADABLE = "unreadable", _("unreadable")
+
+
 class IncomingInvoice(models.Model):
-    """A supplier's invoice found in SPV (listaMesajeFactura, filter P)."""
+    """A supplier's invoice: found in SPV (listaMesajeFactura, filter P) or a ZIP downloaded
+    from SPV by hand. Once its ZIP is here, ``supplier.supplier_invoice_read`` fills the
+    fields below from the XML; the ZIP itself (with ANAF's signature) is kept as it came."""
 
     company = models.ForeignKey(
         "companies.Company", on_delete=models.CASCADE, related_name="incoming_invoices"
     )
-    message_id = models.CharField(max_length=20)
+    message_id = models.CharField(max_length=20, blank=True)  # empty: a ZIP uploaded by hand
     upload_index = models.CharField(max_length=20)
     supplier_cif = models.CharField(max_length=16, blank=True)
     details = models.TextField(blank=True)
@@ -173,12 +185,99 @@ class IncomingInvoice(models.Model):
     listed_at = models.DateTimeField()
     zip = models.BinaryField(null=True, blank=True)
     downloaded_at = models.DateTimeField(null=True, blank=True)
+    # What the XML says (filled when the ZIP is read).
+    kind = models.CharField(max_length=12, choices=IncomingKind.choices, blank=True, default="")
+    supplier_name = models.CharField(max_length=200, blank=True)
+    buyer_cif = models.CharField(max_length=16, blank=True)
+    number = models.CharField(max_length=200, blank=True)
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    net_total = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    vat_total = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    gross_total = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    payable = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    vat_breakdown = models.JSONField(default=list, blank=True)  # [{category, rate, base, vat}]
+    lines = models.JSONField(default=list, blank=True)  # [{name, quantity, unit, price, net…}]
+    problem = models.TextField(blank=True)  # why it is not an invoice, or ANAF's errors
+    read_at = models.DateTimeField(null=True, blank=True)
+    # The same supplier's invoice number arrived again (another upload of it): kept, not listed.
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-anaf_created_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["company", "message_id"], name="incoming_once")
+            # incoming_sync skips a message already listed (ignore_conflicts relies on these two).
+            models.UniqueConstraint(
+                fields=["company", "message_id"],
+                condition=~models.Q(message_id=""),
+                name="incoming_once",
+            ),
+            # The same ANAF id (upload index) is one invoice, however it reached us.
+            models.UniqueConstraint(
+                fields=["company", "upload_index"],
+                condition=~models.Q(upload_index=""),
+                name="incoming_upload_index_once",
+            ),
+            # One listed invoice per supplier and number (supplier.supplier_invoice_read marks
+            # a second one as a duplicate instead).
+            models.UniqueConstraint(
+                fields=["company", "supplier_cif", "number"],
+                condition=~models.Q(number="") & models.Q(duplicate_of__isnull=True),
+                name="incoming_supplier_number_once",
+            ),
         ]
+        indexes = [
+            # The supplier-invoice list: a company's invoices, newest issue date first.
+            models.Index(fields=["company", "-issue_date", "-id"], name="incoming_list"),
+        ]
+
+
+class InvoiceCorrection(models.Model):
+    """One correction of an invoice ANAF rejected: its buyer, delivery data and notes as they
+    are from this version on, the XML that replaced the rejected one, who, when and why.
+
+    Append-only. The invoice row stays as issued (a trigger forbids changing it); the
+    documents' snapshot (``documents.snapshot.from_invoice``) applies the latest correction,
+    so the PDF, the XML and the portal show the corrected data. Amounts and lines are never
+    corrected here: they need a storno.
+    """
+
+    invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.PROTECT, related_name="efactura_corrections"
+    )
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="+")
+    version = models.PositiveSmallIntegerField()  # 1, 2…: the XML versions are 0 (as issued), 1…
+    buyer = models.JSONField()  # the whole buyer snapshot from this version on
+    delivery = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True)
+    changes = models.JSONField(default=list)  # [{field, old, new}]
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by_name = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+    xml = models.BinaryField()  # this version's XML, as checked and queued for upload
+    xml_sha256 = models.CharField(max_length=64)
+    # What it replaced: the XML ANAF rejected, ANAF's messages and its error file.
+    previous_xml = models.BinaryField()
+    previous_sha256 = models.CharField(max_length=64)
+    rejected_upload_index = models.CharField(max_length=20, blank=True)
+    rejected_errors = models.JSONField(default=list, blank=True)
+    rejected_answer_zip = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["invoice", "version"]
+        constraints = [
+            # correction.invoice_efactura_correct numbers versions under the state row's lock.
+            models.UniqueConstraint(fields=["invoice", "version"], name="correction_version_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} v{self.version}"
 
 
 class RegistryAnswer(models.Model):
