@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext, pgettext
 
 from recurent.clients.models import Client
+from recurent.common.csvsafe import safe_row, xlsx_append
 from recurent.engine.money import round_money
 from recurent.invoices.models import Invoice, InvoiceKind
 
@@ -181,9 +182,9 @@ def _method(value: str) -> str:
 def to_csv(table: Table) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=";")
-    w.writerow(table.header)
+    w.writerow(safe_row(table.header))
     for row in table.rows:
-        w.writerow([v.isoformat() if isinstance(v, date) else v for v in row])
+        w.writerow(safe_row(v.isoformat() if isinstance(v, date) else v for v in row))
     # BOM: Excel opens a UTF-8 CSV with diacritics correctly only with it.
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
@@ -195,13 +196,13 @@ def to_xlsx(table: Table) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = pgettext("report", "Report")
-    ws.append([table.title])
+    xlsx_append(ws, [table.title])
     ws["A1"].font = Font(bold=True)
-    ws.append(table.header)
+    xlsx_append(ws, table.header)
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for row in table.rows:
-        ws.append(row)
+        xlsx_append(ws, row)
         for cell in ws[ws.max_row]:
             if isinstance(cell.value, Decimal):
                 cell.number_format = "#,##0.00"
