@@ -175,6 +175,13 @@ class ContractForm(forms.ModelForm):
         self.fields["issuer"].label = _("invoices issued by")
         self.fields["every_days"].help_text = _("Only for the cycle 'every N days'.")
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # Said here in words: the engine would answer "got None" for an empty N.
+        if data.get("cycle") == CycleKind.DAYS.value and not data.get("every_days"):
+            self.add_error("every_days", _("Give the number of days between two invoices."))
+        return data
+
     def general(self) -> list[forms.BoundField]:
         return [self[f] for f in self.GENERAL]
 
@@ -213,7 +220,10 @@ class BillingRunForm(forms.Form):
     as_of = LocalDateTimeField(
         label=_("as of"),
         required=False,
-        help_text=_("Empty: now. A later instant bills what will be due by then."),
+        help_text=_(
+            "Empty: now. A later instant only with a preview (dry run): a real run cannot be "
+            "dated in the future."
+        ),
     )
     dry_run = forms.BooleanField(
         label=_("preview only (dry run): issue nothing"), required=False, initial=True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import islice
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -91,29 +93,77 @@ def _line_initial(contract: Contract) -> list[dict[str, Any]]:
     ]
 
 
-def _specs(formset: Any) -> list[services.LineSpec]:
+def _specs(formset: Any) -> list[tuple[Any, services.LineSpec]]:
+    """The kept lines with the form each came from (the service numbers errors by this order)."""
     out = []
     for f in formset.forms:
         d = f.cleaned_data
         if not d or d.get("DELETE") or not d.get("product"):
             continue
-        out.append(
-            services.LineSpec(
-                product=d["product"],
-                quantity=d["quantity"],
-                unit_price=d.get("unit_price"),
-                description=d.get("description") or "",
-            )
+        spec = services.LineSpec(
+            product=d["product"],
+            quantity=d["quantity"],
+            unit_price=d.get("unit_price"),
+            description=d.get("description") or "",
         )
+        out.append((f, spec))
     return out
 
 
-def _same_lines(contract: Contract, specs: list[services.LineSpec]) -> bool:
+LINE_KEY = re.compile(r"^lines\[(?P<n>\d+)\](?:\.(?P<field>\w+))?$")
+
+
+def _apply_contract_errors(
+    form: ContractForm, formset: Any, lines: list[tuple[Any, Any]], err: ValidationError
+) -> None:
+    """A service error goes next to its field; ``lines[2].quantity`` to the second kept line."""
+    if not hasattr(err, "error_dict"):
+        apply_errors(form, err)
+        return
+    rest: dict[str, list[Any]] = {}
+    for key, errors in err.error_dict.items():
+        m = LINE_KEY.match(key)
+        n = int(m["n"]) if m else 0
+        if m and 1 <= n <= len(lines):
+            line_form = lines[n - 1][0]
+            field = m["field"] if m["field"] in line_form.fields else None
+            for e in errors:
+                line_form.add_error(field, error_text(ValidationError([e])))
+        elif key == "lines":
+            formset.non_form_errors().append(error_text(ValidationError(errors)))
+        else:
+            rest[key] = errors
+    if rest:
+        apply_errors(form, ValidationError(rest))
+
+
+def _error_summary(form: ContractForm, formset: Any) -> list[dict[str, str]]:
+    """Every error of the form in words, with the tab that holds it (the banner above the tabs)."""
+    out: list[dict[str, str]] = []
+    for e in form.non_field_errors():
+        out.append({"tab": "tab-general", "text": str(e)})
+    for name in list(ContractForm.GENERAL) + list(ContractForm.BILLING):
+        tab = "tab-general" if name in ContractForm.GENERAL else "tab-billing"
+        for e in form[name].errors:
+            out.append({"tab": tab, "text": f"{capfirst(form[name].label)}: {e}"})
+    for e in formset.non_form_errors():
+        out.append({"tab": "tab-products", "text": f"{_('Products')}: {e}"})
+    for i, f in enumerate(formset.forms, start=1):
+        for name, errors in f.errors.items():
+            label = capfirst(f.fields[name].label) if name in f.fields else ""
+            for e in errors:
+                where = _("Line %(n)s") % {"n": i}
+                text = f"{where}, {label}: {e}" if label else f"{where}: {e}"
+                out.append({"tab": "tab-products", "text": text})
+    return out
+
+
+def _same_lines(contract: Contract, specs: list[tuple[Any, services.LineSpec]]) -> bool:
     current = [
         (x["product"], x["quantity"], x["unit_price"], x["description"])
         for x in _line_initial(contract)
     ]
-    wanted = [(s.product.pk, s.quantity, s.unit_price, s.description) for s in specs]
+    wanted = [(s.product.pk, s.quantity, s.unit_price, s.description) for _f, s in specs]
     return current == wanted
 
 
@@ -135,9 +185,13 @@ def _contract_form(request: HttpRequest, contract: Contract | None) -> HttpRespo
         initial=_line_initial(contract) if contract else [{"quantity": 1}],
         form_kwargs={"products": products},
     )
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    # Both validated: the banner lists the errors of every tab at once.
+    form_ok, lines_ok = form.is_valid(), formset.is_valid()
+    lines: list[tuple[Any, services.LineSpec]] = []
+    if request.method == "POST" and form_ok and lines_ok:
         fields = {k: form.cleaned_data[k] for k in ContractForm.Meta.fields}
-        specs = _specs(formset)
+        lines = _specs(formset)
+        specs = [spec for _f, spec in lines]
         try:
             if contract is None:
                 contract = services.contract_create(
@@ -152,17 +206,20 @@ def _contract_form(request: HttpRequest, contract: Contract | None) -> HttpRespo
                 )
             else:
                 contract = services.contract_update(contract=contract, user=user, **fields)
-                if not _same_lines(contract, specs):
+                if not _same_lines(contract, lines):
                     services.contract_change_lines(contract=contract, user=user, lines=specs)
                 messages.success(
                     request, _("Contract %(number)s saved.") % {"number": contract.number}
                 )
             return redirect("web:contract", pk=contract.pk)
         except ValidationError as e:
-            apply_errors(form, e)
+            _apply_contract_errors(form, formset, lines, e)
+    errors = _error_summary(form, formset) if request.method == "POST" else []
     ctx = {
         "form": form,
         "formset": formset,
+        "errors": errors,
+        "error_tabs": {e["tab"] for e in errors},
         "object": contract,
         "products": _product_options(products),
     }

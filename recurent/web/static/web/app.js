@@ -22,7 +22,9 @@
       });
       var wanted = location.hash.slice(1);
       var initial = bar.querySelector('[data-tab="' + wanted + '"]') ? wanted : null;
-      // A panel holding a validation error opens first.
+      // A panel holding a validation error opens first (before the one remembered in the URL).
+      var marked = bar.querySelector(".tab-error");
+      if (marked) initial = marked.getAttribute("data-tab");
       if (!initial) {
         buttons.forEach(function (b) {
           var p = document.getElementById(b.getAttribute("data-tab"));
@@ -30,6 +32,14 @@
         });
       }
       show(initial || buttons[0].getAttribute("data-tab"));
+      // The error banner's links open the tab that holds the error.
+      document.querySelectorAll("[data-open-tab]").forEach(function (a) {
+        a.addEventListener("click", function (e) {
+          if (!bar.querySelector('[data-tab="' + a.getAttribute("data-open-tab") + '"]')) return;
+          e.preventDefault();
+          show(a.getAttribute("data-open-tab"));
+        });
+      });
     });
   }
   document.addEventListener("DOMContentLoaded", function () { setupTabs(document); });
