@@ -47,6 +47,8 @@ from .spv import (
     AnafRefused,
     Message,
     SpvClient,
+    UploadRoute,
+    upload_route,
 )
 
 log = logging.getLogger("recurent.efactura")
@@ -268,6 +270,17 @@ def _standard(inv: Invoice) -> str:
     return STANDARD_CREDIT_NOTE if inv.kind == InvoiceKind.CREDIT_NOTE else STANDARD_INVOICE
 
 
+def upload_route_for(inv: Invoice) -> UploadRoute:
+    """Endpoint and parameters of an invoice's upload, read from the buyer as it is on the
+    invoice (so a corrected buyer is routed by its corrected data)."""
+    buyer = inv.buyer or {}
+    return upload_route(
+        buyer_kind=buyer.get("kind") or "company",
+        buyer_country=buyer.get("country") or "RO",
+        credit_note=_standard(inv) == STANDARD_CREDIT_NOTE,
+    )
+
+
 def _sha(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()
 
@@ -323,13 +336,14 @@ def efactura_upload(*, invoice_id: int, as_of: datetime) -> EfacturaState:
     st = locked
     st.invoice = Invoice.objects.get(pk=invoice_id)
     cif = st.invoice.seller.get("cui") or st.invoice.company.cui
+    route = upload_route_for(st.invoice)
     try:
         try:
-            answer = client.upload(xml, cif=cif, standard=_standard(st.invoice))
+            answer = client.upload(xml, cif=cif, route=route)
         except AnafUnauthorized:
             # 401 means the file was refused at the door: safe to refresh and send once more.
             client = _client(conn, as_of, refused=client._token)
-            answer = client.upload(xml, cif=cif, standard=_standard(st.invoice))
+            answer = client.upload(xml, cif=cif, route=route)
     except (AnafRateLimited, AnafUnauthorized, NeedsReconnect) as e:
         # Refused at the door (429, 401) or never sent: nothing reached ANAF's processing.
         _back_to_queue(st, attempt, f"not accepted for processing: {e}", as_of)

@@ -1,4 +1,4 @@
-"""Client of ANAF's e-Factura REST API (SPV): upload, stareMesaj, descarcare, listaMesajeFactura.
+"""Client of ANAF's e-Factura REST API (SPV): upload/uploadb2c, stareMesaj, descarcare, listaMesajeFactura.
 
 Base URL per environment, e.g. ``https://api.anaf.ro/test/FCTEL/rest/``; every call carries
 ``Authorization: Bearer <access token>``. Errors (see ``http``):
@@ -33,6 +33,12 @@ from .http import (
 
 STANDARD_INVOICE = "UBL"
 STANDARD_CREDIT_NOTE = "CN"
+ENDPOINT_B2B = "upload"
+# Invoices to consumers (a buyer who is a natural person, with a CNP or without one): ANAF's
+# B2C endpoint, live since 2025 and mandatory for B2C since 2025-03-31. Same query
+# parameters and answers as ``upload`` (Odoo's l10n_ro_edi routes every non-company buyer
+# there; docs/efactura.md).
+ENDPOINT_B2C = "uploadb2c"
 
 STATE_OK = "ok"
 STATE_NOK = "nok"
@@ -86,6 +92,33 @@ class Message:
     details: str
     created_at: datetime | None  # data_creare, Bucharest wall time, naive as ANAF sends it
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UploadRoute:
+    """Where an e-Factura goes and with which query parameters (besides ``cif``)."""
+
+    endpoint: str  # ENDPOINT_B2B | ENDPOINT_B2C
+    standard: str  # STANDARD_INVOICE | STANDARD_CREDIT_NOTE
+    extern: bool = False  # the buyer is not in Romania: ``extern=DA``
+
+    def params(self, cif: str) -> dict[str, str]:
+        params = {"standard": self.standard, "cif": _digits(cif)}
+        if self.extern:
+            params["extern"] = "DA"
+        return params
+
+
+def upload_route(*, buyer_kind: str, buyer_country: str, credit_note: bool) -> UploadRoute:
+    """The one routing rule: a natural person goes to ``uploadb2c``, a company to ``upload``;
+    a credit note is ``standard=CN``, an invoice ``UBL``; a buyer outside Romania (EU or not,
+    company or person) adds ``extern=DA``, which ANAF asks for when the buyer has no Romanian
+    fiscal code."""
+    return UploadRoute(
+        endpoint=ENDPOINT_B2C if buyer_kind == "individual" else ENDPOINT_B2B,
+        standard=STANDARD_CREDIT_NOTE if credit_note else STANDARD_INVOICE,
+        extern=(buyer_country or "RO").strip().upper() != "RO",
+    )
 
 
 def _local(tag: Any) -> str:
@@ -252,13 +285,24 @@ class SpvClient:
             method, url, headers=headers, timeout=self.timeout, limiter=self.limiter, **kw
         )
 
-    def upload(self, xml: bytes, *, cif: str, standard: str = STANDARD_INVOICE) -> UploadAnswer:
-        if standard not in (STANDARD_INVOICE, STANDARD_CREDIT_NOTE):
-            raise ValueError(f"standard must be UBL or CN, not {standard!r}")
+    def upload(
+        self,
+        xml: bytes,
+        *,
+        cif: str,
+        standard: str = STANDARD_INVOICE,
+        route: UploadRoute | None = None,
+    ) -> UploadAnswer:
+        """POST the XML to ``upload`` (or where ``route`` says: ``uploadb2c``, ``extern=DA``)."""
+        route = route or UploadRoute(ENDPOINT_B2B, standard)
+        if route.standard not in (STANDARD_INVOICE, STANDARD_CREDIT_NOTE):
+            raise ValueError(f"standard must be UBL or CN, not {route.standard!r}")
+        if route.endpoint not in (ENDPOINT_B2B, ENDPOINT_B2C):
+            raise ValueError(f"endpoint must be upload or uploadb2c, not {route.endpoint!r}")
         resp = self._call(
             "POST",
-            "upload",
-            {"standard": standard, "cif": _digits(cif)},
+            route.endpoint,
+            route.params(cif),
             body=xml,
             headers={"Content-Type": "text/plain"},
         )

@@ -43,10 +43,12 @@ class FakeAnaf:
         self.token_requests: list[dict[str, Any]] = []
         self._n = 0
         self.next_index = 5006096656
-        self.uploads: dict[str, dict[str, Any]] = {}  # index -> {xml, cif, standard, outcome}
+        # index -> {xml, cif, standard, endpoint (upload | uploadb2c), params (the query), outcome}
+        self.uploads: dict[str, dict[str, Any]] = {}
         # Scripted answers, consumed in order: path -> deque of (status, content_type, body) or callables.
         self.scripts: dict[str, deque[Any]] = defaultdict(deque)
         self.upload_outcome = "ok"  # what processing decides: ok | nok
+        self.reject_first = 0  # this many next uploads end "nok" first, then upload_outcome applies
         self.timeout_sleep = 1.0  # how long a scripted "timeout" keeps the client waiting
         self.upload_delay = 0.0  # seconds before answering an upload (after registering it)
         self.processing_polls = 1  # stareMesaj answers "in prelucrare" this many times first
@@ -106,6 +108,13 @@ class FakeAnaf:
     def script(self, path: str, *answers: Any) -> None:
         """Next answers for ``path``: (status, content_type, body) tuples or ``"timeout"``."""
         self.scripts[path].extend(answers)
+
+    def _next_outcome(self) -> str:
+        """Called under ``lock`` for each upload ANAF takes for processing."""
+        if self.reject_first > 0:
+            self.reject_first -= 1
+            return "nok"
+        return self.upload_outcome
 
     def status_xml(self, index: str) -> bytes:
         up = self.uploads.get(index)
@@ -261,12 +270,21 @@ class FakeAnaf:
                     return
                 if not self._bearer_ok():
                     return
-                if name == "upload":
-                    self._upload(q, body)
+                if name in ("upload", "uploadb2c"):
+                    self._upload(name, q, body)
                 else:
                     self._send(404, "text/plain", b"not found")
 
-            def _upload(self, q: dict[str, str], body: bytes) -> None:
+            def _upload(self, endpoint: str, q: dict[str, str], body: bytes) -> None:
+                # ANAF refuses an unknown standard at the door (OCA's upload_standard_invalid.xml).
+                if q.get("standard") not in ("UBL", "CN", "CII", "RASP"):
+                    msg = "Valorile acceptate pentru parametrul standard sunt UBL, CN, CII sau RASP"
+                    self._send(
+                        200,
+                        "application/xml",
+                        f'<header xmlns="{NS_UPLOAD}" dateResponse="202608051144" ExecutionStatus="1"><Errors errorMessage="{msg}"/></header>'.encode(),
+                    )
+                    return
                 if not body.lstrip().startswith(b"<"):
                     msg = ("Fisierul transmis nu este valid. org.xml.sax.SAXParseException; lineNumber: 1; "
                            "columnNumber: 1; Content is not allowed in prolog.")  # fmt: skip
@@ -286,7 +304,8 @@ class FakeAnaf:
                     )
                     fake.uploads[index] = {
                         "xml": body, "cif": q.get("cif"), "standard": q.get("standard"),
-                        "outcome": fake.upload_outcome, "download_id": str(3001000000 + int(index) % 100000),
+                        "endpoint": endpoint, "params": dict(q),
+                        "outcome": fake._next_outcome(), "download_id": str(3001000000 + int(index) % 100000),
                         "buyer": buyer.group(1).decode() if buyer else "",
                         "errors": ["E: validari globale  eroare: [BR-RO-110]-Adresa vanzatorului trebuie sa contina strada",
                                    "E:  schematron eroare: [BR-CO-15]-Invoice total amount with VAT = total without VAT + VAT"],

@@ -1,0 +1,130 @@
+"""Each invoice goes to the ANAF endpoint its buyer calls for, with the query parameters ANAF asks for:
+a natural person (with a CNP or without one) to ``uploadb2c``, a company to ``upload``; a credit
+note as ``standard=CN``; a buyer outside Romania with ``extern=DA``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from lxml import etree
+
+from recurent.documents.services import invoice_render
+from recurent.efactura.models import EfacturaState, EState
+from recurent.efactura.services import efactura_tick
+from recurent.efactura.spv import upload_route
+from recurent.invoices.models import Invoice
+from recurent.invoices.services import issue_due
+from recurent.invoices.storno import invoice_storno
+from tests import factories as f
+from tests.factories import local
+
+T0 = local(2026, 1, 31, 9)
+NS = {
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "country", "credit", "endpoint", "params"),
+    [
+        ("company", "RO", False, "upload", {"standard": "UBL", "cif": "18547290"}),
+        ("company", "RO", True, "upload", {"standard": "CN", "cif": "18547290"}),
+        ("individual", "RO", False, "uploadb2c", {"standard": "UBL", "cif": "18547290"}),
+        ("individual", "RO", True, "uploadb2c", {"standard": "CN", "cif": "18547290"}),
+        ("company", "DE", False, "upload", {"standard": "UBL", "cif": "18547290", "extern": "DA"}),
+        ("company", "US", True, "upload", {"standard": "CN", "cif": "18547290", "extern": "DA"}),
+        ("individual", "FR", False, "uploadb2c",
+         {"standard": "UBL", "cif": "18547290", "extern": "DA"}),
+    ],
+)  # fmt: skip
+def test_the_route_follows_the_buyer_and_the_document(kind, country, credit, endpoint, params):
+    route = upload_route(buyer_kind=kind, buyer_country=country, credit_note=credit)
+    assert (route.endpoint, route.params("RO18547290")) == (endpoint, params)
+
+
+def _issue_for(world, buyer, when=T0) -> Invoice:
+    f.contract(world.company, issuer=world.user, client_=buyer, first=when)
+    assert issue_due(as_of=when).issued == 1
+    return Invoice.objects.order_by("-pk").first()
+
+
+def _upload(inv: Invoice, at) -> dict:
+    """Render the XML with the real builder and check, let the poller upload it, and return what
+    the ANAF stand-in received."""
+    [xml] = invoice_render(invoice=inv, kinds=("xml",))
+    assert xml.valid, xml.findings
+    efactura_tick(limit=50, as_of=at)
+    st = EfacturaState.objects.get(pk=inv.pk)
+    assert st.state == EState.UPLOADED, st.anaf_state
+    return st
+
+
+def test_an_individual_with_a_cnp_goes_to_uploadb2c(world, anaf, connected):
+    buyer = f.client(world.company, kind="individual", name="Ștefan Popescu", tax_id=f.CNP)
+    st = _upload(_issue_for(world, buyer), T0)
+    up = anaf.uploads[st.upload_index]
+    assert up["endpoint"] == "uploadb2c"
+    assert up["params"] == {"standard": "UBL", "cif": "18547290"}
+    assert anaf.hits["upload"] == 0
+
+
+def test_an_individual_without_a_cnp_goes_to_uploadb2c_with_thirteen_zeros(world, anaf, connected):
+    buyer = f.client(world.company, kind="individual", name="Ioana Țăranu", tax_id="")
+    st = _upload(_issue_for(world, buyer), T0)
+    up = anaf.uploads[st.upload_index]
+    assert (up["endpoint"], up["params"]) == ("uploadb2c", {"standard": "UBL", "cif": "18547290"})
+    doc = etree.fromstring(up["xml"])
+    ids = doc.xpath("cac:AccountingCustomerParty//cbc:CompanyID/text()", namespaces=NS)
+    assert ids == ["0000000000000"]
+
+
+def test_a_company_goes_to_upload_and_its_credit_note_as_cn(world, anaf, connected):
+    inv = _issue_for(world, f.client(world.company))
+    st = _upload(inv, T0)
+    assert (anaf.uploads[st.upload_index]["endpoint"], anaf.uploads[st.upload_index]["params"]) == (
+        "upload",
+        {"standard": "UBL", "cif": "18547290"},
+    )
+    later = T0 + timedelta(hours=2)
+    cn = invoice_storno(invoice=inv, lines=None, as_of=later, user=world.user)
+    st = _upload(cn, later)
+    up = anaf.uploads[st.upload_index]
+    assert (up["endpoint"], up["params"]) == ("upload", {"standard": "CN", "cif": "18547290"})
+    assert etree.QName(etree.fromstring(up["xml"])).localname == "CreditNote"
+
+
+def test_a_consumers_credit_note_goes_to_uploadb2c_as_cn(world, anaf, connected):
+    buyer = f.client(world.company, kind="individual", name="Ana Pop", tax_id="")
+    inv = _issue_for(world, buyer)
+    _upload(inv, T0)
+    later = T0 + timedelta(hours=2)
+    st = _upload(invoice_storno(invoice=inv, lines=None, as_of=later, user=world.user), later)
+    up = anaf.uploads[st.upload_index]
+    assert (up["endpoint"], up["params"]) == ("uploadb2c", {"standard": "CN", "cif": "18547290"})
+
+
+def test_a_buyer_outside_romania_adds_extern_da(world, anaf, connected):
+    buyer = f.client(
+        world.company, name="Muster GmbH", tax_id="DE811569869", street="Hauptstraße 5",
+        city="München", county="", country="DE", postal_code="80331",
+    )  # fmt: skip
+    st = _upload(_issue_for(world, buyer), T0)
+    up = anaf.uploads[st.upload_index]
+    assert (up["endpoint"], up["params"]) == (
+        "upload",
+        {"standard": "UBL", "cif": "18547290", "extern": "DA"},
+    )
+
+
+def test_the_client_refuses_a_route_anaf_does_not_know_and_posts_where_told(world, anaf, connected):
+    from recurent.efactura.spv import SpvClient, UploadRoute
+
+    client = SpvClient(
+        base_url=anaf.base + "/test/FCTEL/rest", access_token=next(iter(anaf.access))
+    )
+    with pytest.raises(ValueError, match="UBL or CN"):
+        client.upload(b"<x/>", cif="18547290", route=UploadRoute("upload", "XYZ"))
+    answer = client.upload(b"<x/>", cif="18547290", route=UploadRoute("uploadb2c", "CN"))
+    assert answer.upload_index and anaf.uploads[answer.upload_index]["endpoint"] == "uploadb2c"
