@@ -130,6 +130,20 @@ class ContractLine(models.Model):
     from_index = models.PositiveIntegerField(default=0)
     until_index = models.PositiveIntegerField(null=True, blank=True)
 
+    # What the client may change from the portal (recurent.portal.services.portal_change): only
+    # a self-service line, and only to a quantity within these bounds (empty: no bound beyond
+    # "greater than zero"); a quantity is min_quantity plus a whole number of steps.
+    self_service = models.BooleanField(_("the client may change it from the portal"), default=False)
+    min_quantity = models.DecimalField(
+        _("smallest quantity"), max_digits=14, decimal_places=4, null=True, blank=True
+    )
+    max_quantity = models.DecimalField(
+        _("largest quantity"), max_digits=14, decimal_places=4, null=True, blank=True
+    )
+    quantity_step = models.DecimalField(
+        _("quantity step"), max_digits=14, decimal_places=4, null=True, blank=True
+    )
+
     class Meta:
         ordering = ["position", "pk"]
         constraints = [
@@ -139,6 +153,17 @@ class ContractLine(models.Model):
             models.CheckConstraint(
                 condition=models.Q(unit_price__isnull=True) | models.Q(unit_price__gte=0),
                 name="line_price_not_negative",
+            ),
+            # The portal's bounds make sense (contracts.services._check_lines says why in words).
+            models.CheckConstraint(
+                condition=(models.Q(min_quantity__isnull=True) | models.Q(min_quantity__gt=0))
+                & (models.Q(quantity_step__isnull=True) | models.Q(quantity_step__gt=0))
+                & (
+                    models.Q(min_quantity__isnull=True)
+                    | models.Q(max_quantity__isnull=True)
+                    | models.Q(max_quantity__gte=models.F("min_quantity"))
+                ),
+                name="line_portal_bounds",
             ),
         ]
 
