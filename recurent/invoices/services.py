@@ -23,7 +23,7 @@ import logging
 from collections import defaultdict, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -45,13 +45,44 @@ from recurent.engine.vat import VatCategory, VatError, VatRateCode
 from recurent.rates.services import RateBook, RateUnavailable
 
 from .models import BillingRun, Invoice, InvoiceKind, InvoiceLine, InvoiceOrigin
+
+# SeriesClockError is re-exported: callers (CLI, web) catch it from here.
+from .numbering import SeriesClockError as SeriesClockError
+from .numbering import SeriesLock, vat_breakdown
 from .snapshots import buyer_snapshot, seller_snapshot
 
 log = logging.getLogger("recurent.billing")
 
 
-class SeriesClockError(Exception):
-    """Billing as of an instant older than the newest invoice of a series."""
+def billing_instant_check(*, as_of: datetime | None, dry_run: bool) -> None:
+    """Refuse a real run dated later than now (plus the clock tolerance): the series' newest
+    date would follow it, so one typo in a year would date every later invoice of the series
+    in the future, irreversibly. Previews may look at any instant. Called by ``issue_due``
+    and ``issue_batch`` themselves, so no caller (CLI, web, API, worker) can skip it."""
+    if as_of is None or dry_run:
+        return
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext_lazy
+
+    tolerance = timedelta(seconds=settings.RECURENT["CLOCK_TOLERANCE_SECONDS"])
+    now = clock.now()
+    if as_of > now + tolerance:
+        raise ValidationError(
+            {
+                "as_of": ValidationError(
+                    gettext_lazy(
+                        "a real billing run cannot be dated in the future (%(as_of)s is after "
+                        "now, %(now)s); use a preview (dry run) to see what a later run would issue"
+                    ),
+                    code="future",
+                    params={
+                        "as_of": as_of.astimezone(BUCHAREST).strftime("%Y-%m-%d %H:%M"),
+                        "now": now.astimezone(BUCHAREST).strftime("%Y-%m-%d %H:%M"),
+                    },
+                )
+            }
+        )
 
 
 @dataclass
@@ -645,6 +676,7 @@ def issue_batch(
     exclude: set[int] | None = None,
 ) -> BatchResult:
     """Issue one block of due periods (one per claimed contract). ``as_of=None``: now."""
+    billing_instant_check(as_of=as_of, dry_run=False)
     result = BatchResult()
     exclude = exclude if exclude is not None else set()
     with transaction.atomic():
@@ -786,6 +818,7 @@ def issue_due(
     """
     if dry_run:
         return preview_due(as_of=as_of or clock.now(), company_id=company_id, progress=progress)
+    billing_instant_check(as_of=as_of, dry_run=dry_run)
     started = clock.now()
     run = None
     if not dry_run:

@@ -166,6 +166,9 @@ RECURENT: dict[str, Any] = {
     "WORKER_MAX_SLEEP": env_int("RECURENT_WORKER_MAX_SLEEP", 60),
     # A BNR rate older than this many days is not used (the invoice waits instead).
     "FX_MAX_AGE_DAYS": env_int("RECURENT_FX_MAX_AGE_DAYS", 7),
+    # A real billing run may be dated at most this many seconds after this machine's clock
+    # (another machine's clock may run a little ahead); later instants are for previews only.
+    "CLOCK_TOLERANCE_SECONDS": env_int("RECURENT_CLOCK_TOLERANCE_SECONDS", 300),
     "BNR_URL": os.environ.get("RECURENT_BNR_URL", "https://curs.bnr.ro/nbrfxrates.xml"),
     "PUBLIC_URL": os.environ.get("RECURENT_PUBLIC_URL", "http://127.0.0.1:8000"),
     "BNR_YEAR_URL": os.environ.get(

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -111,6 +112,15 @@ def _start(token: str, company_id: int, as_of: datetime | None, dry_run: bool) -
 def billing_run(request: HttpRequest) -> HttpResponse:
     company = request.company  # type: ignore[attr-defined]
     form = BillingRunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            # The service refuses it too (in the background job); asked here first so that the
+            # form says why instead of a failed job.
+            billing.billing_instant_check(
+                as_of=form.cleaned_data["as_of"], dry_run=form.cleaned_data["dry_run"]
+            )
+        except ValidationError as e:
+            form.add_error(None, e)
     if request.method == "POST" and form.is_valid():
         token = secrets.token_hex(8)
         _start(token, company.pk, form.cleaned_data["as_of"], form.cleaned_data["dry_run"])

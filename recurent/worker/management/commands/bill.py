@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recurent.common import clock
-from recurent.invoices.services import SeriesClockError, due_contracts, issue_due
+from recurent.invoices.services import (
+    SeriesClockError,
+    billing_instant_check,
+    due_contracts,
+    issue_due,
+)
 
 from ._util import parse_instant
 
@@ -17,12 +23,16 @@ from ._util import parse_instant
 class Command(BaseCommand):
     help = (
         "Issue every invoice due as of an instant (default: now). --as-of is time travel: bill as of "
-        "any instant without touching the system clock. A value without an offset is Bucharest time."
+        "any instant without touching the system clock. A value without an offset is Bucharest time. "
+        "A real run cannot be dated later than now (plus RECURENT_CLOCK_TOLERANCE_SECONDS): a future "
+        "instant is for --dry-run only."
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument(
-            "--as-of", help="ISO 8601 instant, e.g. 2026-12-01T09:00 or 2026-12-01T07:00Z"
+            "--as-of",
+            help="ISO 8601 instant, e.g. 2026-12-01T09:00 or 2026-12-01T07:00Z; "
+            "later than now only with --dry-run",
         )
         parser.add_argument("--dry-run", action="store_true", help="preview: write nothing")
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -33,6 +43,12 @@ class Command(BaseCommand):
         as_of = parse_instant(o["as_of"], "--as-of") if o["as_of"] else clock.now()
         if o["batch_size"] < 1:
             raise CommandError("--batch-size: must be 1 or more")
+        try:
+            # Before the progress bar and the run row: a future real run is refused outright.
+            billing_instant_check(as_of=as_of, dry_run=o["dry_run"])
+        except ValidationError as e:
+            why = " ".join(e.message_dict["as_of"])
+            raise CommandError(f"--as-of: {why} [--dry-run for a later instant]") from None
         show = not o["json"] and self.stdout.isatty()
         bar = tqdm(
             total=due_contracts(as_of, company_id=o["company"]).count(),
