@@ -33,6 +33,13 @@ UNITS = [
     ("E48", _("service unit")),
     ("SET", _("set")),
 ]
+# The name printed on the invoice for each offered code, unless the user types another one
+# (the web form follows the code while the name is still one of these).
+UNIT_NAMES = {
+    "H87": "buc", "C62": "buc", "HUR": "oră", "DAY": "zi", "WEE": "săptămână", "MON": "lună",
+    "ANN": "an", "KGM": "kg", "MTR": "m", "MTK": "mp", "LTR": "l", "KWH": "kWh",
+    "E48": "serviciu", "SET": "set",
+}  # fmt: skip
 
 
 class Product(TimeStamped):

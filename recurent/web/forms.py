@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from recurent.catalog.models import UNITS, Product
+from recurent.catalog.models import UNIT_NAMES, UNITS, Product
 from recurent.clients.models import Client
 from recurent.companies.models import Company, InvoiceSeries, Role
 from recurent.contracts.models import Contract
@@ -93,6 +94,24 @@ class ProductForm(forms.ModelForm):
             "vat_category", "vat_rate", "description", "active", "self_service",
         ]  # fmt: skip
         widgets = {"description": forms.Textarea(attrs={"rows": 3, "wide": True})}
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self.fields["unit_name"].required = False
+        self.fields["unit_name"].help_text = _(
+            "Printed on the invoice; follows the unit of measure unless you type another."
+        )
+        # The browser follows the code with these names too (products/form.html).
+        self.fields["unit_code"].widget.attrs["data-unit-names"] = json.dumps(UNIT_NAMES)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        code, name = data.get("unit_code"), (data.get("unit_name") or "").strip()
+        # A name that is empty or the automatic name of another code was not typed by the user:
+        # it follows the code ("lună" for MON, not the "buc" the form started with).
+        if code in UNIT_NAMES and (not name or name in UNIT_NAMES.values()):
+            data["unit_name"] = UNIT_NAMES[code]
+        return data
 
 
 class ClientForm(forms.ModelForm):
