@@ -21,7 +21,7 @@ from recurent.invoices.models import Invoice
 from . import pdf, ubl
 from .models import Annex, DocumentKind, DocumentSettings, InvoiceDocument
 from .snapshot import Annex as AnnexData
-from .snapshot import DocData, from_invoice
+from .snapshot import DocData, corrections_of, from_invoice
 from .validation import check_xml
 
 log = logging.getLogger("recurent.documents")
@@ -54,14 +54,16 @@ def style_for(company: Any) -> pdf.Style:
     )
 
 
-def doc_data(invoice: Invoice) -> DocData:
+def doc_data(invoice: Invoice, correction: Any = None) -> DocData:
+    """``correction``: a correction not stored yet (efactura.correction checks its XML before
+    storing it); ``None``: the invoice's latest stored one, if any."""
     from .api import annexes_of
 
     annexes = tuple(
         AnnexData(a.filename, a.mime, bytes(a.content), a.description)
         for a in annexes_of(invoice.pk)
     )
-    return from_invoice(invoice, annexes)
+    return from_invoice(invoice, annexes, correction=correction)
 
 
 def _store(
@@ -175,6 +177,7 @@ def _block_render(invoices: list[Invoice]) -> int:
     if contract_ids:
         annex_q |= Q(contract_id__in=contract_ids)
     all_annexes = list(Annex.objects.filter(annex_q).order_by("created_at", "pk"))
+    corrections = corrections_of(ids)
     styles: dict[int, pdf.Style] = {}
     docs: list[InvoiceDocument] = []
     done = 0
@@ -190,7 +193,12 @@ def _block_render(invoices: list[Invoice]) -> int:
                 if (a.invoice_id == invoice.pk or (a.contract_id and a.contract_id == invoice.contract_id))
                 and (rendered_at is None or a.created_at <= rendered_at)
             )  # fmt: skip
-            data = from_invoice(invoice, annexes, lines=lines[invoice.pk])
+            data = from_invoice(
+                invoice,
+                annexes,
+                lines=lines[invoice.pk],
+                correction=corrections.get(invoice.pk, {}),
+            )
             out = []
             for kind in missing:
                 if kind == DocumentKind.XML:

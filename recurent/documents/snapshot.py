@@ -8,7 +8,7 @@ benchmarked and tested without a database. ``from_invoice`` is the one bridge fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -124,18 +124,39 @@ def _party(snap: dict[str, Any]) -> Party:
     )
 
 
+# Corrections of an issued invoice made after ANAF rejected its e-Factura (buyer, delivery
+# data, notes; never amounts or lines). The invoice row stays as issued (a trigger forbids
+# changing it): the snapshot applies the latest correction instead, so PDF, XML and portal show
+# it. recurent.efactura registers its lookup here in AppConfig.ready(): invoice ids ->
+# {invoice id: {"buyer": {...}, "notes": "...", "delivery": {...}}}, one query for a block.
+CORRECTIONS: list[Callable[[Sequence[int]], Mapping[int, Mapping[str, Any]]]] = []
+
+
+def corrections_of(invoice_ids: Sequence[int]) -> dict[int, Mapping[str, Any]]:
+    found: dict[int, Mapping[str, Any]] = {}
+    for lookup in CORRECTIONS:
+        found.update(lookup(invoice_ids))
+    return found
+
+
 def _dec(value: Any) -> Decimal | None:
     return None if value is None or value == "" else Decimal(str(value))
 
 
 def from_invoice(
-    invoice: Invoice, annexes: tuple[Annex, ...] = (), lines: Iterable[Any] | None = None
+    invoice: Invoice,
+    annexes: tuple[Annex, ...] = (),
+    lines: Iterable[Any] | None = None,
+    correction: Mapping[str, Any] | None = None,
 ) -> DocData:
     """The stored invoice (rows and JSON snapshots) as a ``DocData``; lines are read once
     (``lines``: the invoice's line rows in position order, when the caller loaded them for a
-    whole block of invoices)."""
+    whole block of invoices). ``correction``: the invoice's latest correction (see
+    ``CORRECTIONS``), when the caller looked it up for a block; ``None`` looks it up here."""
     if lines is None:
         lines = invoice.lines.all().order_by("position")
+    if correction is None:
+        correction = corrections_of([invoice.pk]).get(invoice.pk, {})
     credited = invoice.credited_invoice if invoice.credited_invoice_id else None
     return DocData(
         kind=invoice.kind,
@@ -144,7 +165,7 @@ def from_invoice(
         due_date=invoice.due_date,
         currency=invoice.currency,
         seller=_party(invoice.seller),
-        buyer=_party(invoice.buyer),
+        buyer=_party(correction.get("buyer") or invoice.buyer),
         lines=tuple(
             Line(
                 position=li.position,
@@ -182,7 +203,7 @@ def from_invoice(
         contract_number=invoice.contract_number,
         contract_date=invoice.contract_date,
         vat_on_collection=invoice.vat_on_collection,
-        notes=invoice.notes,
+        notes=correction.get("notes", invoice.notes),
         issuer_name=invoice.issuer_name,
         credited_number=credited.full_number if credited else "",
         credited_issue_date=credited.issue_date if credited else None,

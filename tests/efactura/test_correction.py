@@ -1,0 +1,225 @@
+"""An invoice ANAF rejected is corrected (buyer, delivery data, notes), checked, and sent again
+under the same number; every XML version is kept; an accepted invoice never changes."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from lxml import etree
+
+from recurent.companies.models import Role
+from recurent.companies.services import membership_grant
+from recurent.documents.api import document
+from recurent.documents.services import invoice_render
+from recurent.efactura.correction import (
+    corrections_of,
+    invoice_efactura_correct,
+    invoice_efactura_correction_preview,
+)
+from recurent.efactura.models import EfacturaState, EState, InvoiceCorrection
+from recurent.efactura.services import efactura_tick
+from recurent.invoices.models import Invoice
+from recurent.invoices.services import issue_due
+from tests import factories as f
+from tests.factories import local
+
+from .conftest import NS
+
+T0 = local(2026, 1, 31, 9)
+NEW_BUYER = {"name": "Client Corectat SRL", "street": "Str. Republicii 10"}
+
+
+def tick_at(minutes: float) -> None:
+    efactura_tick(limit=50, as_of=T0 + timedelta(minutes=minutes))
+
+
+def pdf_text(data: bytes) -> str:
+    out = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True)
+    return out.stdout.decode()
+
+
+def buyer_name(xml: bytes) -> str:
+    root = etree.fromstring(xml)
+    return root.findtext(
+        "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName",
+        namespaces=NS,
+    )
+
+
+def issue_rendered(world) -> Invoice:
+    """One invoice issued by the engine, with its real PDF and XML rendered and stored."""
+    f.contract(world.company, issuer=world.user, first=T0)
+    assert issue_due(as_of=T0).issued == 1
+    inv = Invoice.objects.order_by("-pk").first()
+    invoice_render(invoice=inv)
+    return inv
+
+
+@pytest.fixture
+def rejected(world, anaf, connected):
+    """An invoice whose first upload ANAF rejects (the stand-in's reject-first mode)."""
+    anaf.reject_first = 1
+    anaf.processing_polls = 0
+    inv = issue_rendered(world)
+    tick_at(0)  # upload
+    tick_at(1)  # nok -> the error file is downloaded
+    st = EfacturaState.objects.get(pk=inv.pk)
+    assert st.state == EState.REJECTED and st.errors
+    return inv
+
+
+def test_rejected_then_corrected_then_resent_then_accepted(world, anaf, rejected):
+    inv = rejected
+    first = EfacturaState.objects.get(pk=inv.pk)
+    rejected_index, rejected_xml = first.upload_index, anaf.uploads[first.upload_index]["xml"]
+
+    c = invoice_efactura_correct(
+        invoice=inv, changes={"buyer": NEW_BUYER, "notes": "Comanda 77"}, user=world.user,
+        reason="ANAF: the buyer's address was wrong", as_of=T0 + timedelta(minutes=5),
+    )  # fmt: skip
+
+    st = EfacturaState.objects.get(pk=inv.pk)
+    assert st.state == EState.QUEUED and not st.upload_index and not st.errors
+    assert c.version == 1 and c.previous_xml == rejected_xml
+    assert c.rejected_upload_index == rejected_index and c.rejected_errors == first.errors
+    assert {
+        "field": "buyer.name",
+        "old": inv.buyer["name"],
+        "new": "Client Corectat SRL",
+    } in c.changes
+    tick_at(6)  # sent again
+    tick_at(7)  # ok -> ANAF's signed ZIP
+    st.refresh_from_db()
+    assert st.state == EState.ACCEPTED
+    assert len(anaf.uploads) == 2
+    resent = anaf.uploads[st.upload_index]
+    assert resent["xml"] == c.xml == bytes(document(inv.pk, "xml").content)
+    root = etree.fromstring(resent["xml"])
+    # Same number and date: a correction is not a new invoice.
+    assert root.findtext("cbc:ID", namespaces=NS) == inv.full_number
+    assert root.findtext("cbc:IssueDate", namespaces=NS) == inv.issue_date.isoformat()
+    assert buyer_name(resent["xml"]) == "Client Corectat SRL"
+    assert "Comanda 77" in [n.text for n in root.findall("cbc:Note", NS)]
+    # The issued row itself is untouched (the immutability trigger would refuse anyway).
+    inv.refresh_from_db()
+    assert inv.buyer["name"] != "Client Corectat SRL"
+
+
+def test_the_pdf_shows_the_corrected_buyer(world, rejected):
+    before = pdf_text(bytes(document(rejected.pk, "pdf").content))
+    assert rejected.buyer["name"] in before
+    invoice_efactura_correct(invoice=rejected, changes={"buyer": NEW_BUYER}, user=world.user,
+                             reason="wrong name", as_of=T0 + timedelta(minutes=5))  # fmt: skip
+    after = pdf_text(bytes(document(rejected.pk, "pdf").content))
+    assert "Client Corectat SRL" in after and "Str. Republicii 10" in after
+    assert rejected.buyer["name"] not in after
+    # A PDF rendered again later (documents are re-rendered when missing) applies it too.
+    from recurent.documents.models import InvoiceDocument
+
+    InvoiceDocument.objects.filter(invoice=rejected, kind="pdf").delete()
+    invoice_render(invoice=rejected)
+    assert "Client Corectat SRL" in pdf_text(bytes(document(rejected.pk, "pdf").content))
+
+
+def test_every_version_is_kept_with_who_when_and_why(world, anaf, rejected):
+    original = bytes(document(rejected.pk, "xml").content)
+    invoice_efactura_correct(invoice=rejected, changes={"buyer": {"name": "Prima Corectura SRL"}},
+                             user=world.user, reason="first fix", as_of=T0 + timedelta(minutes=5))  # fmt: skip
+    anaf.reject_first = 1
+    tick_at(6)
+    tick_at(7)
+    assert EfacturaState.objects.get(pk=rejected.pk).state == EState.REJECTED
+    other = f.user(first_name="Ana", last_name="Pop")
+    membership_grant(user=other, company=world.company, role=Role.ACCOUNTANT)
+    invoice_efactura_correct(invoice=rejected, changes={"buyer": {"name": "A Doua Corectura SRL"}},
+                             user=other, reason="second fix", as_of=T0 + timedelta(minutes=10))  # fmt: skip
+    v1, v2 = corrections_of(rejected)
+    assert (v1.version, v1.reason, v1.created_by_id) == (1, "first fix", world.user.pk)
+    assert (v2.version, v2.reason, v2.created_by_name) == (2, "second fix", "Ana Pop")
+    assert v2.created_at == T0 + timedelta(minutes=10)
+    v1 = InvoiceCorrection.objects.get(pk=v1.pk)
+    v2 = InvoiceCorrection.objects.get(pk=v2.pk)
+    # The chain of XMLs: as issued -> v1 -> v2, each one kept.
+    assert bytes(v1.previous_xml) == original
+    assert bytes(v2.previous_xml) == bytes(v1.xml)
+    assert [buyer_name(bytes(x)) for x in (v1.previous_xml, v1.xml, v2.xml)] == [
+        rejected.buyer["name"], "Prima Corectura SRL", "A Doua Corectura SRL",
+    ]  # fmt: skip
+    assert v2.rejected_answer_zip  # ANAF's error file of the second rejection is archived
+
+
+def test_an_accepted_invoice_can_never_be_changed(world, anaf, connected):
+    anaf.processing_polls = 0
+    inv = issue_rendered(world)
+    tick_at(0)
+    tick_at(1)
+    assert EfacturaState.objects.get(pk=inv.pk).state == EState.ACCEPTED
+    xml = bytes(document(inv.pk, "xml").content)
+    with pytest.raises(ValidationError) as e:
+        invoice_efactura_correct(invoice=inv, changes={"buyer": NEW_BUYER}, user=world.user,
+                                 reason="try", as_of=T0 + timedelta(minutes=5))  # fmt: skip
+    assert e.value.error_dict["invoice"][0].code == "accepted"
+    assert not InvoiceCorrection.objects.exists()
+    assert bytes(document(inv.pk, "xml").content) == xml
+
+
+def test_an_invoice_not_rejected_cannot_be_corrected(world, anaf, connected):
+    connected.auto_upload = False
+    connected.save()
+    inv = issue_rendered(world)
+    with pytest.raises(ValidationError) as e:
+        invoice_efactura_correct(invoice=inv, changes={"notes": "x"}, user=world.user,
+                                 reason="try", as_of=T0)  # fmt: skip
+    assert e.value.error_dict["invoice"][0].code == "not_rejected"
+
+
+def test_a_viewer_is_refused(world, rejected):
+    viewer = f.user()
+    membership_grant(user=viewer, company=world.company, role=Role.VIEWER)
+    with pytest.raises(PermissionDenied):
+        invoice_efactura_correct(invoice=rejected, changes={"buyer": NEW_BUYER}, user=viewer,
+                                 reason="try", as_of=T0 + timedelta(minutes=5))  # fmt: skip
+    stranger = f.user()  # no role in this company at all
+    with pytest.raises(PermissionDenied):
+        invoice_efactura_correct(invoice=rejected, changes={"buyer": NEW_BUYER}, user=stranger,
+                                 reason="try", as_of=T0 + timedelta(minutes=5))  # fmt: skip
+    assert EfacturaState.objects.get(pk=rejected.pk).state == EState.REJECTED
+
+
+def test_amounts_and_lines_are_refused_they_need_a_storno(world, rejected):
+    for changes in ({"lines": []}, {"gross_total": "1.00"}, {"buyer": {"iban": "x"}}):
+        with pytest.raises(ValidationError) as e:
+            invoice_efactura_correct(invoice=rejected, changes=changes, user=world.user,
+                                     reason="try", as_of=T0 + timedelta(minutes=5))  # fmt: skip
+        assert any(
+            err.code == "not_correctable" for errs in e.value.error_dict.values() for err in errs
+        )
+    assert not InvoiceCorrection.objects.exists()
+
+
+def test_a_correction_that_breaks_the_xml_is_refused_and_nothing_changes(world, rejected):
+    xml = bytes(document(rejected.pk, "xml").content)
+    with pytest.raises(ValidationError) as e:
+        invoice_efactura_correct(invoice=rejected, changes={"buyer": {"street": ""}},
+                                 user=world.user, reason="oops", as_of=T0 + timedelta(minutes=5))  # fmt: skip
+    assert "buyer.street" in e.value.error_dict
+    with pytest.raises(ValidationError) as e:
+        invoice_efactura_correct(invoice=rejected, changes={"buyer": NEW_BUYER}, user=world.user,
+                                 reason="  ", as_of=T0 + timedelta(minutes=5))  # fmt: skip
+    assert "reason" in e.value.error_dict
+    assert not InvoiceCorrection.objects.exists()
+    assert bytes(document(rejected.pk, "xml").content) == xml
+    assert EfacturaState.objects.get(pk=rejected.pk).state == EState.REJECTED
+
+
+def test_the_preview_shows_the_new_xml_passing_the_check_and_stores_nothing(world, rejected):
+    p = invoice_efactura_correction_preview(
+        invoice=rejected, changes={"buyer": NEW_BUYER}, user=world.user, as_of=T0
+    )
+    assert p.valid and buyer_name(p.xml) == "Client Corectat SRL"
+    assert [c["field"] for c in p.changes] == ["buyer.name", "buyer.street"]
+    assert not InvoiceCorrection.objects.exists()
+    assert EfacturaState.objects.get(pk=rejected.pk).state == EState.REJECTED
