@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from recurent.common.addresses import Address, clean_address
 from recurent.common.models import TimeStamped
 from recurent.common.validators import validate_county, validate_emails, validate_iban
-from recurent.engine import geo, identifiers
+from recurent.engine import identifiers
 
 
 class ClientKind(models.TextChoices):
@@ -35,7 +36,21 @@ class Client(TimeStamped):
     trade_register = models.CharField(_("trade-register number"), max_length=40, blank=True)
     street = models.CharField(_("street"), max_length=150)
     city = models.CharField(_("city"), max_length=50)
-    county = models.CharField(_("county"), max_length=6, blank=True, validators=[validate_county])
+    county = models.CharField(
+        _("county"),
+        max_length=6,
+        blank=True,
+        validators=[validate_county],
+        help_text=_("Romanian addresses only (ISO 3166-2, e.g. RO-CJ; RO-B for Bucharest)."),
+    )
+    # For an address outside Romania (county stays empty there): state, province, region as the
+    # client writes it. The UBL (issue 12) emits it as cac:PostalAddress/cbc:CountrySubentity.
+    region = models.CharField(
+        _("region"),
+        max_length=100,
+        blank=True,
+        help_text=_("For an address outside Romania: state, province or region."),
+    )
     country = models.CharField(_("country"), max_length=2, default="RO")
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     emails = models.JSONField(
@@ -72,37 +87,49 @@ class Client(TimeStamped):
         if errors:
             raise ValidationError(errors)
 
-    def normalize(self) -> dict[str, list[str]]:
+    def normalize(self) -> dict[str, list[ValidationError]]:
         """Bring identifiers and the address to their canonical form; return what is wrong.
 
         Runs before field validation (services call it first) so that ``Cluj`` or
-        ``București``/``Sector 3`` are accepted as RO-CJ / RO-B + SECTOR3.
+        ``București`` + ``Sector 3`` are accepted as RO-CJ / RO-B + SECTOR3.
         """
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[ValidationError]] = {}
+        self.country = (self.country or "").strip().upper()
         try:
             if self.kind == ClientKind.COMPANY:
                 if not self.tax_id:
-                    errors["tax_id"] = ["a legal entity needs its CUI/CIF"]
+                    errors["tax_id"] = [
+                        ValidationError(
+                            _("a legal entity needs its CUI/CIF"), code="tax_id_required"
+                        )
+                    ]
                 elif self.country == "RO":
                     self.tax_id = identifiers.clean_cui(self.tax_id, "tax_id")
             elif self.tax_id:
                 self.tax_id = identifiers.clean_cnp(self.tax_id, "tax_id")
-        except identifiers.IdentifierError as e:
-            errors["tax_id"] = [e.message]
+        except identifiers.IdentifierError:
+            what = _("CUI/CIF") if self.kind == ClientKind.COMPANY else _("CNP")
+            errors["tax_id"] = [
+                ValidationError(
+                    _("%(value)s is not a valid %(what)s: check the digits"),
+                    code="tax_id_invalid",
+                    params={"value": self.tax_id, "what": what},
+                )
+            ]
         if self.iban:
             try:
                 self.iban = identifiers.clean_iban(self.iban)
-            except identifiers.IdentifierError as e:
-                errors["iban"] = [e.message]
-        if self.country == "RO":
-            try:
-                self.county = geo.clean_county(self.county)
-            except geo.AddressError as e:
-                errors["county"] = [e.message]
-            else:
-                if self.county == "RO-B":
-                    try:
-                        self.city = geo.clean_bucharest_city(self.city)
-                    except geo.AddressError as e:
-                        errors["city"] = [e.message]
+            except identifiers.IdentifierError:
+                errors["iban"] = [
+                    ValidationError(
+                        _("%(value)s is not a valid IBAN: check the letters and digits"),
+                        code="iban_invalid",
+                        params={"value": self.iban},
+                    )
+                ]
+        address, address_errors = clean_address(
+            Address(self.country, self.county, self.city, self.region)
+        )
+        self.county, self.city, self.region = address.county, address.city, address.region
+        errors.update(address_errors)
         return errors
