@@ -1,4 +1,7 @@
-"""Invoice numbers: formatting and parsing. Allocation (under a lock) lives in invoices.services."""
+"""Invoice numbers: formatting, parsing, and the pure rule of taking a block from a counter.
+
+The counter row and its lock live in ``recurent.invoices.numbering``, the one place that
+numbers invoices and credit notes."""
 
 from __future__ import annotations
 
@@ -48,8 +51,19 @@ def parse_full_number(text: str) -> InvoiceRef:
     return InvoiceRef(m.group(1).upper(), int(m.group(2)))
 
 
-def allocate_block(next_number: int, count: int) -> range:
-    """The numbers a block of ``count`` invoices takes from a counter at ``next_number``."""
+def allocate_block(
+    *, next_number: int, series_year: int | None, yearly_restart: bool, year: int, count: int
+) -> tuple[int, range]:
+    """(the series' year afterwards, the numbers) for ``count`` invoices issued in ``year``
+    from a counter at ``next_number`` that last numbered in ``series_year``.
+
+    A series that restarts yearly starts again at 1 with the first invoice of a new year
+    (the invoice's year in Bucharest, given by the caller); numbers are never skipped.
+    """
     if count < 0:
         raise NumberingError("count", "cannot allocate a negative count")
-    return range(next_number, next_number + count)
+    if yearly_restart and series_year != year:
+        series_year, next_number = year, 1
+    elif series_year is None:
+        series_year = year
+    return series_year, range(next_number, next_number + count)

@@ -386,7 +386,7 @@ class _Block:
                 fx_date=fx_date,
                 seller_vat_payer=company.vat_payer,
             )
-            breakdown = _breakdown(draft)
+            breakdown = vat_breakdown(draft.totals)
             hit = self.drafts[key] = _Priced(
                 draft, _line_rows(draft, self.line_adapters), breakdown, self.json(breakdown)
             )
@@ -398,20 +398,6 @@ def _json_adapter() -> Callable[[Any], Any]:
     adapt = _adapter(Invoice._meta.get_field("seller"))
     assert adapt is not None
     return adapt
-
-
-def _breakdown(draft: Draft) -> list[dict[str, Any]]:
-    t = draft.totals
-    return [
-        {
-            "category": g.category.value,
-            "rate": str(g.rate),
-            "base": str(g.base),
-            "vat": str(g.vat),
-            "vat_ron": str(t.vat_ron_groups[i]) if t.vat_ron_groups else None,
-        }  # fmt: skip
-        for i, g in enumerate(t.groups)
-    ]
 
 
 # InvoiceLine columns in the order _line_rows gives them (invoice_id and credited_line_id aside).
@@ -713,24 +699,9 @@ def issue_batch(
         drafted_for = _bucharest_date(guess)
         ready, held = draft_all(drafted_for)
 
-        # Locked in primary-key order so that two workers never wait on each other in a cycle.
-        series_by_id = {
-            s.pk: s
-            for s in InvoiceSeries.objects.select_for_update()
-            .filter(pk__in=series_ids)
-            .order_by("pk")
-        }
-        issued_at = as_of or clock.now()  # read under the series locks
-        for s in series_by_id.values():
-            if as_of is None and s.last_issued_at and issued_at < s.last_issued_at:
-                # Real-time mode on machines whose clocks differ by a little: keep the series monotonic.
-                issued_at = s.last_issued_at
-        for s in series_by_id.values():
-            if s.last_issued_at and issued_at < s.last_issued_at:
-                raise SeriesClockError(
-                    f"series {s.code}: its newest invoice is dated {s.last_issued_at.isoformat()}, "
-                    f"after {issued_at.isoformat()}; invoice dates cannot go backwards"
-                )
+        # The series rows locked, then the instant read under the locks (invoices/numbering.py).
+        lock = SeriesLock(series_ids, as_of=as_of)
+        issued_at = lock.issued_at
         if _bucharest_date(issued_at) != drafted_for:
             # Midnight passed between the two reads (or another worker's clock is ahead):
             # the drafts were priced for another day. Rare; the whole block shares the date.
@@ -740,7 +711,6 @@ def issue_batch(
         for c, _, reason in held:
             exclude.add(c.pk)
             result.held.append((c.pk, reason))
-        year = issued_at.astimezone(BUCHAREST).year
         now = clock.now()
         rows = _Rows()
         at_db = connection.ops.adapt_datetimefield_value
@@ -748,19 +718,14 @@ def issue_batch(
         prepared_stamps = {a: at_db(v) for a, v in stamps.items()}
         for c, period, priced in ready:
             draft = priced.draft
-            s = series_by_id[c.series_id]
-            if s.yearly_restart and s.year != year:
-                s.year, s.next_number = year, 1
-            elif s.year is None:
-                s.year = year
+            s, year, number, full_number = lock.take(c.series_id)
             t = draft.totals
             seller, seller_db, _ = shared.seller(c.company_id)
             company = shared.companies[c.company_id]
             rows.add(
                 {
-                    "company_id": c.company_id, "series_id": s.pk, "year": s.year,
-                    "number": s.next_number,
-                    "full_number": numbering.full_number(s.code, s.next_number, s.width),
+                    "company_id": c.company_id, "series_id": s.pk, "year": year,
+                    "number": number, "full_number": full_number,
                     "kind": InvoiceKind.INVOICE, "origin": InvoiceOrigin.SCHEDULE,
                     "contract_id": c.pk, "client_id": c.client_id, "period_index": period.index,
                     "period_start": period.start, "period_end": period.end,
@@ -778,15 +743,9 @@ def issue_batch(
                 {"vat_breakdown": priced.breakdown_db, "seller": seller_db, **prepared_stamps},
                 priced.line_rows,
             )  # fmt: skip
-            s.next_number += 1
         _hold(held)
         invoices = rows.insert()
-        for s in series_by_id.values():
-            s.last_issued_at = issued_at
-            # update(), not save(): updated_at must not move (it releases data holds).
-            InvoiceSeries.objects.filter(pk=s.pk).update(
-                next_number=s.next_number, year=s.year, last_issued_at=issued_at
-            )
+        lock.save()
         moved = []
         for c, _, _ in ready:
             c.next_index += 1

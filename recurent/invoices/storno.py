@@ -21,12 +21,12 @@ from django.db.models import Sum
 
 from recurent.common import events
 from recurent.companies.models import InvoiceSeries
-from recurent.engine import numbering
 from recurent.engine.cycles import BUCHAREST
 from recurent.engine.vat import LineInput, VatCategory, compute_totals
 
 from .models import Invoice, InvoiceKind, InvoiceLine, InvoiceOrigin, InvoiceStatus
-from .services import AFTER_ISSUE, SeriesClockError
+from .numbering import SeriesLock, vat_breakdown
+from .services import AFTER_ISSUE
 
 StornoLines = Sequence[tuple[InvoiceLine, Decimal]]
 
@@ -143,41 +143,18 @@ def invoice_storno(
                     {"lines": [f"line {li.position}: the storno would exceed the invoiced amount"]}
                 )
 
-        chosen = _credit_series(original, series)
-        # Locked exactly like issue_batch: the counter row, then the clock check under it.
-        s = InvoiceSeries.objects.select_for_update().get(pk=chosen.pk)
-        if s.last_issued_at and as_of < s.last_issued_at:
-            raise SeriesClockError(
-                f"series {s.code}: its newest invoice is dated {s.last_issued_at.isoformat()}, "
-                f"after {as_of.isoformat()}; invoice dates cannot go backwards"
-            )
-        year = as_of.astimezone(BUCHAREST).year
-        if s.yearly_restart and s.year != year:
-            s.year, s.next_number = year, 1
-        elif s.year is None:
-            s.year = year
-        number = s.next_number
-        s.next_number += 1
-        s.last_issued_at = as_of
-        s.save(update_fields=["next_number", "year", "last_issued_at", "updated_at"])
-
+        # Numbered by the same rule as issue_batch: series row locked, clock checked under it.
+        lock = SeriesLock([_credit_series(original, series).pk], as_of=as_of)
+        (series_id,) = lock.series
+        s, year, number, full_number = lock.take(series_id)
+        lock.save()
         issue_date = as_of.astimezone(BUCHAREST).date()
-        breakdown = [
-            {
-                "category": g.category.value,
-                "rate": str(g.rate),
-                "base": str(g.base),
-                "vat": str(g.vat),
-                "vat_ron": str(totals.vat_ron_groups[i]) if totals.vat_ron_groups else None,
-            }
-            for i, g in enumerate(totals.groups)
-        ]
         credit = Invoice.objects.create(
             company_id=original.company_id,
             series=s,
-            year=s.year,
+            year=year,
             number=number,
-            full_number=numbering.full_number(s.code, number, s.width),
+            full_number=full_number,
             kind=InvoiceKind.CREDIT_NOTE,
             origin=InvoiceOrigin.MANUAL,
             contract_id=original.contract_id,
@@ -199,7 +176,7 @@ def invoice_storno(
             vat_total=totals.vat,
             gross_total=totals.gross,
             vat_total_ron=totals.vat_ron,
-            vat_breakdown=breakdown,
+            vat_breakdown=vat_breakdown(totals),
             # The parties and VAT treatment of the invoice being reversed, as it was issued.
             seller=original.seller,
             buyer=original.buyer,

@@ -45,4 +45,9 @@ def test_numbering_format_and_parse():
     assert (ref.series, ref.number) == ("REC", 123)
     with pytest.raises(numbering.NumberingError):
         numbering.check_series_code("1ABC")
-    assert list(numbering.allocate_block(7, 3)) == [7, 8, 9]
+    assert numbering.allocate_block(
+        next_number=7, series_year=2026, yearly_restart=False, year=2027, count=3
+    ) == (2026, range(7, 10))
+    assert numbering.allocate_block(
+        next_number=7, series_year=2026, yearly_restart=True, year=2027, count=2
+    ) == (2027, range(1, 3))
