@@ -7,6 +7,7 @@ edited file) raise ``StatementError`` with the line of the file and the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -15,9 +16,9 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-CAMT_NS = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.(\d\d)$")
-IBAN_RE = re.compile(r"(?<![A-Z0-9])([A-Z]{2}\d{2}[A-Z0-9]{11,40})")
-EREF_RE = re.compile(r"(?:EREF\+|/EREF/|EndToEndId[:\s]*)\s*([A-Za-z0-9./\-]{1,35})")
+from . import dialects
+
+CAMT_NS = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.(\d{3})\.001\.(\d\d)$")
 
 
 class StatementError(Exception):
@@ -52,31 +53,44 @@ class Parsed:
     entries: list[Entry]
 
 
-def _iban(text: str) -> str:
-    from stdnum import iban
-
-    for m in IBAN_RE.finditer((text or "").upper().replace(" ", "")):
-        cand = m.group(1)
-        # Exports glue the name to the account ("RO21INGB...4567GAMA SRL"): try shorter prefixes.
-        for n in range(min(len(cand), 34), 14, -1):
-            if iban.is_valid(cand[:n]):
-                return cand[:n]
-    return ""
-
-
 def _fallback_ref(*parts: object) -> str:
-    # No bank reference at all: a digest of the entry keeps re-imports idempotent.
+    # No bank reference at all: a digest of what the entry says (not of the file it came in), so
+    # an overlapping statement finds it again; ``number_repeats`` tells identical ones apart.
     return "H" + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
+def number_repeats(entries: list[Entry]) -> list[Entry]:
+    """An entry's identity is its bank reference; where two entries of one file share it (or have
+    none and say the same thing), the second is ``#2``, the third ``#3``: two identical transfers
+    on one day are two payments, and the same day imported again gives the same identities."""
+    seen: dict[tuple, int] = {}
+    out = []
+    for e in entries:
+        ref = e.bank_reference or _fallback_ref(
+            e.account_iban, e.booking_date, e.amount, e.credit, e.reversal, e.payer_name,
+            e.payer_iban, e.remittance, e.end_to_end_id,
+        )  # fmt: skip
+        key = (e.account_iban, e.booking_date, e.amount, e.credit, ref)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            ref = f"{ref[:110]}#{seen[key]}"
+        out.append(dataclasses.replace(e, bank_reference=ref[:120]))
+    return out
+
+
 def parse(content: bytes, filename: str = "") -> Parsed:
-    head = content.lstrip()[:200]
+    """Read a CAMT.053 or MT940 file whole, or raise ``StatementError(line, reason)``."""
+    head = content.lstrip(b"\xef\xbb\xbf \t\r\n")[:200]
+    if content[:4] == b"PK\x03\x04":
+        raise StatementError(1, "a ZIP archive: extract the statement file from it and upload that")
     if head.startswith(b"<"):
-        return parse_camt053(content)
-    text = _decode(content)
-    if ":20:" in text and ":61:" in text or ":25:" in text:
-        return parse_mt940(text)
-    raise StatementError(1, "neither a CAMT.053 XML file nor an MT940 statement")
+        parsed = parse_camt053(content)
+    else:
+        text = _decode(content)
+        if ":20:" not in text and ":61:" not in text and ":25:" not in text:
+            raise StatementError(1, "neither a CAMT.053 XML file nor an MT940 statement")
+        parsed = parse_mt940(text)
+    return dataclasses.replace(parsed, entries=number_repeats(parsed.entries))
 
 
 def _decode(content: bytes) -> str:
@@ -96,6 +110,8 @@ class _Camt:
         self.ns = ns
 
     def q(self, path: str) -> str:
+        if not self.ns:  # a file without namespace (some exports): plain names
+            return path
         return "/".join(f"{{{self.ns}}}{p}" if p not in {".", ".."} else p for p in path.split("/"))
 
     def find(self, el, path: str):  # type: ignore[no-untyped-def]
@@ -148,8 +164,30 @@ def parse_camt053(content: bytes) -> Parsed:
     except etree.XMLSyntaxError as e:
         raise StatementError(e.lineno or 1, f"not well-formed XML ({e.msg})") from None
     ns = etree.QName(root).namespace or ""
-    if not CAMT_NS.match(ns) or etree.QName(root).localname != "Document":
-        raise StatementError(root.sourceline or 1, f"not a camt.053 document (namespace {ns!r})")
+    kind = CAMT_NS.match(ns)
+    line = root.sourceline or 1
+    if (
+        kind
+        and kind.group(1) == "054"
+        or root.find(f"{{{ns}}}BkToCstmrDbtCdtNtfctn" if ns else "BkToCstmrDbtCdtNtfctn")
+        is not None
+    ):
+        raise StatementError(
+            line,
+            "a camt.054 debit/credit notification, not an account statement: "
+            "import the camt.053 statement of the day instead",
+        )
+    if kind and kind.group(1) == "052":
+        raise StatementError(
+            line, "a camt.052 intraday report, not a booked statement: import the camt.053 instead"
+        )
+    no_ns = not ns and etree.QName(root).localname == "Document"
+    if (
+        (not kind or kind.group(1) != "053")
+        and not no_ns
+        or etree.QName(root).localname != "Document"
+    ):
+        raise StatementError(line, f"not a camt.053 document (namespace {ns!r})")
     c = _Camt(ns)
     stmts = c.findall(root, "BkToCstmrStmt/Stmt")
     if not stmts:
@@ -157,10 +195,11 @@ def parse_camt053(content: bytes) -> Parsed:
     entries: list[Entry] = []
     first_iban = ""
     for stmt in stmts:
-        iban = c.text(stmt, "Acct/Id/IBAN")
+        # Accounts outside IBAN countries are named by Othr/Id (a bank's own account number).
+        iban = c.text(stmt, "Acct/Id/IBAN", "Acct/Id/Othr/Id").replace(" ", "")
         if not iban:
             raise StatementError(
-                stmt.sourceline, "the statement has no account IBAN (Acct/Id/IBAN)"
+                stmt.sourceline, "the statement has no account (Acct/Id/IBAN or Acct/Id/Othr/Id)"
             )
         first_iban = first_iban or iban
         balances: dict[str, tuple[Decimal, int]] = {}
@@ -237,8 +276,6 @@ def parse_camt053(content: bytes) -> Parsed:
                 ref = entry_ref
                 if split or not ref:
                     ref = f"{entry_ref}#{tx_ref or e2e or i}" if entry_ref else (tx_ref or e2e)
-                if not ref:
-                    ref = _fallback_ref(iban, booked, tx_amount, ind, name, text, i)
                 entries.append(
                     Entry(
                         account_iban=iban,
@@ -276,15 +313,20 @@ def parse_camt053(content: bytes) -> Parsed:
 
 # --- MT940 -------------------------------------------------------------------------------------
 
-TAG_RE = re.compile(r"^:(\d{2}[A-Z]?):")
-BAL_RE = re.compile(r"^([CD])(\d{6})([A-Z]{3})(\d{1,15},\d{0,2})$")
-LINE61_RE = re.compile(
-    r"^(\d{6})(\d{4})?(R?[CD])([A-Z])?(\d{1,15},\d{0,2})([A-Z][A-Z0-9]{3})([^/]{0,16})(?://(.{0,16}))?"
+TAG_RE = re.compile(r"^:(\d{2}[A-Z]?|NS):")
+BAL_RE = re.compile(r"^([CD])(\d{6})([A-Z]{3})(\d{1,20}(?:,\d{0,2})?)$")
+# Only what the balance check needs; the rest of :61: is the library's to read.
+LINE61_RE = re.compile(r"^(\d{6})(\d{4}|\s{4})?(R?[CD])([A-Z])?\n?(\d{1,15}(?:,\d{0,2})?)")
+ENVELOPE_RE = re.compile(r"\{1:[^}]*\}(?:\{2:([^}]*)\})?(?:\{3:(?:\{[^}]*\})*\})?\{4:")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MT942_MESSAGE = (
+    "an MT942 interim report (today's movements, not a booked statement): "
+    "import the MT940 end-of-day statement instead"
 )
 
 
 def _mt_amount(raw: str) -> Decimal:
-    return Decimal(raw.replace(",", "."))
+    return Decimal(raw.replace(",", ".") if "," in raw else raw)
 
 
 def _mt_date(raw: str, line: int) -> date:
@@ -294,38 +336,67 @@ def _mt_date(raw: str, line: int) -> date:
         raise StatementError(line, f"{raw!r} is not a YYMMDD date") from None
 
 
-def _scan_mt940(text: str) -> list[dict]:
-    """Check the tag structure and balances; return per statement the :61: lines' numbers."""
+def _unwrap(text: str) -> list[str]:
+    """The text lines of the MT940 messages, SWIFT envelopes (``{1:…}{2:…}{4:`` … ``-}``) and
+    control bytes taken out, tags that a bank indents moved back to the margin. Line numbers
+    are kept (a removed envelope leaves an empty line) so errors point into the file."""
+    out: list[str] = []
+    for no, raw in enumerate(text.split("\n"), start=1):
+        line = CONTROL_RE.sub("", raw.rstrip("\r"))
+        env = ENVELOPE_RE.search(line)
+        if env:
+            kind = re.match(r"[IO](\d{3})", env.group(1) or "")
+            if kind and kind.group(1) == "942":
+                raise StatementError(no, MT942_MESSAGE)
+            if kind and kind.group(1) not in {"940", "950"}:
+                raise StatementError(
+                    no, f"a SWIFT MT{kind.group(1)} message, not an MT940 statement"
+                )
+            line = line[env.end() :]
+        stripped = line.strip()
+        if stripped.startswith("-}") or stripped.startswith("{5:") or stripped == "-":
+            line = ""
+        elif TAG_RE.match(stripped):
+            line = stripped
+        out.append(line)
+    return out
+
+
+def _scan_mt940(lines: list[str]) -> list[dict]:
+    """Check the tag structure and balances; per statement its :61: lines with their :86:."""
     statements: list[dict] = []
     cur: dict | None = None
-    lines = text.splitlines()
-    for no, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\r")
+    field = ""
+    attached = False  # the :86: being read describes the last :61:
+    for no, line in enumerate(lines, start=1):
         m = TAG_RE.match(line)
         if not m:
-            if line.startswith("-}") or line.startswith("{") or line.strip() in {"", "-"}:
-                continue
-            if cur is None:
-                raise StatementError(no, "text before the first :20: tag")
-            continue  # continuation of :86: or another multi-line field
+            if cur is None or not line.strip():
+                continue  # header lines before the first :20: (":940:", "ABNANL2A 940")
+            if field in {"28", "28C"}:
+                lines[no - 1] = ""  # ING NL wraps the statement number ("0000" / "0"): one field
+            elif field == "61" and cur["lines"]:
+                cur["lines"][-1]["extra"].append(line)
+            elif field == "86" and attached:
+                cur["lines"][-1]["details"].append(line)
+            continue
         tag, value = m.group(1), line[m.end() :].strip()
+        prev, field, attached = field, tag, False
+        if tag in {"34F", "13D", "90D", "90C"}:
+            raise StatementError(no, MT942_MESSAGE)
         if tag == "20":
-            cur = {
-                "line": no,
-                "account": "",
-                "opening": None,
-                "closing": None,
-                "lines": [],
-                "net": Decimal(0),
-            }
+            cur = {"line": no, "id": value, "account": "", "seq": "", "opening": None,
+                   "closing": None, "lines": [], "net": Decimal(0)}  # fmt: skip
             statements.append(cur)
             continue
         if cur is None:
-            raise StatementError(no, f":{tag}: before the first :20: tag")
+            continue  # a tag before the first :20: is not part of a statement
         if tag == "25":
             cur["account"] = value
+        elif tag in {"28", "28C"}:
+            cur["seq"] = value
         elif tag in {"60F", "60M", "62F", "62M"}:
-            b = BAL_RE.match(value)
+            b = BAL_RE.match(value.replace(" ", ""))
             if not b:
                 raise StatementError(
                     no, f":{tag}: {value!r} is not D/C + YYMMDD + currency + amount"
@@ -342,12 +413,16 @@ def _scan_mt940(text: str) -> list[dict]:
                 raise StatementError(no, f":61: {value!r} is not a valid transaction line")
             _mt_date(t.group(1), no)
             amount = _mt_amount(t.group(5))
-            mark = t.group(3)
-            credit = mark in {"C", "RD"}  # RD: reversal of a debit puts money back
+            credit = t.group(3) in {"C", "RD"}  # RD: reversal of a debit puts money back
             cur["net"] += amount if credit else -amount
-            cur["lines"].append(no)
+            cur["lines"].append({"no": no, "extra": [], "details": []})
+        elif tag == "86":
+            # A :86: right after a :61: describes it; one after :62F:/:64: is about the account.
+            if prev == "61" and cur["lines"]:
+                attached = True
+                cur["lines"][-1]["details"].append(value)
     if not statements:
-        raise StatementError(1, "no :20: statement found")
+        raise StatementError(1, "no :20: statement found: not an MT940 statement")
     for st in statements:
         if not st["account"]:
             raise StatementError(st["line"], "the statement has no :25: account")
@@ -363,93 +438,58 @@ def _scan_mt940(text: str) -> list[dict]:
     return statements
 
 
-def _subfields(details: str) -> dict[str, str]:
-    """:86: in the structured ?NN layout (BCR, ING, many German-style exports)."""
-    out: dict[str, str] = {}
-    for m in re.finditer(r"\?(\d\d)([^?]*)", details.replace("\r", "").replace("\n", "")):
-        out[m.group(1)] = out.get(m.group(1), "") + m.group(2)
-    return out
-
-
 def parse_mt940(text: str) -> Parsed:
     import mt940
 
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    scanned = _scan_mt940(text)
+    lines = _unwrap(text)
+    scanned = _scan_mt940(lines)
     try:
         parsed = mt940.models.Transactions(
             processors={"pre_statement": [mt940.processors.date_fixup_pre_processor]}
         )
-        parsed.parse(text)
+        parsed.parse("\n".join(lines))
     except Exception as e:  # the library raises bare exceptions on junk
-        raise StatementError(1, f"MT940 not readable ({e})") from None
+        raise StatementError(1, f"MT940 not readable ({str(e).splitlines()[0][:200]})") from None
     txs = list(parsed)
-    line_nos = [(no, st["account"]) for st in scanned for no in st["lines"]]
-    if len(txs) != len(line_nos):
-        raise StatementError(1, f"{len(line_nos)} :61: lines but {len(txs)} transactions read")
+    found = [(ln, st) for st in scanned for ln in st["lines"]]
+    if len(txs) != len(found):
+        raise StatementError(1, f"{len(found)} :61: lines but {len(txs)} transactions read")
     entries: list[Entry] = []
     first_iban = ""
-    for tx, (no, account) in zip(txs, line_nos, strict=True):
+    for tx, (ln, st) in zip(txs, found, strict=True):
         d = tx.data
-        iban = _iban(account) or account.split("/")[-1].strip()
+        account = st["account"]
+        iban = dialects.iban_in(account) or account.split("/")[-1].split()[0].strip()
         first_iban = first_iban or iban
         status = d["status"]
         credit = status in {"C", "RD"}
         reversal = status.startswith("R")
-        details = d.get("transaction_details") or ""
-        if d.get("purpose") is not None or d.get("posting_text") is not None:
-            # The library already split a structured :86: (?20 purpose, ?31 account, ?32 name...).
-            remittance = " ".join(
-                x for x in (d.get("purpose"), d.get("additional_purpose")) if x
-            ) or (d.get("posting_text") or "")
-            applicant = d.get("applicant_name") or ""
-            payer_iban = (
-                _iban(d.get("gvc_applicant_iban") or "")
-                or _iban(d.get("applicant_iban") or "")
-                or _iban(applicant)
-            )
-            name = applicant.replace(payer_iban, "").strip() if payer_iban else applicant.strip()
-            e2e = d.get("end_to_end_reference") or ""
-            reason = d.get("return_debit_notes") or ""
-        else:
-            sub = _subfields(details)
-            if sub:
-                remittance = " ".join(sub[k] for k in map(str, range(20, 30)) if sub.get(k))
-                name = (sub.get("32", "") + sub.get("33", "")).strip()
-                payer_iban = _iban(sub.get("31", "")) or _iban(details)
-            else:
-                remittance = " ".join(details.split())
-                name = ""
-                payer_iban = _iban(details)
-            eref = EREF_RE.search(remittance)
-            e2e = eref.group(1) if eref else ""
-            reason = ""
-        if e2e == "NOTPROVIDED":
-            e2e = ""
+        det = dialects.read_86(ln["details"], account=iban, credit=credit)
+        # The :61: supplementary line carries the counterparty where :86: does not (BCR, BRD).
+        extra = " ".join(x.strip() for x in ln["extra"] if x.strip())
+        name = det.payer_name or (extra if extra and not det.remittance else "")
         ref = (d.get("bank_reference") or "").strip()
         cust = (d.get("customer_reference") or "").strip()
         if not ref or ref == "NONREF":
-            ref = cust if cust and cust != "NONREF" else ""
+            ref = cust if cust and cust not in {"NONREF", "."} else det.reference
         booked = d.get("entry_date") or d["date"]
-        amount = abs(Decimal(d["amount"].amount))
-        if not ref:
-            ref = _fallback_ref(iban, booked, amount, status, details)
         entries.append(
             Entry(
                 account_iban=iban[:34],
                 booking_date=date(booked.year, booked.month, booked.day),
                 value_date=date(d["date"].year, d["date"].month, d["date"].day),
-                amount=amount,
-                currency=d["amount"].currency,
+                amount=abs(Decimal(d["amount"].amount)),
+                currency=d["amount"].currency or "",
                 credit=credit,
                 reversal=reversal,
                 bank_reference=ref[:120],
-                end_to_end_id=e2e[:120],
+                end_to_end_id=det.end_to_end_id[:120],
                 payer_name=name[:200],
-                payer_iban=payer_iban,
-                remittance=remittance,
-                return_reason=reason,
-                source_line=no,
+                payer_iban=det.payer_iban[:34],
+                remittance=det.remittance or extra,
+                return_reason="",
+                source_line=ln["no"],
             )  # fmt: skip
         )
     return Parsed("mt940", first_iban, entries)
