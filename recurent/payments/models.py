@@ -114,7 +114,18 @@ class Allocation(models.Model):
 # --- bank statements -------------------------------------------------------------------------
 
 
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("waiting")
+    RUNNING = "running", _("importing")
+    DONE = "done", _("imported")
+    FAILED = "failed", _("failed")
+
+
 class StatementImport(models.Model):
+    """One uploaded statement file. The upload is checked whole at once (a broken file is refused
+    in the request); the import itself runs in the worker (``bank.statement_import_next``), all
+    of it in one transaction, so a failure leaves nothing but the reason here."""
+
     company = models.ForeignKey(
         "companies.Company", on_delete=models.CASCADE, related_name="statement_imports"
     )
@@ -131,9 +142,24 @@ class StatementImport(models.Model):
     lines_duplicate = models.PositiveIntegerField(default=0)
     matched = models.PositiveIntegerField(default=0)
     unmatched = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=ImportStatus.choices, default=ImportStatus.DONE)
+    content = models.BinaryField(null=True, blank=True)  # kept until the worker has imported it
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The matching report: {"rules": {rule: count}, "suggested": n, "credit": n, "partial": n}.
+    report = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-imported_at", "-pk"]
+        indexes = [
+            # The worker's claim: the oldest waiting import.
+            models.Index(
+                fields=["status", "imported_at"],
+                name="statement_import_queue",
+                condition=models.Q(status="queued"),
+            ),
+        ]
 
 
 class LineStatus(models.TextChoices):
@@ -165,6 +191,12 @@ class StatementLine(models.Model):
     return_reason = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=LineStatus.choices)
     match_note = models.CharField(max_length=300, blank=True)
+    # Which rule matched it (bank.MatchRule), for the matching report.
+    match_rule = models.CharField(max_length=20, blank=True)
+    # Name similarity and exact amount: offered first to the person who matches, never applied.
+    suggested_invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     source_line = models.PositiveIntegerField(default=0)  # line in the file, for people
 
     class Meta:
