@@ -39,6 +39,20 @@ class Party:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """Where and when goods were delivered (BG-13/BG-15): what intra-EU supplies (K) and
+    exports (G) must state. Without one, the UBL builder delivers to the buyer's address
+    within the invoice period (ubl.delivery_for)."""
+
+    street: str
+    city: str
+    country: str
+    county: str = ""  # a Romanian county code, or a foreign region as free text
+    postal_code: str = ""
+    date: date | None = None  # BT-72, the actual delivery date
+
+
+@dataclass(frozen=True)
 class Line:
     position: int
     name: str
@@ -97,6 +111,7 @@ class DocData:
     credited_number: str = ""
     credited_issue_date: date | None = None
     annexes: tuple[Annex, ...] = field(default_factory=tuple)
+    delivery: Delivery | None = None
 
     @property
     def is_credit_note(self) -> bool:
@@ -137,6 +152,23 @@ def corrections_of(invoice_ids: Sequence[int]) -> dict[int, Mapping[str, Any]]:
     for lookup in CORRECTIONS:
         found.update(lookup(invoice_ids))
     return found
+
+
+def _delivery(snap: dict[str, Any] | None) -> Delivery | None:
+    """The delivery someone stated (a correction's ``delivery``, or ``buyer["delivery"]``):
+    street, city, county, country, postal_code, date (ISO); ``None`` lets the UBL builder
+    default it from the buyer's address and the invoice period."""
+    if not snap:
+        return None
+    when = snap.get("date")
+    return Delivery(
+        street=snap.get("street", "") or "",
+        city=snap.get("city", "") or "",
+        country=snap.get("country", "") or "RO",
+        county=snap.get("county", "") or "",
+        postal_code=snap.get("postal_code", "") or "",
+        date=date.fromisoformat(when) if isinstance(when, str) and when else None,
+    )
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -208,4 +240,5 @@ def from_invoice(
         credited_number=credited.full_number if credited else "",
         credited_issue_date=credited.issue_date if credited else None,
         annexes=annexes,
+        delivery=_delivery((invoice.buyer or {}).get("delivery")),
     )

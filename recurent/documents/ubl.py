@@ -15,6 +15,7 @@ credited, so its quantities and amounts are those same figures with the sign fli
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from decimal import Decimal
 
 from lxml import etree
@@ -23,7 +24,7 @@ from recurent.engine import geo
 from recurent.engine.money import round_money
 from recurent.engine.vat import EXEMPTION_REASONS, VatCategory
 
-from .snapshot import DocData, Line, Party
+from .snapshot import Delivery, DocData, Line, Party
 
 CIUS_RO = "urn:cen.eu:en16931:2017#compliant#urn:efactura.mfinante.ro:CIUS-RO:1.0.1"
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
@@ -41,6 +42,10 @@ DESCRIPTION_MAX = 200  # BR-RO-L212
 
 # Categories whose VAT breakdown needs an exemption reason (BR-E-10, BR-AE-10, BR-IC-10, ...).
 NEEDS_REASON = {"E", "AE", "K", "G", "O"}
+# Categories whose invoice states the delivery (BG-13): an intra-EU supply must name the
+# deliver-to country (BR-IC-12) and the delivery date or invoicing period (BR-IC-11); an
+# export states the same so that the goods' destination outside the EU is on the invoice.
+NEEDS_DELIVERY = {"K", "G"}
 
 
 class UblError(ValueError):
@@ -92,8 +97,10 @@ def _money(parent: etree._Element, tag: str, value: Decimal, currency: str, fiel
     _sub(parent, _B + tag, _amount(value, field), currencyID=currency)
 
 
-def _address(parent: etree._Element, p: Party, role: str) -> None:
-    addr = _sub(parent, _C + "PostalAddress")
+def _address(
+    parent: etree._Element, p: Party | Delivery, role: str, tag: str = "PostalAddress"
+) -> None:
+    addr = _sub(parent, _C + tag)
     street = _limit(p.street, 150, f"{role}.street")
     city = _limit(p.city, 50, f"{role}.city")
     if not street:
@@ -110,7 +117,12 @@ def _address(parent: etree._Element, p: Party, role: str) -> None:
         except geo.AddressError as e:
             raise UblError(e.field, e.message) from None
     elif p.county:
+        # Outside Romania the region is free text (a state, a province): BT-39/54/79.
         county = _limit(p.county, 50, f"{role}.county")
+    elif tag == "Address":
+        # CIUS-RO asks every deliver-to address for a subdivision (BR-RO-211), also abroad;
+        # without a region the city is the closest honest value.
+        county = city
     _sub(addr, _B + "StreetName", street)
     _sub(addr, _B + "CityName", city)
     if p.postal_code:
@@ -175,6 +187,37 @@ def _buyer(root: etree._Element, d: DocData, outside_scope: bool) -> None:
     legal = _sub(party, _C + "PartyLegalEntity")
     _sub(legal, _B + "RegistrationName", _limit(b.name, 200, "buyer.name"))
     _sub(legal, _B + "CompanyID", legal_id)
+
+
+def delivery_for(d: DocData) -> Delivery | None:
+    """The delivery the invoice states: the one given, else (for K and G) the buyer's address,
+    delivered on the issue date when the invoice has no period (BR-IC-11 takes either)."""
+    has_period = bool(d.period_start and d.period_end)
+    if d.delivery is not None:
+        if d.delivery.date is None and not has_period:
+            return replace(d.delivery, date=d.issue_date)
+        return d.delivery
+    if not NEEDS_DELIVERY & {li.vat_category for li in d.lines}:
+        return None
+    b = d.buyer
+    return Delivery(
+        street=b.street,
+        city=b.city,
+        country=(b.country or "RO").upper(),
+        county=b.county,
+        postal_code=b.postal_code,
+        date=None if has_period else d.issue_date,
+    )
+
+
+def _delivery(root: etree._Element, d: DocData) -> None:
+    dl = delivery_for(d)
+    if dl is None:
+        return
+    el = _sub(root, _C + "Delivery")
+    if dl.date:
+        _sub(el, _B + "ActualDeliveryDate", dl.date.isoformat())
+    _address(_sub(el, _C + "DeliveryLocation"), dl, "delivery", tag="Address")
 
 
 def _category(
@@ -268,6 +311,7 @@ def build(d: DocData) -> bytes:
     outside_scope = any(li.vat_category == "O" for li in d.lines)
     _seller(root, d)
     _buyer(root, d, outside_scope)
+    _delivery(root, d)
 
     if d.seller.iban:
         pm = _sub(root, _C + "PaymentMeans")

@@ -139,6 +139,12 @@ _LENGTHS = [
     (f"{_C}TaxTotal/{_C}TaxSubtotal/{_C}TaxCategory/{_B}TaxExemptionReason", 100, "BR-RO-L1019", "VAT exemption reason text (BT-120)"),
     (f"{_C}AdditionalDocumentReference/{_B}ID", 200, "BR-RO-L0308", "Supporting document reference (BT-122)"),
     (f"{_C}AdditionalDocumentReference/{_B}DocumentDescription", 100, "BR-RO-L1020", "Supporting document description (BT-123)"),
+    (f"{_C}Delivery/{_C}DeliveryLocation/{_C}Address/{_B}StreetName", 150, "BR-RO-L154", "Deliver to address line 1 (BT-75)"),
+    (f"{_C}Delivery/{_C}DeliveryLocation/{_C}Address/{_B}AdditionalStreetName", 100, "BR-RO-L1014", "Deliver to address line 2 (BT-76)"),
+    (f"{_C}Delivery/{_C}DeliveryLocation/{_C}Address/{_C}AddressLine/{_B}Line", 100, "BR-RO-L1015", "Deliver to address line 3 (BT-165)"),
+    (f"{_C}Delivery/{_C}DeliveryLocation/{_C}Address/{_B}CityName", 50, "BR-RO-L0504", "Deliver to city (BT-77)"),
+    (f"{_C}Delivery/{_C}DeliveryLocation/{_C}Address/{_B}PostalZone", 20, "BR-RO-L0204", "Deliver to post code (BT-78)"),
+    (f"{_C}Delivery/{_C}DeliveryParty/{_C}PartyName/{_B}Name", 200, "BR-RO-L207", "Deliver to party name (BT-70)"),
 ]  # fmt: skip
 _LINE_LENGTHS = [
     (f"{_C}Item/{_B}Name", 100, "BR-RO-L1024", "Item name (BT-153)"),
@@ -323,11 +329,35 @@ def _rules(doc: etree._Element, *, credit: bool) -> list[Finding]:
                 "BR-RO-120",
                 "The Buyer legal registration identifier (BT-47) or VAT identifier (BT-48) must be given",
             )
-    if "S" in set(line_cats) | set(doc_cats) and not (vat_ids(seller) or vat_ids(rep)):
-        fail(
-            "BR-S-02",
-            "An invoice with standard-rated lines must carry the Seller VAT identifier (BT-31)",
-        )
+    # Who must be identified for each VAT category (BR-x-02 for lines, -03 allowances, -04
+    # charges). As ANAF runs them: for S, Z, E and AE any seller tax identifier will do, the
+    # VAT id (BT-31) or the tax registration id (BT-32, a non-VAT payer's CUI); K and G need
+    # the seller's VAT id; K also the buyer's VAT id, AE the buyer's VAT or legal id.
+    seller_any = bool(tax_ids(seller) or vat_ids(rep))
+    seller_vat = bool(vat_ids(seller) or vat_ids(rep))
+    buyer_vat = bool(vat_ids(buyer))
+    buyer_legal = buyer is not None and bool(_t(buyer.find(f"{_C}PartyLegalEntity/{_B}CompanyID")))
+    need = {
+        "S": (seller_any, "the Seller VAT identifier (BT-31) or tax registration identifier (BT-32)"),
+        "Z": (seller_any, "the Seller VAT identifier (BT-31) or tax registration identifier (BT-32)"),
+        "E": (seller_any, "the Seller VAT identifier (BT-31) or tax registration identifier (BT-32)"),
+        "AE": (seller_any and (buyer_vat or buyer_legal),
+               "the Seller VAT or tax registration identifier and the Buyer VAT identifier (BT-48) or legal registration identifier (BT-47)"),
+        "K": (seller_vat and buyer_vat, "the Seller VAT identifier (BT-31) and the Buyer VAT identifier (BT-48)"),
+        "G": (seller_vat, "the Seller VAT identifier (BT-31)"),
+    }  # fmt: skip
+    for cats, num, what in (
+        (set(line_cats), "02", "lines"),
+        ({_t(a.find(f"{_C}TaxCategory/{_B}ID")) for a in allowances}, "03", "document allowances"),
+        ({_t(a.find(f"{_C}TaxCategory/{_B}ID")) for a in charges}, "04", "document charges"),
+    ):
+        for cat in sorted(cats & need.keys()):
+            ok, who = need[cat]
+            if not ok:
+                fail(
+                    f"{VAT_RULE_PREFIX[cat]}-{num}",
+                    f"An invoice with {what} in VAT category {cat} must carry {who}",
+                )
     for vid in vat_ids(seller) + vat_ids(buyer) + vat_ids(rep):
         if not re.match(r"^[A-Z]{2}", vid):
             fail("BR-CO-09", f"VAT identifier {vid!r} must start with a country prefix (e.g. RO)")
@@ -416,9 +446,45 @@ def _rules(doc: etree._Element, *, credit: bool) -> list[Finding]:
             )
     if "O" in seen_cats and len(seen_cats) > 1:
         fail("BR-O-11", "An invoice with category O cannot have other VAT categories")
+    if "K" in seen_cats:
+        if not (
+            len(_t(find(f"{_C}Delivery/{_B}ActualDeliveryDate"))) > 1
+            or len(find(_C + "InvoicePeriod") if find(_C + "InvoicePeriod") is not None else ()) > 0
+        ):
+            fail(
+                "BR-IC-11",
+                "An intra-community supply (K) needs the actual delivery date (BT-72) "
+                "or the invoicing period (BG-14)",
+            )
+        country = _t(
+            find(
+                f"{_C}Delivery/{_C}DeliveryLocation/{_C}Address/{_C}Country/{_B}IdentificationCode"
+            )
+        )
+        if len(country) <= 1:
+            fail(
+                "BR-IC-12",
+                "An intra-community supply (K) needs the deliver to country code (BT-80)",
+            )
+    for daddr in findall(f"{_C}Delivery/{_C}DeliveryLocation/{_C}Address"):
+        _delivery_address_rules(daddr, fail)
 
     # --- totals ----------------------------------------------------------------------
     lmt = find(_C + "LegalMonetaryTotal")
+    payable = _dec(lmt.find(_B + "PayableAmount")) if lmt is not None else None
+    # BR-CO-25 as ANAF's rules state it: invoices only (its context is /ubl:Invoice).
+    if (
+        not credit
+        and payable is not None
+        and payable > 0
+        and doc.find(f".//{_B}DueDate") is None
+        and doc.find(f".//{_C}PaymentTerms/{_B}Note") is None
+    ):
+        fail(
+            "BR-CO-25",
+            "An invoice with an amount due (BT-115) must give the payment due date (BT-9) "
+            "or the payment terms (BT-20)",
+        )
     if lmt is None:
         fail("BR-12", "The document totals (BG-22) are missing")
     else:
@@ -566,6 +632,32 @@ def _party_rules(party: etree._Element | None, role: str, fail: Any) -> None:
             fail(
                 "BR-RO-100" if seller else "BR-RO-101",
                 f"In Bucharest (RO-B) the {role} city must be SECTOR1 to SECTOR6 (got {city!r})",
+            )
+
+
+def _delivery_address_rules(addr: etree._Element, fail: Any) -> None:
+    """BG-15, the deliver-to address: EN16931 BR-57 and CIUS-RO BR-RO-180..212."""
+    country = _t(addr.find(f"{_C}Country/{_B}IdentificationCode"))
+    county = _t(addr.find(_B + "CountrySubentity"))
+    city = _t(addr.find(_B + "CityName"))
+    if addr.find(f"{_C}Country/{_B}IdentificationCode") is None:
+        fail("BR-57", "The deliver to address (BG-15) needs its country code (BT-80)")
+    if not _t(addr.find(_B + "StreetName")):
+        fail("BR-RO-180", "The deliver to address (BG-15) needs its first line (BT-75)")
+    if not city:
+        fail("BR-RO-201", "The deliver to address (BG-15) needs its city (BT-77)")
+    if not county:
+        fail("BR-RO-211", "The deliver to address (BG-15) needs its country subdivision (BT-79)")
+    if country == "RO":
+        if county not in geo.COUNTIES:
+            fail(
+                "BR-RO-212",
+                f"The deliver to county must be an ISO 3166-2 code such as RO-CJ (got {county!r})",
+            )
+        elif county == "RO-B" and city not in SECTORS:
+            fail(
+                "BR-RO-202",
+                f"In Bucharest (RO-B) the deliver to city must be SECTOR1 to SECTOR6 (got {city!r})",
             )
 
 

@@ -5,6 +5,8 @@ note as ``standard=CN``; a buyer outside Romania with ``extern=DA``."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -128,3 +130,110 @@ def test_the_client_refuses_a_route_anaf_does_not_know_and_posts_where_told(worl
         client.upload(b"<x/>", cif="18547290", route=UploadRoute("upload", "XYZ"))
     answer = client.upload(b"<x/>", cif="18547290", route=UploadRoute("uploadb2c", "CN"))
     assert answer.upload_index and anaf.uploads[answer.upload_index]["endpoint"] == "uploadb2c"
+
+
+# --- the matrix: every VAT category and buyer kind, RON and EUR, invoice and credit note -------
+
+# buyer -> (client fields, endpoint, extern)
+BUYERS = {
+    "ro-company": ({}, "upload", False),
+    "person-cnp": ({"kind": "individual", "name": "Ștefan Popescu", "tax_id": f.CNP,
+                    "street": "Str. Lungă 9", "city": "Brașov", "county": "BV"}, "uploadb2c", False),
+    "person-no-id": ({"kind": "individual", "name": "Ioana Țăranu", "tax_id": "",
+                      "street": "Str. Florilor 3", "city": "Iași", "county": "IS"}, "uploadb2c", False),
+    "eu-company": ({"name": "Muster GmbH", "tax_id": "DE811569869", "street": "Hauptstraße 5",
+                    "city": "München", "county": "", "country": "DE", "postal_code": "80331"},
+                   "upload", True),
+    "non-eu-company": ({"name": "Alpine Trading AG", "tax_id": "CHE116281710",
+                        "street": "Bahnhofstrasse 1", "city": "Zürich", "county": "",
+                        "country": "CH", "postal_code": "8001"}, "upload", True),
+}  # fmt: skip
+# (VAT category, buyer): what a Romanian business invoices. O is what a seller that is not a
+# VAT payer issues (every line outside the VAT scope); K only to an EU business with a VAT id,
+# G to a buyer outside the EU.
+CASES = [
+    *[("S", b) for b in BUYERS],
+    ("Z", "ro-company"), ("Z", "person-cnp"),
+    ("E", "ro-company"), ("E", "person-no-id"),
+    ("AE", "ro-company"), ("AE", "eu-company"),
+    ("K", "eu-company"),
+    ("G", "non-eu-company"),
+    ("O", "ro-company"), ("O", "person-no-id"), ("O", "eu-company"), ("O", "non-eu-company"),
+]  # fmt: skip
+
+
+def test_every_category_and_buyer_passes_anaf_and_goes_where_anaf_expects_it(
+    world, anaf, connected, tmp_path
+):
+    from recurent.companies.models import Role
+    from recurent.companies.services import membership_grant
+    from recurent.efactura.connection import connection_complete, connection_configure
+    from tests.documents import scenarios
+    from tests.documents.anaf import anaf_check, fatal_rules
+
+    scenarios.eur_rate()
+    non_vat = f.company(legal_name="Mic Neplătitor SRL", cui="14399840", vat_payer=False)
+    f.series(non_vat)
+    membership_grant(user=world.user, company=non_vat, role=Role.ADMIN)
+    conn = connection_configure(
+        company=non_vat, environment="test", client_id=anaf.client_id,
+        client_secret=anaf.client_secret, auto_upload=True,
+    )  # fmt: skip
+    connection_complete(conn=conn, code=anaf.new_code(), as_of=T0 - timedelta(hours=1))
+    cases = {}
+    for cat, buyer in CASES:
+        for cur in ("RON", "EUR"):
+            seller = non_vat if cat == "O" else world.company
+            p = f.product(
+                seller, currency=cur, unit_price=Decimal("250.50"),
+                vat_category="S" if cat == "O" else cat,
+                vat_rate="standard" if cat in ("S", "O") else "zero",
+            )  # fmt: skip
+            client = f.client(seller, **BUYERS[buyer][0])
+            k = f.contract(
+                seller, issuer=world.user, client_=client, lines=[(p, "2")], first=T0,
+                currency=cur, invoice_currency=cur,
+            )  # fmt: skip
+            cases[k.pk] = (cat, buyer, cur)
+    issue_due(as_of=T0)
+    later = T0 + timedelta(hours=2)
+    docs = []  # (invoice or credit note, category, buyer, name)
+    for inv in Invoice.objects.filter(contract_id__in=cases).order_by("pk"):
+        cat, buyer, cur = cases[inv.contract_id]
+        assert {li.vat_category for li in inv.lines.all()} == {cat}, (cat, buyer, cur)
+        cn = invoice_storno(invoice=inv, lines=None, as_of=later, user=world.user)
+        docs += [(inv, cat, buyer, f"{cat}-{buyer}-{cur}-invoice"),
+                 (cn, cat, buyer, f"{cat}-{buyer}-{cur}-credit")]  # fmt: skip
+    assert len(docs) == 2 * 2 * len(CASES)
+
+    paths = []
+    for doc, cat, buyer, name in docs:
+        [xml] = invoice_render(invoice=doc, kinds=("xml",))
+        assert xml.valid, (name, xml.findings)  # the application's own check
+        tree = etree.fromstring(bytes(xml.content))
+        delivered_to = tree.xpath(
+            "cac:Delivery/cac:DeliveryLocation/cac:Address/cac:Country/cbc:IdentificationCode/text()",
+            namespaces=NS,
+        )
+        # K and G state the delivery, by default to the buyer's country; the others do not.
+        assert delivered_to == ([BUYERS[buyer][0]["country"]] if cat in "KG" else []), name
+        path = tmp_path / f"{name}.xml"
+        path.write_bytes(bytes(xml.content))
+        paths.append(path)
+    refused = [(Path(r["file"]).stem, fatal_rules(r)) for r in anaf_check(paths) if not r["valid"]]
+    assert refused == []  # ANAF's official rules
+
+    efactura_tick(limit=500, as_of=later)
+    wrong = []
+    for doc, cat, buyer, name in docs:
+        st = EfacturaState.objects.get(pk=doc.pk)
+        up = anaf.uploads.get(st.upload_index)
+        _, endpoint, extern = BUYERS[buyer]
+        expected = {"standard": "CN" if doc.kind == "credit_note" else "UBL",
+                    "cif": "14399840" if cat == "O" else "18547290"}  # fmt: skip
+        if extern:
+            expected["extern"] = "DA"
+        got = (up["endpoint"], up["params"]) if up else (st.state, st.anaf_state)
+        if got != (endpoint, expected):
+            wrong.append((name, got))
+    assert wrong == []
