@@ -22,7 +22,7 @@ from ninja.openapi.docs import DocsBase
 from .auth import TokenAuth
 from .idempotency import HEADER, MAX_KEY_LENGTH, idempotent
 from .problems import PROBLEM_CONTENT_TYPE, Problem, from_django, problem_response
-from .routes import billing, catalog, clients, contracts, invoices, payments, webhooks
+from .routes import accounting, billing, catalog, clients, contracts, invoices, payments, webhooks
 from .schemas import ProblemOut
 
 log = logging.getLogger("recurent.api")
@@ -133,7 +133,7 @@ api = RecurentAPI(
     docs_url="/docs",
 )
 
-for module in (catalog, clients, contracts, invoices, payments, billing, webhooks):
+for module in (catalog, clients, contracts, invoices, payments, billing, webhooks, accounting):
     api.add_router("", module.router)
 
 

@@ -52,3 +52,23 @@ def check_currency(code: str, field: str = "currency") -> str:
     if len(code) != 3 or not code.isalpha():
         raise MoneyError(field, f"{code!r} is not an ISO 4217 currency code")
     return code
+
+
+def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Split a rounded ``total`` over ``weights`` in cents so that the parts add up to it exactly
+    (largest remainder). Used where a figure computed once (a VAT group's VAT) is shown per
+    line: the lines get shares of the one rounded figure instead of being rounded again."""
+    if not weights:
+        return []
+    cents = int((total / CENT).to_integral_value())
+    whole = sum(weights, Decimal(0))
+    if whole == 0:
+        # No proportion to follow: everything on the first part.
+        return [total] + [Decimal("0.00")] * (len(weights) - 1)
+    exact = [Decimal(cents) * w / whole for w in weights]
+    floors = [int(x.to_integral_value(rounding="ROUND_FLOOR")) for x in exact]
+    left = cents - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (floors[i] - exact[i], i))
+    for i in order[:left]:
+        floors[i] += 1
+    return [(Decimal(c) * CENT).quantize(CENT) for c in floors]

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "recurent.efactura",
     "recurent.mail",
     "recurent.payments",
+    "recurent.accounting",
     "recurent.portal",
     "recurent.api",
     "recurent.web",

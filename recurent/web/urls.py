@@ -2,6 +2,7 @@ from django.urls import path
 
 from recurent.web.views import (
     account,
+    accounting,
     billing,
     company,
     contracts,
@@ -14,6 +15,19 @@ from recurent.web.views import (
 app_name = "web"
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    # Accounting
+    path("accounting/", accounting.accounting_index, name="accounting"),
+    path("accounting/export/", accounting.accounting_export_view, name="accounting-export"),
+    path(
+        "accounting/month-close/", accounting.accounting_month_close, name="accounting-month-close"
+    ),
+    path("accounting/settings/", accounting.accounting_settings, name="accounting-settings"),
+    path("accounting/rules/", accounting.accounting_rule_add, name="accounting-rule-add"),
+    path(
+        "accounting/rules/<int:pk>/delete/",
+        accounting.accounting_rule_delete,
+        name="accounting-rule-delete",
+    ),
     # Account
     path("login/", account.LoginView.as_view(), name="login"),
     path("logout/", account.LogoutView.as_view(), name="logout"),

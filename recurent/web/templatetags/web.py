@@ -28,6 +28,7 @@ NAV = [
     ("mail:templates", _("Email templates"), "mail", "viewer"),
     ("efactura:incoming", _("Supplier invoices"), "inbox", "viewer"),
     ("web:billing-run", _("Billing run"), "play", "accountant"),
+    ("web:accounting", _("Accounting"), "book", "accountant"),
     ("efactura:settings", _("e-Factura"), "send", "admin"),
     ("web:settings", _("Settings"), "gear", "admin"),
 ]
