@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -31,7 +29,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connection, transaction
 
-from recurent.common import clock
+from recurent.common import clock, hosts
 from recurent.companies.models import Company
 
 from .models import EVENT_TYPES, DeliveryState, WebhookDelivery, WebhookEndpoint
@@ -90,22 +88,10 @@ def _clean_events(events: Sequence[str]) -> list[str]:
 def _private_address(url: str) -> str | None:
     """The first non-public address the URL's host resolves to, or None when all are public.
 
-    Webhooks are sent by the server, from inside its network: an endpoint must not be a way to
-    reach the database, the admin interface of a router or a cloud metadata service (SSRF).
-    Checked when an endpoint is saved and again before each delivery (DNS can change).
+    The policy (and the setting for closed installations) is ``recurent.common.hosts``; checked
+    when an endpoint is saved and again before each delivery (DNS can change).
     """
-    if getattr(settings, "RECURENT_WEBHOOKS_ALLOW_PRIVATE", False):
-        return None
-    host = urllib.parse.urlsplit(url).hostname or ""
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return f"{host} (does not resolve)"
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0])
-        if not ip.is_global or ip.is_multicast:
-            return str(ip)
-    return None
+    return hosts.non_public_address(urllib.parse.urlsplit(url).hostname or "")
 
 
 def _clean_url(url: str) -> str:

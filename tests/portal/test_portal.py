@@ -46,6 +46,8 @@ def two(world):
             )
         )
     issue_due(as_of=local(2026, 1, 31, 10))
+    # The company lets its clients change these lines from the portal.
+    ContractLine.objects.filter(contract__company=world.company).update(self_service=True)
     return out
 
 
