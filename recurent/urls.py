@@ -9,6 +9,7 @@ urlpatterns = [
     path("documents/", include("recurent.documents.urls")),
     path("mail/", include("recurent.mail.urls")),
     path("payments/", include("recurent.payments.urls")),
+    path("gateways/", include("recurent.gateways.urls")),
     # The web app owns the root (login, dashboard, nomenclators).
     path("", include("recurent.web.urls")),
 ]

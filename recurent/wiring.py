@@ -17,6 +17,8 @@ from recurent.common import crypto
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {
     "mail.SmtpSettings": ("password_encrypted",),
     "efactura.SpvConnection": ("client_secret_enc", "access_token_enc", "refresh_token_enc"),
+    "gateways.GatewayAccount": ("secret_encrypted", "webhook_secret_encrypted"),
+    "gateways.CardAgreement": ("token_encrypted",),
 }
 
 

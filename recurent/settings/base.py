@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "recurent.payments",
     "recurent.accounting",
     "recurent.portal",
+    "recurent.gateways",
     "recurent.api",
     "recurent.web",
     "recurent.worker",
