@@ -223,11 +223,19 @@ class ContractLineForm(forms.Form):
         help_text=_("Empty: the catalogue price."),
     )  # fmt: skip
     description = forms.CharField(label=_("description"), max_length=100, required=False)
+    # What the client may do from the portal (ContractLine.self_service and its bounds).
+    portal = forms.BooleanField(label=_("the client may change it from the portal"), required=False)
+    portal_min = forms.DecimalField(label=_("min."), max_digits=14, decimal_places=4, required=False, localize=True)  # fmt: skip
+    portal_max = forms.DecimalField(label=_("max."), max_digits=14, decimal_places=4, required=False, localize=True)  # fmt: skip
+    portal_step = forms.DecimalField(label=_("step"), max_digits=14, decimal_places=4, required=False, localize=True)  # fmt: skip
 
     def __init__(self, *a: Any, products: Any = None, **kw: Any) -> None:
         super().__init__(*a, **kw)
         if products is not None:
             self.fields["product"].queryset = products  # type: ignore[attr-defined]
+
+    def portal_bounds(self) -> list[forms.BoundField]:
+        return [self["portal_min"], self["portal_max"], self["portal_step"]]
 
 
 ContractLineFormSet = forms.formset_factory(

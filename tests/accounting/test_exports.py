@@ -69,9 +69,7 @@ def test_accounts_follow_the_rules_product_first_then_category(world):
     AccountRule.objects.create(company=world.company, vat_category="S", revenue_account="707")
     three_thirds(world)
     rows = list(
-        csv.DictReader(
-            io.StringIO(export(world, "csv").content.decode("utf-8-sig")), delimiter=";"
-        )
+        csv.DictReader(io.StringIO(export(world, "csv").content.decode("utf-8-sig")), delimiter=";")
     )
     assert [(r["product_code"], r["revenue_account"]) for r in rows] == [
         ("SRV0", "707"), ("SRV1", "7041"), ("SRV2", "707"),
@@ -146,7 +144,7 @@ def test_winmentor_invoice_file_reads_back_as_ini_in_windows_1250(world):
 def test_xlsx_journal_keeps_numbers_as_numbers_and_names_as_text(world):
     from openpyxl import load_workbook
 
-    cl = f.client(world.company, name="=HYPERLINK(\"http://x\")")
+    cl = f.client(world.company, name='=HYPERLINK("http://x")')
     f.contract(world.company, issuer=world.user, client_=cl)
     issue_due(as_of=local(2026, 1, 31, 10), company_id=world.company.pk)
     ws = load_workbook(io.BytesIO(export(world, "xlsx").content)).active
