@@ -1,19 +1,31 @@
-"""What runs when, in one place: the issue hooks, event listeners, worker tasks and stored secrets.
+"""What runs when, in one place: issue hooks, event listeners, worker tasks, stored secrets.
 
 Called once, from ``recurent.worker.apps.WorkerConfig.ready`` (the worker app is last in
-INSTALLED_APPS, so every model is loaded). Apps do not register themselves in their own
-``ready()``: the order below is the order things run, and it matters.
+INSTALLED_APPS: every app is loaded by then). Apps do not register anything in their own
+``AppConfig.ready()`` any more: the lists below are the order things run in, and it matters.
 
-To add a hook, listener, task or secret: add ONE line in the right list below, with the reason
-if its place in the order matters. Nothing else registers anything.
+TO ADD ONE (other developers: this is the documented way): import your function inside
+``wire()`` and add ONE line to the right list, with the reason if its place matters.
+- an AFTER_ISSUE hook: ``fn(invoices)``, called inside the issuing transaction (invoices and
+  credit notes); it only writes rows (outbox, queue, intents); never calls out;
+- a domain-event listener: ``fn(company_id, event_type, payload)`` in the emitter's transaction;
+- a worker task: ``(name, fn)`` with ``fn(*, limit) -> int``, run after each billing pass in
+  this order, each in its own try/except;
+- a stored secret: model label and its encrypted fields (``recurent rotate-key`` rewrites them).
+An app that still registers itself in its ready() keeps working: ``wire()`` puts its hooks and
+tasks after the listed ones, in INSTALLED_APPS order. Move them here when you can.
 """
 
 from __future__ import annotations
 
-from recurent.common import crypto
+from collections.abc import Callable
+from typing import Any
 
-# model label -> its encrypted text fields (recurent.common.crypto); `recurent rotate-key`
-# rewrites exactly these.
+from recurent.common import crypto, events
+from recurent.invoices import services as billing
+from recurent.worker import tasks
+
+# model label -> its encrypted text fields (recurent.common.crypto).
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {
     "mail.SmtpSettings": ("password_encrypted",),
     "efactura.SpvConnection": ("client_secret_enc", "access_token_enc", "refresh_token_enc"),
@@ -22,5 +34,64 @@ SECRET_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _ordered(listed: list[Any], registered: list[Any]) -> list[Any]:
+    """``listed`` first, then what an app registered by itself (not yet moved here)."""
+    return [*listed, *(x for x in registered if x not in listed)]
+
+
 def wire() -> None:
+    from recurent.accounting.tasks import month_close_notify
+    from recurent.api import webhooks
+    from recurent.api.idempotency import idempotency_purge
+    from recurent.documents.services import render_pending
+    from recurent.documents.snapshot import CORRECTIONS
+    from recurent.efactura.correction import latest_corrections
+    from recurent.efactura.deadline import deadline_tick
+    from recurent.efactura.services import efactura_tick, on_invoices_issued
+    from recurent.gateways.services import charges_after_issue, charges_run, expiring_cards_notify
+    from recurent.mail.sender import send_pending
+    from recurent.mail.services import outbox_after_issue, reminders_queue
+    from recurent.payments.balances import on_issued
+
+    # Inside the issuing transaction, after the invoice rows are written. Each only writes rows
+    # of its own, so an invoice and everything it sets going exist together or not at all.
+    after_issue: list[Callable[[list[Any]], None]] = [
+        on_invoices_issued,  # e-Factura: queue the upload (companies with auto-upload)
+        outbox_after_issue,  # mail: one outbox message per invoice whose contract emails it
+        on_issued,  # payments: the stored balance of each invoice and of what it credits;
+        # hooks that read balances (online-payment charges) go after this line
+        charges_after_issue,  # gateways: an automatic-charge intent per invoice with a saved card
+        webhooks.after_issue,  # API: invoice.issued deliveries, one batch at a time
+    ]
+    listeners: list[events.Listener] = [
+        webhooks.on_event,  # API: a delivery row per event, in the transaction of the change
+    ]
+    worker_tasks: list[tuple[str, tasks.Task]] = [
+        # Documents first: mail attaches the PDF and e-Factura uploads the XML they render, so
+        # an invoice issued in this pass is sent in this pass, not the next one.
+        ("documents", render_pending),
+        ("efactura", efactura_tick),
+        ("efactura-deadline", deadline_tick),
+        # Reminders before mail, so that a reminder queued in this pass goes out in it.
+        # Card charges before reminders and mail: an invoice charged in this pass is paid
+        # before a reminder is considered, and the SCA / declined notices go out in this pass.
+        ("gateways-charges", charges_run),
+        ("gateways-expiring-cards", expiring_cards_notify),
+        ("mail-reminders", reminders_queue),
+        ("mail", send_pending),
+        ("accounting-month-close", month_close_notify),  # independent: one notice a month
+        ("webhooks", webhooks.webhooks_deliver),
+        ("api_idempotency_purge", idempotency_purge),
+    ]
+
+    # What a document snapshot applies over the issued invoice: e-Factura's corrections of an
+    # invoice ANAF rejected (buyer, delivery data, notes), so PDF and XML show them.
+    snapshot_corrections = [latest_corrections]
+
+    billing.AFTER_ISSUE[:] = _ordered(after_issue, billing.AFTER_ISSUE)
+    CORRECTIONS[:] = _ordered(snapshot_corrections, CORRECTIONS)
+    for fn in listeners:
+        events.listen(fn)
+    names = {n for n, _ in worker_tasks}
+    tasks.TASKS[:] = [*worker_tasks, *(t for t in tasks.TASKS if t[0] not in names)]
     crypto.SECRET_FIELDS.update(SECRET_FIELDS)

@@ -645,8 +645,9 @@ class _Schedules:
         return self.nexts[key]
 
 
-# Hooks other apps register to act inside the issuing transaction (mail outbox, e-Factura
-# queue, webhooks): called with the list of invoices just written. Kept explicit, not signals.
+# Hooks that act inside the issuing transaction (mail outbox, e-Factura queue, balances,
+# webhooks): called with the list of invoices just written. Kept explicit, not signals; the
+# list and its order are in recurent/wiring.py.
 AFTER_ISSUE: list[Callable[[list[Invoice]], None]] = []
 
 

@@ -1,8 +1,8 @@
 """Background work the worker runs after each billing pass, registered by the apps.
 
-Each task is ``fn(*, limit: int) -> int`` (how many items it handled); an app registers
-its tasks in ``AppConfig.ready()``. The worker loop calls them in registration order,
-each in its own try/except so one failing task never stops billing.
+Each task is ``fn(*, limit: int) -> int`` (how many items it handled); the tasks and their
+order are listed in ``recurent/wiring.py`` (add one there). The worker loop calls them in that
+order, each in its own try/except so one failing task never stops billing.
 """
 
 from __future__ import annotations
