@@ -106,3 +106,46 @@ def test_without_bounds_a_quantity_the_database_cannot_hold_is_refused(client, s
     r = post(client, cl, c, {f"qty_{flexible.pk}": typed})
     assert r.status_code == 200 and says in r.content.decode()
     assert open_quantities(c) == [D("1"), D("2")]
+
+
+def _contract_body(world, p, cl, **over):
+    body = {
+        "client": cl.pk, "number": "CTR-P", "signed_on": "2026-01-05", "first_issue_at": "2026-01-31T09:00",
+        "ends_at": "", "series": world.series.pk, "issuer": world.user.pk, "cycle": "monthly", "every_days": "",
+        "payment_term_days": "15", "currency": "RON", "invoice_currency": "RON",
+        "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0",
+        "lines-0-product": p.pk, "lines-0-quantity": "2", "lines-0-unit_price": "",
+        "lines-0-portal": "on", "lines-0-portal_min": "1", "lines-0-portal_max": "10",
+        "lines-0-portal_step": "0,5",
+    }  # fmt: skip
+    body.update(over)
+    return body
+
+
+def test_the_company_sets_the_bounds_on_the_contract_form(world):
+    from recurent.contracts.models import Contract
+    from tests.web.conftest import login
+
+    p, cl = f.product(world.company), f.client(world.company)
+    browser = login(world.user)
+    r = browser.post(reverse("web:contract-add"), _contract_body(world, p, cl))
+    assert r.status_code == 302, r.content.decode()[:2000]
+    line = Contract.objects.get(number="CTR-P").lines.get()
+    assert (line.self_service, line.min_quantity, line.max_quantity, line.quantity_step) == (
+        True, D("1"), D("10"), D("0.5"),
+    )  # fmt: skip
+    page = browser.get(reverse("web:contract-edit", args=[line.contract_id])).content.decode()
+    assert 'name="lines-0-portal" id="id_lines-0-portal" checked' in page
+
+
+def test_a_maximum_below_the_minimum_is_refused_next_to_the_line(world):
+    from recurent.contracts.models import Contract
+    from tests.web.conftest import login
+
+    p, cl = f.product(world.company), f.client(world.company)
+    r = login(world.user).post(
+        reverse("web:contract-add"),
+        _contract_body(world, p, cl, **{"lines-0-portal_min": "5", "lines-0-portal_max": "2"}),
+    )
+    assert r.status_code == 200 and not Contract.objects.filter(number="CTR-P").exists()
+    assert "nu poate fi mai mică decât cantitatea minimă" in r.content.decode()

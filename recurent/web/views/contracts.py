@@ -88,6 +88,10 @@ def _line_initial(contract: Contract) -> list[dict[str, Any]]:
             "quantity": li.quantity,
             "unit_price": li.unit_price,
             "description": li.description,
+            "portal": li.self_service,
+            "portal_min": li.min_quantity,
+            "portal_max": li.max_quantity,
+            "portal_step": li.quantity_step,
         }
         for li in contract.lines.filter(until_index__isnull=True).order_by("position", "pk")
     ]
@@ -105,12 +109,22 @@ def _specs(formset: Any) -> list[tuple[Any, services.LineSpec]]:
             quantity=d["quantity"],
             unit_price=d.get("unit_price"),
             description=d.get("description") or "",
+            self_service=bool(d.get("portal")),
+            min_quantity=d.get("portal_min"),
+            max_quantity=d.get("portal_max"),
+            quantity_step=d.get("portal_step"),
         )
         out.append((f, spec))
     return out
 
 
 LINE_KEY = re.compile(r"^lines\[(?P<n>\d+)\](?:\.(?P<field>\w+))?$")
+# The service's names of the portal bounds, as the line form calls them.
+LINE_FIELDS = {
+    "min_quantity": "portal_min",
+    "max_quantity": "portal_max",
+    "quantity_step": "portal_step",
+}
 
 
 def _apply_contract_errors(
@@ -126,7 +140,8 @@ def _apply_contract_errors(
         n = int(m["n"]) if m else 0
         if m and 1 <= n <= len(lines):
             line_form = lines[n - 1][0]
-            field = m["field"] if m["field"] in line_form.fields else None
+            field = LINE_FIELDS.get(m["field"] or "", m["field"])
+            field = field if field in line_form.fields else None
             for e in errors:
                 line_form.add_error(field, error_text(ValidationError([e])))
         elif key == "lines":
@@ -160,10 +175,15 @@ def _error_summary(form: ContractForm, formset: Any) -> list[dict[str, str]]:
 
 def _same_lines(contract: Contract, specs: list[tuple[Any, services.LineSpec]]) -> bool:
     current = [
-        (x["product"], x["quantity"], x["unit_price"], x["description"])
+        (x["product"], x["quantity"], x["unit_price"], x["description"], x["portal"],
+         x["portal_min"], x["portal_max"], x["portal_step"])
         for x in _line_initial(contract)
-    ]
-    wanted = [(s.product.pk, s.quantity, s.unit_price, s.description) for _f, s in specs]
+    ]  # fmt: skip
+    wanted = [
+        (s.product.pk, s.quantity, s.unit_price, s.description, s.self_service,
+         s.min_quantity, s.max_quantity, s.quantity_step)
+        for _f, s in specs
+    ]  # fmt: skip
     return current == wanted
 
 
