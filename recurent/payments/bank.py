@@ -1,36 +1,56 @@
 """Bank statement import and matching of its lines to invoices.
 
-``statement_import`` is all or nothing: the file is parsed and checked whole first
-(``statements.parse``), then every line is written and matched in ONE transaction. An entry
-already imported (same account, booking date, amount, direction and bank reference, the
-``statement_entry_once`` constraint) is skipped, so re-importing the same or an overlapping
-statement records nothing twice.
+A statement is received (``statement_receive``: size, then the whole file parsed and checked, a
+broken one refused with its line and reason, nothing stored) and imported by the worker
+(``statement_import_next``, registered as the ``statements`` task): every line written and
+matched in ONE transaction, so a failure leaves nothing but the reason on the import.
+``statement_import`` does both at once (command line, tests, benchmark).
 
-Matching a credit, most certain first:
+An entry already imported is skipped: its identity is the bank's reference, or a digest of what
+it says, numbered when it repeats in one file (``statements.number_repeats``), under the
+``statement_entry_once`` constraint. Re-importing the same or an overlapping statement records
+nothing twice; two identical transfers of one day are two payments.
+
+Matching a credit, most certain first (``MatchRule``):
 1. its EndToEndId is one of our direct-debit collections → that invoice;
-2. invoice numbers of the company (series + number) in the remittance text → those invoices,
-   oldest first, when they are all of one client and something is still outstanding;
-3. the payer's IBAN is a client's (or a mandate's) and exactly one open invoice of that client
-   has exactly this amount outstanding → that invoice.
+2. invoice numbers of the company in the remittance text, as people write them (``REC-000049``,
+   ``REC 49``, ``REC49``, ``F REC/49``, leading zeros or not; only series of this company) →
+   those invoices, oldest first, when they are all of one client; ``fact. 49``/``factura nr 49``
+   without a series only when exactly one open invoice has that number and the payer's IBAN or
+   the amount confirms it. Less than they owe is allocated partially, more leaves a credit;
+3. the payer's IBAN is a client's (or a mandate's) and an open invoice of that client has exactly
+   this amount outstanding → that invoice (the oldest if several);
+4. the payer's IBAN and several open invoices of that client whose outstanding adds up exactly;
+5. the payer's IBAN and more than everything the client owes → all of it, the rest is credit;
+6. the payer's name is like a client's and an open invoice of that client has exactly this
+   amount → suggested to the person who matches (first in the list), never applied.
 Anything else waits for a person (``statement_line_match``, two clicks in the web screen).
+
+Lookups are per file, not per line: the open invoices, clients, IBANs, the collections named
+and the entries already imported are read once (``Matcher.for_company``), and the in-memory
+figures follow each allocation.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import itertools
 import re
-from dataclasses import dataclass
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils.translation import gettext_lazy as _
 
 from recurent.clients.models import Client
 from recurent.companies.models import Company, InvoiceSeries
-from recurent.engine import numbering
 from recurent.invoices.models import Invoice, InvoiceKind
 
 from . import selectors
@@ -38,6 +58,7 @@ from .collection import collection_return, collection_settle
 from .models import (
     CollectionItem,
     CollectionStatus,
+    ImportStatus,
     LineStatus,
     Mandate,
     PaymentMethod,
@@ -46,88 +67,209 @@ from .models import (
     StatementLine,
 )
 from .services import _user, payment_record
-from .statements import Entry, StatementError, parse
+from .statements import Entry, Parsed, StatementError, parse
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+SUBSET_MAX = 12  # open invoices of one client searched for an exact sum (2**12 subsets at most)
+NAME_SIMILARITY = 0.85
+
+
+class MatchRule:
+    DIRECT_DEBIT = "direct_debit"
+    NUMBER = "number"
+    NUMBER_CONFIRMED = "number_confirmed"  # "fact. 49": no series, confirmed by IBAN or amount
+    IBAN_AMOUNT = "iban_amount"
+    IBAN_SUM = "iban_sum"
+    IBAN_CREDIT = "iban_credit"
+    BY_HAND = "by_hand"
+
+    LABELS = {
+        DIRECT_DEBIT: _("direct debit we requested"),
+        NUMBER: _("invoice number in the payment details"),
+        NUMBER_CONFIRMED: _("invoice number without series, confirmed by IBAN or amount"),
+        IBAN_AMOUNT: _("payer IBAN and exact amount"),
+        IBAN_SUM: _("payer IBAN and several invoices adding up exactly"),
+        IBAN_CREDIT: _("payer IBAN, more than the client owes (the rest is credit)"),
+        BY_HAND: _("matched by hand"),
+    }
+
+
+def _norm_name(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().upper()
+    text = re.sub(r"[^A-Z0-9 ]+", " ", text)
+    # Legal forms say nothing about who it is ("ALFA SRL" and "ALFA S.R.L." are the same payer).
+    words = [
+        w for w in text.split() if w not in {"SRL", "SA", "PFA", "II", "IF", "SC", "S", "R", "L"}
+    ]
+    return " ".join(words)
+
+
+@dataclass
+class OpenInvoice:
+    pk: int
+    client_id: int
+    series_id: int
+    number: int
+    full_number: str
+    currency: str
+    outstanding: Decimal
 
 
 @dataclass
 class Matcher:
+    """Everything the matching of one file needs, read once."""
+
     company: Company
     as_of: datetime
     number_re: re.Pattern[str] | None
+    series_by_code: dict[str, set[int]]
     clients_by_iban: dict[str, int]
+    open: dict[int, OpenInvoice] = field(default_factory=dict)
+    by_ref: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    by_number: dict[int, list[int]] = field(default_factory=dict)
+    by_client: dict[int, list[int]] = field(default_factory=dict)
+    clients: dict[int, Client] = field(default_factory=dict)
+    names: dict[str, int] = field(default_factory=dict)
+    collections: dict[str, CollectionItem] = field(default_factory=dict)
 
     @classmethod
-    def for_company(cls, company: Company, as_of: datetime) -> Matcher:
-        codes = sorted(
-            InvoiceSeries.objects.filter(company=company).values_list("code", flat=True),
-            key=len,
-            reverse=True,
-        )
+    def for_company(
+        cls, company: Company, as_of: datetime, end_to_end_ids: set[str] | None = None
+    ) -> Matcher:
+        series = list(InvoiceSeries.objects.filter(company=company).values_list("id", "code"))
+        by_code: dict[str, set[int]] = defaultdict(set)
+        for sid, code in series:
+            by_code[code.upper()].add(sid)
         rx = None
-        if codes:
-            alt = "|".join(re.escape(c) for c in codes)
-            # "REC-000123", "REC 123", "rec/123", "REC nr. 123": what people type in a transfer.
+        if by_code:
+            alt = "|".join(re.escape(c) for c in sorted(by_code, key=len, reverse=True))
+            # "REC-000049", "REC 49", "REC49", "rec/49", "F REC/49", "REC nr. 49": a series code
+            # of this company (not inside a longer word), then the number.
             rx = re.compile(
-                rf"(?<![A-Z0-9])({alt})\s*(?:NR\.?|NO\.?)?\s*[-/#.]?\s*(\d{{1,9}})(?!\d)", re.I
+                rf"(?<![A-Z0-9])({alt})\s*(?:NR\.?|NO\.?)?\s*[-/#.:]?\s*(\d{{1,9}})(?![\d])", re.I
             )
-        by_iban: dict[str, int] = {}
-        for cid, iban in (
-            Client.objects.filter(company=company).exclude(iban="").values_list("id", "iban")
-        ):
-            by_iban[iban.replace(" ", "").upper()] = cid
-        for cid, iban in Mandate.objects.filter(company=company).values_list(
-            "client_id", "debtor_iban"
-        ):
-            by_iban.setdefault(iban.replace(" ", "").upper(), cid)
-        return cls(company, as_of, rx, by_iban)
+        m = cls(company, as_of, rx, by_code, clients_by_iban(company.pk))
+        qs = selectors.open_invoices(
+            Invoice.objects.filter(company=company, kind=InvoiceKind.INVOICE), as_of
+        ).values_list("pk", "client_id", "series_id", "number", "full_number", "currency",
+                      "outstanding_amount")  # fmt: skip
+        for pk, cid, sid, number, full, ccy, due in qs:
+            inv = OpenInvoice(pk, cid, sid, number, full, ccy, due)
+            m.open[pk] = inv
+            m.by_ref.setdefault((sid, number), []).append(pk)
+            m.by_number.setdefault(number, []).append(pk)
+            m.by_client.setdefault(cid, []).append(pk)  # oldest due first, as the query orders
+        m.clients = {c.pk: c for c in Client.objects.filter(company=company)}
+        for c in m.clients.values():
+            key = _norm_name(c.name)
+            if key:
+                # Two clients of one name: no suggestion can tell them apart.
+                m.names[key] = -1 if key in m.names else c.pk
+        if end_to_end_ids:
+            m.collections = {
+                c.end_to_end_id: c
+                for c in CollectionItem.objects.filter(
+                    run__company=company, end_to_end_id__in=end_to_end_ids
+                ).select_related("invoice__company", "invoice__client", "mandate", "payment")
+            }
+        return m
 
-    def invoices_named(self, text: str) -> tuple[list[Any], str]:
-        """Open invoices whose numbers appear in ``text`` (or a reason they cannot be used)."""
+    def still_open(self, pks: list[int], currency: str) -> list[OpenInvoice]:
+        return [
+            self.open[pk]
+            for pk in pks
+            if pk in self.open
+            and self.open[pk].outstanding > 0
+            and self.open[pk].currency == currency
+        ]
+
+    def invoices_named(self, text: str, currency: str) -> tuple[list[OpenInvoice], str]:
+        """Open invoices whose series and number appear in ``text`` (or why they cannot be used)."""
         if not self.number_re or not text:
             return [], ""
-        refs: list[numbering.InvoiceRef] = []
-        for m in self.number_re.finditer(text):
-            ref = numbering.parse_full_number(f"{m.group(1)}-{m.group(2)}")
-            if ref not in refs:
+        refs: list[tuple[str, int]] = []
+        for mt in self.number_re.finditer(text):
+            ref = (mt.group(1).upper(), int(mt.group(2)))
+            if ref not in refs and ref[1] > 0:
                 refs.append(ref)
         if not refs:
             return [], ""
-        found: list[Any] = []
-        for ref in refs:
-            qs = Invoice.objects.filter(
-                company=self.company,
-                kind=InvoiceKind.INVOICE,
-                series__code=ref.series,
-                number=ref.number,
-            )
-            opened = list(selectors.open_invoices(qs, self.as_of))
+        found: list[OpenInvoice] = []
+        for code, number in refs:
+            pks = [
+                pk for sid in self.series_by_code[code] for pk in self.by_ref.get((sid, number), [])
+            ]
+            opened = self.still_open(pks, currency)
             if len(opened) > 1:
-                return [], f"{ref.series}-{ref.number} is ambiguous (several years)"
+                return [], f"{code}-{number} is ambiguous (several years)"
             found += opened
         if not found:
-            names = ", ".join(f"{r.series}-{r.number}" for r in refs)
+            names = ", ".join(f"{c}-{n}" for c, n in refs)
             return [], f"{names}: no such open invoice (already paid, cancelled or unknown)"
         if len({i.client_id for i in found}) > 1:
             return [], "the invoices named belong to different clients"
-        return sorted(found, key=lambda i: (i.due_date, i.pk)), ""
+        return found, ""
 
-    def by_iban_and_amount(self, entry: StatementLine) -> tuple[Any | None, str]:
-        cid = self.clients_by_iban.get(entry.payer_iban.upper()) if entry.payer_iban else None
+    BARE_RE = re.compile(
+        r"(?<![A-Z0-9])(?:FACT(?:URA|URII|URILOR)?|FCT|FC|F|INV|INVOICE)\.?\s*(?:NR\.?|NO\.?)?\s*[-/#:]?\s*(\d{1,9})(?!\d)",
+        re.I,
+    )
+
+    def bare_number(self, line: StatementLine, payer: int | None) -> OpenInvoice | None:
+        """ "fact. 49": a number without series, used only when one open invoice has it and the
+        payer's IBAN or the exact amount confirms it."""
+        for mt in self.BARE_RE.finditer(line.remittance or ""):
+            opened = self.still_open(self.by_number.get(int(mt.group(1)), []), line.currency)
+            if len(opened) == 1:
+                inv = opened[0]
+                if inv.client_id == payer or inv.outstanding == line.amount:
+                    return inv
+        return None
+
+    def payer(self, line: StatementLine) -> int | None:
+        return self.clients_by_iban.get(line.payer_iban.upper()) if line.payer_iban else None
+
+    def by_iban(self, line: StatementLine, cid: int) -> tuple[str, list[OpenInvoice], str]:
+        opened = self.still_open(self.by_client.get(cid, []), line.currency)
+        if not opened:
+            return "", [], "payer known, nothing open"
+        exact = [i for i in opened if i.outstanding == line.amount]
+        if exact:
+            return MatchRule.IBAN_AMOUNT, exact[:1], ""
+        total = sum((i.outstanding for i in opened), Decimal(0))
+        if line.amount > total:
+            return MatchRule.IBAN_CREDIT, opened, ""
+        # Oldest first is what the client most likely paid; any other exact sum only if unique.
+        run = Decimal(0)
+        for n, inv in enumerate(opened, start=1):
+            run += inv.outstanding
+            if run == line.amount:
+                return MatchRule.IBAN_SUM, opened[:n], ""
+        subsets = []
+        pool = opened[:SUBSET_MAX]
+        for size in range(2, len(pool) + 1):
+            for combo in itertools.combinations(pool, size):
+                if sum((i.outstanding for i in combo), Decimal(0)) == line.amount:
+                    subsets.append(list(combo))
+                    if len(subsets) > 1:
+                        return "", [], "payer known, several sets of invoices add up to this amount"
+        if subsets:
+            return MatchRule.IBAN_SUM, subsets[0], ""
+        return "", [], "payer known, no open invoice or sum of them has exactly this amount"
+
+    def suggestion(self, line: StatementLine) -> OpenInvoice | None:
+        key = _norm_name(line.payer_name)
+        if not key:
+            return None
+        cid = self.names.get(key)
         if cid is None:
-            return None, ""
-        qs = Invoice.objects.filter(company=self.company, client_id=cid, currency=entry.currency)
-        exact = [
-            i
-            for i in selectors.open_invoices(qs, self.as_of)
-            if i.outstanding_amount == entry.amount
-        ]
-        if len(exact) == 1:
-            return exact[0], ""
-        if len(exact) > 1:
-            return None, f"payer known, {len(exact)} open invoices have exactly this amount"
-        return None, "payer known, no open invoice has exactly this amount"
+            close = difflib.get_close_matches(key, list(self.names), n=2, cutoff=NAME_SIMILARITY)
+            cid = self.names[close[0]] if len(close) == 1 else None
+        if not cid or cid < 0:
+            return None
+        exact = [i for i in self.still_open(self.by_client.get(cid, []), line.currency)
+                 if i.outstanding == line.amount]  # fmt: skip
+        return exact[0] if exact else None
 
 
 def _new_line(company: Company, statement: StatementImport, e: Entry) -> StatementLine:
@@ -143,42 +285,39 @@ def _new_line(company: Company, statement: StatementImport, e: Entry) -> Stateme
 
 def _settle(
     line: StatementLine,
-    invoices: list[Any],
+    invoices: list[OpenInvoice],
     matcher: Matcher,
     user: AbstractBaseUser | None,
-    note: str,
+    rule: str,
 ) -> None:
     left = line.amount
     allocations = []
     for inv in invoices:
-        if inv.currency != line.currency or left <= 0:
-            continue
-        take = min(left, inv.outstanding_amount)
-        allocations.append((inv, take))
+        if left <= 0:
+            break
+        take = min(left, inv.outstanding)
+        allocations.append((inv.pk, take))
         left -= take
-    if not allocations:
-        line.match_note = "the invoices named are in another currency"
-        return
     payment_record(
-        company=matcher.company, client=invoices[0].client, date=line.booking_date,
-        amount=line.amount, currency=line.currency, method=PaymentMethod.BANK_TRANSFER,
+        company=matcher.company, client=matcher.clients[invoices[0].client_id],
+        date=line.booking_date, amount=line.amount, currency=line.currency,
+        method=PaymentMethod.BANK_TRANSFER,
         reference=(line.remittance or line.bank_reference)[:200], allocations=allocations,
         as_of=matcher.as_of, user=user, source=PaymentSource.STATEMENT, statement_line=line,
     )  # fmt: skip
+    for pk, take in allocations:
+        matcher.open[pk].outstanding -= take
+    names = ", ".join(matcher.open[pk].full_number for pk, _ in allocations)
     line.status = LineStatus.MATCHED
-    line.match_note = note
+    line.match_rule = rule
+    note = f"{MatchRule.LABELS[rule]}: {names}"
+    if left > 0:
+        note += f" ({left} {line.currency} left as the client's credit)"
+    line.match_note = note[:300]
 
 
 def _match(line: StatementLine, matcher: Matcher, user: AbstractBaseUser | None) -> None:
-    collection = (
-        CollectionItem.objects.filter(
-            run__company=matcher.company, end_to_end_id=line.end_to_end_id
-        )
-        .select_related("invoice__company", "invoice__client", "mandate", "payment")
-        .first()
-        if line.end_to_end_id
-        else None
-    )
+    collection = matcher.collections.get(line.end_to_end_id) if line.end_to_end_id else None
     returned = line.reversal or not line.credit
     if returned:
         if collection and collection.status != CollectionStatus.RETURNED:
@@ -187,7 +326,10 @@ def _match(line: StatementLine, matcher: Matcher, user: AbstractBaseUser | None)
                 as_of=matcher.as_of, user=user,
             )  # fmt: skip
             line.status = LineStatus.RETURNED
+            line.match_rule = MatchRule.DIRECT_DEBIT
             line.match_note = f"direct debit of {collection.invoice.full_number} returned"
+            if collection.invoice_id in matcher.open:
+                matcher.open[collection.invoice_id].outstanding += collection.amount
         else:
             line.status = LineStatus.IGNORED
             line.match_note = "a debit that is not a return of one of our collections"
@@ -195,18 +337,134 @@ def _match(line: StatementLine, matcher: Matcher, user: AbstractBaseUser | None)
     if collection and collection.status == CollectionStatus.REQUESTED:
         collection_settle(item=collection, line=line, as_of=matcher.as_of, user=user)
         line.status = LineStatus.MATCHED
+        line.match_rule = MatchRule.DIRECT_DEBIT
         line.match_note = f"direct debit of {collection.invoice.full_number}"
+        if collection.invoice_id in matcher.open:
+            matcher.open[collection.invoice_id].outstanding -= collection.amount
         return
-    invoices, why = matcher.invoices_named(line.remittance)
+    invoices, why = matcher.invoices_named(line.remittance, line.currency)
     if invoices:
-        names = ", ".join(i.full_number for i in invoices)
-        _settle(line, invoices, matcher, user, f"invoice number in the text: {names}")
+        _settle(line, invoices, matcher, user, MatchRule.NUMBER)
         return
-    inv, why2 = matcher.by_iban_and_amount(line)
-    if inv is not None:
-        _settle(line, [inv], matcher, user, f"payer IBAN and exact amount: {inv.full_number}")
+    payer = matcher.payer(line)
+    bare = matcher.bare_number(line, payer)
+    if bare is not None:
+        _settle(line, [bare], matcher, user, MatchRule.NUMBER_CONFIRMED)
         return
-    line.match_note = "; ".join(x for x in (why, why2) if x) or "no invoice number nor known payer"
+    why2 = ""
+    if payer is not None:
+        rule, found, why2 = matcher.by_iban(line, payer)
+        if rule:
+            _settle(line, found, matcher, user, rule)
+            return
+    hint = matcher.suggestion(line)
+    if hint is not None:
+        line.suggested_invoice_id = hint.pk
+        why2 = f"suggested: {hint.full_number} (payer name like the client's, exact amount)"
+    line.match_note = (
+        "; ".join(x for x in (why, why2) if x) or "no invoice number nor known payer"
+    )[:300]
+
+
+def _check_size(content: bytes) -> None:
+    if len(content) > MAX_FILE_BYTES:
+        raise ValidationError({"file": ["the file is larger than 20 MB"]})
+
+
+def _parse(content: bytes, filename: str) -> Parsed:
+    try:
+        return parse(content, filename)
+    except StatementError as err:
+        raise ValidationError({"file": [f"line {err.line}: {err.reason}"]}) from None
+
+
+def statement_receive(
+    *,
+    company: Company,
+    filename: str,
+    content: bytes,
+    as_of: datetime,
+    user: AbstractBaseUser | None,
+) -> StatementImport:
+    """Check the whole file now (a broken one is refused with its line and reason and nothing
+    is stored) and queue it for the worker."""
+    _check_size(content)
+    parsed = _parse(content, filename)
+    return StatementImport.objects.create(
+        company=company, filename=filename[:200], format=parsed.format,
+        sha256=hashlib.sha256(content).hexdigest(), account_iban=parsed.account_iban[:34],
+        imported_at=as_of, imported_by=_user(user), lines_total=len(parsed.entries),
+        status=ImportStatus.QUEUED, content=content,
+    )  # fmt: skip
+
+
+def _run(imp: StatementImport, content: bytes, as_of: datetime) -> None:
+    """Write and match every line of the file (the caller holds the transaction)."""
+    company = imp.company
+    user = imp.imported_by
+    parsed = _parse(content, imp.filename)
+    entries = [
+        e
+        for e in parsed.entries
+        # An outgoing payment of the company is not ours to match (a return of a debit is).
+        if e.credit or e.reversal or e.end_to_end_id or e.return_reason
+    ]
+    existing: set[tuple] = set()
+    if entries:
+        days = {e.booking_date for e in entries}
+        existing = set(
+            StatementLine.objects.filter(
+                company=company,
+                account_iban__in={e.account_iban for e in entries},
+                booking_date__gte=min(days),
+                booking_date__lte=max(days),
+            ).values_list("account_iban", "booking_date", "amount", "credit", "bank_reference")
+        )
+    matcher = Matcher.for_company(
+        company, as_of, {e.end_to_end_id for e in entries if e.end_to_end_id}
+    )
+    rules: dict[str, int] = defaultdict(int)
+    suggested = credit = 0
+    new_lines: list[StatementLine] = []
+    for e in entries:
+        key = (e.account_iban, e.booking_date, e.amount, e.credit, e.bank_reference)
+        if key in existing:
+            imp.lines_duplicate += 1
+            continue
+        existing.add(key)
+        new_lines.append(_new_line(company, imp, e))
+    # One INSERT for the lines (primary keys come back on PostgreSQL and SQLite ≥ 3.35).
+    StatementLine.objects.bulk_create(new_lines, batch_size=500)
+    if new_lines and new_lines[0].pk is None:  # pragma: no cover - older databases
+        raise RuntimeError("the database did not return the new lines' keys")
+    changed: list[StatementLine] = []
+    for line in new_lines:
+        _match(line, matcher, user)
+        imp.lines_new += 1
+        if line.match_rule:
+            rules[line.match_rule] += 1
+        if "client's credit" in line.match_note:
+            credit += 1
+        if line.suggested_invoice_id:
+            suggested += 1
+        if line.status == LineStatus.UNMATCHED:
+            imp.unmatched += 1
+        elif line.status in {LineStatus.MATCHED, LineStatus.RETURNED}:
+            imp.matched += 1
+        if line.status != LineStatus.UNMATCHED or line.match_note or line.suggested_invoice_id:
+            changed.append(line)
+    StatementLine.objects.bulk_update(
+        changed, ["status", "match_note", "match_rule", "suggested_invoice"], batch_size=500
+    )
+    imp.report = {"rules": dict(rules), "suggested": suggested, "credit": credit}
+
+
+def _finish(imp: StatementImport, as_of: datetime) -> None:
+    imp.status = ImportStatus.DONE
+    imp.content = None
+    imp.finished_at = as_of
+    imp.save(update_fields=["lines_new", "lines_duplicate", "matched", "unmatched", "report",
+                            "status", "content", "finished_at"])  # fmt: skip
 
 
 @transaction.atomic
@@ -218,53 +476,104 @@ def statement_import(
     as_of: datetime,
     user: AbstractBaseUser | None,
 ) -> StatementImport:
-    """Import a CAMT.053 or MT940 file; raise ValidationError({"file": ["line N: reason"]})."""
-    if len(content) > MAX_FILE_BYTES:
-        raise ValidationError({"file": ["the file is larger than 20 MB"]})
-    try:
-        parsed = parse(content, filename)
-    except StatementError as err:
-        raise ValidationError({"file": [f"line {err.line}: {err.reason}"]}) from None
-    imp = StatementImport.objects.create(
-        company=company, filename=filename[:200], format=parsed.format,
-        sha256=hashlib.sha256(content).hexdigest(), account_iban=parsed.account_iban[:34],
-        imported_at=as_of, imported_by=_user(user), lines_total=len(parsed.entries),
-    )  # fmt: skip
-    matcher = Matcher.for_company(company, as_of)
-    for e in parsed.entries:
-        if not e.credit and not e.reversal and not e.end_to_end_id and not e.return_reason:
-            continue  # an outgoing payment of the company: not ours to match
-        exists = StatementLine.objects.filter(
-            company=company, account_iban=e.account_iban, booking_date=e.booking_date,
-            amount=e.amount, credit=e.credit, bank_reference=e.bank_reference,
-        ).exists()  # fmt: skip
-        if exists:
-            imp.lines_duplicate += 1
-            continue
-        line = _new_line(company, imp, e)
-        line.save()
-        _match(line, matcher, user)
-        line.save(update_fields=["status", "match_note"])
-        imp.lines_new += 1
-        if line.status == LineStatus.UNMATCHED:
-            imp.unmatched += 1
-        elif line.status in {LineStatus.MATCHED, LineStatus.RETURNED}:
-            imp.matched += 1
-    imp.save(update_fields=["lines_new", "lines_duplicate", "matched", "unmatched"])
+    """Receive and import a CAMT.053 or MT940 file at once; raise
+    ValidationError({"file": ["line N: reason"]}) for a broken one, with nothing written."""
+    imp = statement_receive(company=company, filename=filename, content=content, as_of=as_of,
+                            user=user)  # fmt: skip
+    imp.started_at = as_of
+    _run(imp, content, as_of)
+    _finish(imp, as_of)
     return imp
 
 
-def match_candidates(line: StatementLine, as_of: datetime, limit: int = 12) -> list[Any]:
-    """Open invoices to offer for an unmatched line: exact amount first, then the payer's, then
-    the oldest open ones."""
+def statement_import_next(*, as_of: datetime) -> StatementImport | None:
+    """Claim the oldest waiting import and run it; None when nothing waits.
+
+    Claimed in its own short transaction (RUNNING, skip_locked on PostgreSQL), so two workers
+    never take the same file and the page shows it is under way; the import then runs in one
+    transaction: it all lands or, on any error, nothing does and the import says why."""
+    with transaction.atomic():
+        qs = StatementImport.objects.filter(status=ImportStatus.QUEUED).order_by(
+            "imported_at", "pk"
+        )
+        if connection.vendor == "postgresql":
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        imp = qs.select_related("company", "imported_by").first()
+        if imp is None:
+            return None
+        imp.status = ImportStatus.RUNNING
+        imp.started_at = as_of
+        imp.save(update_fields=["status", "started_at"])
+    content = bytes(imp.content or b"")
+    try:
+        with transaction.atomic():
+            _run(imp, content, as_of)
+            _finish(imp, as_of)
+    except Exception as err:  # noqa: BLE001 - any failure is reported on the import, not lost
+        reason = (
+            "; ".join(f"{m}" for ms in err.message_dict.values() for m in ms)
+            if isinstance(err, ValidationError) and hasattr(err, "message_dict")
+            else f"{type(err).__name__}: {err}"
+        )
+        StatementImport.objects.filter(pk=imp.pk).update(
+            status=ImportStatus.FAILED, error=reason[:2000], finished_at=as_of, content=None,
+            lines_new=0, lines_duplicate=0, matched=0, unmatched=0,
+        )  # fmt: skip
+        imp.refresh_from_db()
+    return imp
+
+
+def statements_task(*, limit: int) -> int:
+    """Worker task: import up to ``limit`` waiting statements."""
+    from recurent.common import clock
+
+    done = 0
+    while done < limit and statement_import_next(as_of=clock.now()) is not None:
+        done += 1
+    return done
+
+
+def clients_by_iban(company_id: int) -> dict[str, int]:
+    """Client of each known IBAN (the client's own, then its mandates')."""
+    by_iban: dict[str, int] = {}
+    for cid, iban in (
+        Client.objects.filter(company_id=company_id).exclude(iban="").values_list("id", "iban")
+    ):
+        by_iban[iban.replace(" ", "").upper()] = cid
+    for cid, iban in Mandate.objects.filter(company_id=company_id).values_list(
+        "client_id", "debtor_iban"
+    ):
+        by_iban.setdefault(iban.replace(" ", "").upper(), cid)
+    return by_iban
+
+
+def match_candidates(
+    line: StatementLine,
+    as_of: datetime,
+    limit: int = 12,
+    payers: dict[str, int] | None = None,
+) -> list[Any]:
+    """Open invoices to offer for an unmatched line: the suggestion first, then exact amount,
+    then the payer's, then the oldest open ones. ``payers``: ``clients_by_iban`` read once for
+    a page of lines."""
     base = Invoice.objects.filter(company_id=line.company_id, currency=line.currency)
-    exact = list(
-        selectors.open_invoices(base, as_of)
+    first = (
+        list(selectors.open_invoices(base.filter(pk=line.suggested_invoice_id), as_of))
+        if line.suggested_invoice_id
+        else []
+    )
+    seen = {i.pk for i in first}
+    exact = [
+        i
+        for i in selectors.open_invoices(base, as_of)
         .filter(outstanding_raw__gte=line.amount - Decimal("0.005"))
         .filter(outstanding_raw__lte=line.amount + Decimal("0.005"))[:limit]
-    )
-    seen = {i.pk for i in exact}
-    cid = Matcher.for_company(line.company, as_of).clients_by_iban.get(line.payer_iban.upper())
+        if i.pk not in seen
+    ]
+    seen |= {i.pk for i in exact}
+    if payers is None:
+        payers = clients_by_iban(line.company_id)
+    cid = payers.get(line.payer_iban.upper()) if line.payer_iban else None
     more: list[Any] = []
     if cid:
         more = [
@@ -274,7 +583,7 @@ def match_candidates(line: StatementLine, as_of: datetime, limit: int = 12) -> l
         ]
     seen |= {i.pk for i in more}
     rest = [i for i in selectors.open_invoices(base, as_of)[: limit * 2] if i.pk not in seen]
-    return (exact + more + rest)[:limit]
+    return (first + exact + more + rest)[:limit]
 
 
 @transaction.atomic
@@ -306,8 +615,9 @@ def statement_line_match(
         source=PaymentSource.STATEMENT, statement_line=line,
     )  # fmt: skip
     line.status = LineStatus.MATCHED
+    line.match_rule = MatchRule.BY_HAND
     line.match_note = f"matched by hand to {invoice.full_number}"
-    line.save(update_fields=["status", "match_note"])
+    line.save(update_fields=["status", "match_note", "match_rule"])
     return line
 
 

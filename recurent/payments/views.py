@@ -306,7 +306,8 @@ def statements(request: HttpRequest) -> HttpResponse:
         .select_related("company")
         .order_by("booking_date", "pk")[:100]
     )
-    rows = [(li, bank.match_candidates(li, as_of)) for li in lines]
+    payers = bank.clients_by_iban(request.company.pk)  # type: ignore[attr-defined]
+    rows = [(li, bank.match_candidates(li, as_of, payers=payers)) for li in lines]
     imports = scoped(StatementImport.objects, request)[:20]
     return render(request, "payments/statements.html", {"rows": rows, "imports": imports})
 
