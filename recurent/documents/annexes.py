@@ -8,11 +8,11 @@ The type is recognised from the content, not only the name: a renamed file is re
 
 from __future__ import annotations
 
-import zipfile
-from io import BytesIO
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
+
+from recurent.common.safezip import ArchiveRefused, open_zip
 
 MAX_TOTAL_BYTES = 7 * 1024 * 1024
 TYPES = {
@@ -40,12 +40,18 @@ def _looks_like(ext: str, content: bytes) -> bool:
             return False
         return b"\x00" not in content
     try:
-        with zipfile.ZipFile(BytesIO(content)) as z:
+        # Limits on every member, the total and the ratio: an upload can be a ZIP bomb.
+        with open_zip(content) as z:
             names = set(z.namelist())
             if ext == ".xlsx":
                 return "[Content_Types].xml" in names
-            return z.read("mimetype").decode() == TYPES[".ods"]
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError):
+            # An ODS names its type in a few dozen bytes; nothing bigger is read.
+            return z.read("mimetype", max_bytes=1024).decode() == TYPES[".ods"]
+    except ArchiveRefused as e:
+        if e.code in ("not_zip", "damaged"):
+            return False  # then "the content of X is not an ODS file"
+        raise ValidationError({"file": [str(e)]}) from None
+    except (KeyError, UnicodeDecodeError):
         return False
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 from lxml import etree
 
+from recurent.common import safezip
+
 from .http import (
     AnafError,
     AnafMalformed,
@@ -245,10 +247,13 @@ def check_zip(body: bytes, what: str) -> bytes:
         raise AnafMalformed(f"{what}: expected a ZIP archive, got {body[:60]!r}")
     try:
         with zipfile.ZipFile(io.BytesIO(body)) as z:
+            safezip.check_declared(z, ANAF_ZIP)  # sizes first: testzip inflates every member
             bad = z.testzip()
             names = z.namelist()
     except zipfile.BadZipFile as e:
         raise AnafMalformed(f"{what}: broken ZIP archive ({e})") from None
+    except safezip.ArchiveRefused as e:
+        raise AnafMalformed(f"{what}: {e}") from None
     if bad is not None:
         raise AnafMalformed(f"{what}: ZIP member {bad!r} is corrupt")
     if not names:
@@ -256,8 +261,12 @@ def check_zip(body: bytes, what: str) -> bytes:
     return body
 
 
+# ANAF's ZIPs hold an invoice (at most 10 MB) and its signature: far below these.
+ANAF_ZIP = safezip.Limits(max_member=50 * 1024 * 1024, max_total=100 * 1024 * 1024)
+
+
 def zip_members(body: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(body)) as z:
+    with safezip.open_zip(body, ANAF_ZIP) as z:
         return {n: z.read(n) for n in z.namelist()}
 
 
