@@ -154,7 +154,7 @@ def corrections_of(invoice_ids: Sequence[int]) -> dict[int, Mapping[str, Any]]:
     return found
 
 
-def _delivery(snap: dict[str, Any] | None) -> Delivery | None:
+def _delivery(snap: Mapping[str, Any] | None) -> Delivery | None:
     """The delivery someone stated (a correction's ``delivery``, or ``buyer["delivery"]``):
     street, city, county, country, postal_code, date (ISO); ``None`` lets the UBL builder
     default it from the buyer's address and the invoice period."""
@@ -240,5 +240,5 @@ def from_invoice(
         credited_number=credited.full_number if credited else "",
         credited_issue_date=credited.issue_date if credited else None,
         annexes=annexes,
-        delivery=_delivery((invoice.buyer or {}).get("delivery")),
+        delivery=_delivery(correction.get("delivery") or (invoice.buyer or {}).get("delivery")),
     )

@@ -7,6 +7,16 @@ the official checker for the test suite (tests/documents assert that both agree 
 samples and on every XML the tests generate).
 
 ``check_xml(bytes) -> list[Finding]``: an empty list means ANAF would accept it.
+
+The Python rules are the ones an invoice of this application can break, plus every rule the
+agreement test (tests/documents/test_own_check_agreement.py) meets on ANAF's samples and on
+real-world files. What they leave out (code lists: currencies, units, countries, payment
+means, exemption codes...; allowance/charge details; line-level allowances; electronic
+addresses) can be checked by the official rules at run time: set
+``RECURENT_EFACTURA_OFFICIAL_XSLT`` to ANAF's compiled schematron
+(``anaf-EN16931-CIUS_RO-UBL-validation-1.0.9.schxslt.xsl``) and install ``saxonche``; every
+fatal finding of it that the Python rules did not already name is added (about 1 s once per
+process to compile, then a few ms per invoice).
 ``check_party(snapshot, role) -> list[(field, message)]``: a company or client whose data
 cannot make a valid e-Factura (no street, a Bucharest address without its sector...),
 for the web forms to show when it is saved rather than when an invoice goes out.
@@ -15,6 +25,7 @@ for the web forms to show when it is saved rather than when an invoice goes out.
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from lxml import etree
 
 from recurent.engine import geo, identifiers
@@ -73,6 +85,46 @@ def xsd_dir() -> Path:
     # Tests point this at ../shared/efactura/ubl-2.1-xsd to prove the shipped copy is the same.
     explicit = getattr(settings, "RECURENT_UBL_XSD_DIR", None) if settings.configured else None
     return Path(explicit or XSD_DIR)
+
+
+def official_xslt() -> str:
+    if not settings.configured:
+        return ""
+    return str(getattr(settings, "RECURENT_EFACTURA_OFFICIAL_XSLT", "") or "")
+
+
+_SVRL = "http://purl.oclc.org/dsdl/svrl"
+_official_lock = threading.Lock()
+
+
+@cache
+def _official_rules(xslt: str) -> Any:
+    try:
+        from saxonche import PySaxonProcessor
+    except ImportError as e:  # a setting that cannot work must say so, not pass silently
+        raise ImproperlyConfigured(
+            "RECURENT_EFACTURA_OFFICIAL_XSLT is set but saxonche is not installed"
+        ) from e
+    if not Path(xslt).is_file():
+        raise ImproperlyConfigured(f"RECURENT_EFACTURA_OFFICIAL_XSLT: no file at {xslt}")
+    proc = PySaxonProcessor(license=False)
+    return proc, proc.new_xslt30_processor().compile_stylesheet(stylesheet_file=xslt)
+
+
+def official_findings(data: bytes, xslt: str) -> list[Finding]:
+    """ANAF's own schematron on ``data`` (failed asserts and successful reports, warnings
+    left out), the way ../shared/efactura/validate.py runs it."""
+    # One compiled stylesheet per process, used by one thread at a time (Saxon/C's
+    # processor is not documented as thread-safe).
+    with _official_lock:
+        proc, rules = _official_rules(xslt)
+        node = proc.parse_xml(xml_text=data.decode("utf-8", errors="replace"))
+        svrl = etree.fromstring(rules.transform_to_string(xdm_node=node).encode())
+    out = []
+    for el in svrl.iter(f"{{{_SVRL}}}failed-assert", f"{{{_SVRL}}}successful-report"):
+        if (el.get("flag") or "fatal") != "warning":
+            out.append(Finding(el.get("id") or "?", " ".join("".join(el.itertext()).split())[:300]))
+    return out
 
 
 @cache
@@ -181,6 +233,10 @@ def check_xml(data: bytes) -> list[Finding]:
             for e in schema.error_log  # type: ignore[attr-defined]
         )
     findings.extend(_rules(doc, credit=qn.localname == "CreditNote"))
+    xslt = official_xslt()
+    if xslt and not any(f.rule == "XSD" for f in findings):
+        named = {f.rule for f in findings}
+        findings.extend(f for f in official_findings(data, xslt) if f.rule not in named)
     return findings
 
 
