@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +192,29 @@ RECURENT_PUBLIC_URL = os.environ.get("RECURENT_PUBLIC_URL", "http://127.0.0.1:80
 # Webhook endpoints must be public internet addresses (no SSRF into the server's network);
 # set to true only for a closed installation that posts to its own internal systems.
 RECURENT_WEBHOOKS_ALLOW_PRIVATE = env_bool("RECURENT_WEBHOOKS_ALLOW_PRIVATE", False)
+
+# Login throttling (django-axes): after RECURENT_LOGIN_FAILURE_LIMIT wrong passwords for one
+# account, or from one address, logging in is refused for RECURENT_LOGIN_LOCKOUT_MINUTES (a
+# right password included); a success clears the count. An administrator unlocks earlier from
+# the users page or with `recurent axes_reset_username NAME` / `recurent axes_reset_ip ADDRESS`.
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AXES_FAILURE_LIMIT = env_int("RECURENT_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("RECURENT_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: account or address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "recurent.web.views.account.locked_out"
+AXES_VERBOSE = False
+# The client's address is REMOTE_ADDR unless the installation says how many proxies it sits
+# behind (then the X-Forwarded-For entry they added): a forged header must not dodge the count,
+# and behind a proxy every visitor must not share the proxy's address.
+RECURENT_PROXY_COUNT = env_int("RECURENT_PROXY_COUNT", 0)
+if RECURENT_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = RECURENT_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]

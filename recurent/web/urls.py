@@ -85,6 +85,7 @@ urlpatterns = [
     path("settings/users/", users.user_list, name="users"),
     path("settings/users/<int:pk>/role/", users.user_role, name="user-role"),
     path("settings/users/<int:pk>/remove/", users.user_remove, name="user-remove"),
+    path("settings/users/<int:pk>/unlock/", users.user_unlock, name="user-unlock"),
     path("settings/api-tokens/", users.api_tokens, name="api-tokens"),
     path(
         "settings/api-tokens/<int:pk>/revoke/", users.api_token_revoke_view, name="api-token-revoke"

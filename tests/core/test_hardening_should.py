@@ -145,3 +145,78 @@ def test_the_test_button_says_the_same_for_a_closed_and_an_open_port(world, smtp
         silent.close()
     assert answers[0] == answers[1] == answers[2]
     assert str(port) not in answers[0] and "Refused" not in answers[0]
+
+
+# --- 11. login throttling by account and by address ----------------------------------------
+
+
+def _login(browser, username, password, ip="203.0.113.7"):
+    return browser.post(
+        reverse("web:login"), {"username": username, "password": password}, REMOTE_ADDR=ip
+    )
+
+
+def test_a_hundred_wrong_passwords_then_the_right_one_is_refused(world):
+    from django.conf import settings
+    from django.test import Client as Browser
+
+    browser = Browser()
+    name = world.user.username
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert _login(browser, name, "wrong").status_code == 200
+    assert _login(browser, name, "wrong").status_code == 429  # the limit reached
+    for _ in range(90):
+        _login(browser, name, "wrong")
+    r = _login(browser, name, "pw-" + name)
+    assert r.status_code == 429
+    assert "Prea multe autentificări eșuate" in r.content.decode()
+    assert "_auth_user_id" not in browser.session
+    # The account, not only the address: another address is refused too.
+    assert _login(Browser(), name, "pw-" + name, ip="198.51.100.9").status_code == 429
+
+
+def test_wrong_passwords_for_many_accounts_from_one_address_lock_that_address(world):
+    from django.conf import settings
+    from django.test import Client as Browser
+
+    browser = Browser()
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        _login(browser, f"guess{i}", "wrong")
+    assert _login(browser, world.user.username, "pw-" + world.user.username).status_code == 429
+    ok = _login(Browser(), world.user.username, "pw-" + world.user.username, ip="198.51.100.9")
+    assert ok.status_code == 302
+
+
+def test_a_success_before_the_limit_clears_the_count(world):
+    from django.conf import settings
+    from django.test import Client as Browser
+
+    name = world.user.username
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        _login(Browser(), name, "wrong")
+    assert _login(Browser(), name, "pw-" + name).status_code == 302
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        _login(Browser(), name, "wrong")
+    assert _login(Browser(), name, "pw-" + name).status_code == 302
+
+
+def test_an_administrator_unlocks_a_locked_member(world):
+    from django.conf import settings
+    from django.test import Client as Browser
+
+    from recurent.companies.models import Membership
+    from recurent.companies.services import membership_grant
+    from tests import factories as f
+
+    member = f.user()
+    membership_grant(user=member, company=world.company, role="accountant")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(Browser(), member.username, "wrong", ip="198.51.100.20")
+    assert _login(Browser(), member.username, "pw-" + member.username).status_code == 429
+    admin = Browser()
+    admin.force_login(world.user)
+    page = admin.get(reverse("web:users")).content.decode()
+    m = Membership.objects.get(user=member, company=world.company)
+    assert reverse("web:user-unlock", args=[m.pk]) in page
+    assert admin.post(reverse("web:user-unlock", args=[m.pk])).status_code == 302
+    assert _login(Browser(), member.username, "pw-" + member.username).status_code == 302

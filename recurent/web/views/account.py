@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from recurent.common import access
@@ -43,6 +47,24 @@ class LoginView(auth_views.LoginView):
             translation.activate(pref.language)
             _with_language(response, pref.language)
         return response
+
+
+def locked_out(
+    request: HttpRequest, original_response: Any = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes' answer once an account or an address has failed too often (settings:
+    RECURENT_LOGIN_FAILURE_LIMIT, RECURENT_LOGIN_LOCKOUT_MINUTES): the login page with the
+    reason, 429 Too Many Requests. The same words whether the account exists or not."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    form = AuthenticationForm(request)
+    message = ngettext(
+        "Too many failed logins for this account or from this address. Try again in "
+        "%(minutes)s minute, or ask an administrator of your company to unlock the account.",
+        "Too many failed logins for this account or from this address. Try again in "
+        "%(minutes)s minutes, or ask an administrator of your company to unlock the account.",
+        minutes,
+    ) % {"minutes": minutes}
+    return render(request, "web/auth/login.html", {"form": form, "locked": message}, status=429)
 
 
 class LogoutView(auth_views.LogoutView):

@@ -97,9 +97,11 @@ def user_list(request: HttpRequest) -> HttpResponse:
                     request, _("%(name)s now has access to the company.") % {"name": user}
                 )
             return redirect("web:users")
+    members = list(_members(request))
     ctx = {
         "form": form,
-        "members": _members(request),
+        "members": members,
+        "locked": _locked(members),
         "roles": Role.choices,
         "tokens_url": reverse("web:api-tokens") if seams.api_tokens_available() else None,
     }
@@ -135,6 +137,33 @@ def user_remove(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request, _("%(name)s no longer has access to the company.") % {"name": membership.user}
         )
+    return redirect("web:users")
+
+
+def _locked(members: Any) -> set[str]:
+    """The user names of members whom login throttling (django-axes) currently keeps out."""
+    from axes.models import AccessAttempt
+
+    since = clock.now() - settings.AXES_COOLOFF_TIME
+    names = [m.user.username for m in members]
+    return set(
+        AccessAttempt.objects.filter(
+            username__in=names,
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+            attempt_time__gte=since,
+        ).values_list("username", flat=True)
+    )
+
+
+@company_required(Role.ADMIN)
+@require_POST
+def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    """Let a member whose account was locked by failed logins try again now."""
+    from axes.utils import reset
+
+    membership = get_object_or_404(_members(request), pk=pk)
+    reset(username=membership.user.username)
+    messages.success(request, _("%(name)s can log in again.") % {"name": membership.user.username})
     return redirect("web:users")
 
 
