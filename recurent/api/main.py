@@ -22,7 +22,17 @@ from ninja.openapi.docs import DocsBase
 from .auth import TokenAuth
 from .idempotency import HEADER, MAX_KEY_LENGTH, idempotent
 from .problems import PROBLEM_CONTENT_TYPE, Problem, from_django, problem_response
-from .routes import accounting, billing, catalog, clients, contracts, invoices, payments, webhooks
+from .routes import (
+    accounting,
+    billing,
+    catalog,
+    clients,
+    contracts,
+    efactura,
+    invoices,
+    payments,
+    webhooks,
+)
 from .schemas import ProblemOut
 
 log = logging.getLogger("recurent.api")
@@ -133,7 +143,9 @@ api = RecurentAPI(
     docs_url="/docs",
 )
 
-for module in (catalog, clients, contracts, invoices, payments, billing, webhooks, accounting):
+for module in (
+    catalog, clients, contracts, invoices, efactura, payments, billing, webhooks, accounting,
+):  # fmt: skip
     api.add_router("", module.router)
 
 

@@ -271,9 +271,11 @@ def _standard(inv: Invoice) -> str:
 
 
 def upload_route_for(inv: Invoice) -> UploadRoute:
-    """Endpoint and parameters of an invoice's upload, read from the buyer as it is on the
-    invoice (so a corrected buyer is routed by its corrected data)."""
-    buyer = inv.buyer or {}
+    """Endpoint and parameters of an invoice's upload, read from the buyer as its e-Factura
+    carries it (a buyer corrected after a rejection is routed by its corrected data)."""
+    from .correction import buyer_of
+
+    buyer = buyer_of(inv)
     return upload_route(
         buyer_kind=buyer.get("kind") or "company",
         buyer_country=buyer.get("country") or "RO",

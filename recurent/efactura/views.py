@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,15 +15,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from recurent.common import clock
 from recurent.common.access import company_required, scoped
+from recurent.common.errors import messages_of
 from recurent.companies.models import Membership, Role
 from recurent.invoices.models import Invoice
 
-from . import registry
+from . import correction, registry, supplier
 from .connection import (
     NeedsReconnect,
     connection_authorize_url,
@@ -32,9 +34,8 @@ from .connection import (
     connection_for,
 )
 from .http import AnafError
-from .models import EfacturaState, Environment, IncomingInvoice, SpvConnection
-from .selectors import incoming_for
-from .services import NotSendable, efactura_send, incoming_download
+from .models import EfacturaState, Environment, IncomingInvoice, InvoiceCorrection, SpvConnection
+from .services import NotSendable, efactura_send, efactura_upload, incoming_download
 
 log = logging.getLogger("recurent.efactura")
 OAUTH_SESSION_KEY = "efactura_oauth"
@@ -170,10 +171,57 @@ def answer_view(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 
 @company_required(Role.VIEWER)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def incoming_view(request: HttpRequest) -> HttpResponse:
-    rows = incoming_for(company_id=request.company.pk)[:500]  # type: ignore[attr-defined]
-    return render(request, "efactura/incoming.html", {"rows": rows})
+    """Supplier invoices (one row per invoice, duplicates left out); POST: a ZIP from SPV."""
+    company = request.company  # type: ignore[attr-defined]
+    errors: list[str] = []
+    if request.method == "POST":  # the access check already refused a viewer's POST
+        upload = request.FILES.get("zip")
+        if upload is None:
+            errors.append(_("Choose the ZIP downloaded from SPV."))
+        else:
+            try:
+                row, created = supplier.supplier_invoice_import(
+                    company=company, content=upload.read(), as_of=clock.now()
+                )
+            except ValidationError as e:
+                errors.extend(str(m) for m in e.messages)
+            else:
+                if created:
+                    messages.success(
+                        request, _("Supplier invoice %(number)s added.") % {"number": row.number}
+                    )
+                else:
+                    messages.info(request, _("Supplier invoice %(number)s was already here; it is kept once.") % {"number": row.number})  # fmt: skip
+                return redirect("efactura:incoming-detail", pk=row.pk)
+    rows = supplier.supplier_invoices(company_id=company.pk)[:500]
+    return render(request, "efactura/incoming.html", {"rows": rows, "errors": errors})
+
+
+@company_required(Role.VIEWER)
+@require_GET
+def incoming_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    row: IncomingInvoice = get_object_or_404(
+        scoped(IncomingInvoice.objects, request).defer("zip"), pk=pk
+    )
+    return render(request, "efactura/incoming_detail.html", {"row": row})
+
+
+@company_required(Role.VIEWER)
+@require_GET
+def incoming_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The supplier's invoice as a readable PDF, rendered from the XML in ANAF's ZIP."""
+    row: IncomingInvoice = get_object_or_404(scoped(IncomingInvoice.objects, request), pk=pk)
+    try:
+        content = supplier.supplier_invoice_pdf(incoming=row)
+    except supplier.NotReadable as e:
+        messages.error(request, str(e))
+        return redirect("efactura:incoming-detail", pk=pk)
+    resp = HttpResponse(content, content_type="application/pdf")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", row.number or str(row.pk))
+    resp["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return resp
 
 
 @company_required(Role.ACCOUNTANT)
@@ -185,6 +233,8 @@ def incoming_download_view(request: HttpRequest, pk: int) -> HttpResponse:
     except (AnafError, NeedsReconnect) as e:
         messages.error(request, _("Download failed: %(error)s") % {"error": e})
         return redirect("efactura:incoming")
+    if not row.read_at:
+        supplier.supplier_invoice_read(incoming=row, as_of=clock.now())
     resp = HttpResponse(bytes(row.zip or b""), content_type="application/zip")
     resp["Content-Disposition"] = f'attachment; filename="spv-{row.message_id}.zip"'
     return resp
@@ -231,3 +281,140 @@ def registry_lookup_view(request: HttpRequest) -> JsonResponse:
             "fetched_at": a.fetched_at.isoformat(),
         }
     )
+
+
+# --- correcting an invoice ANAF rejected ---------------------------------------------------
+
+
+FIELD_LABELS = {
+    "buyer.kind": gettext_lazy("Kind (company or individual)"),
+    "buyer.name": gettext_lazy("Name"),
+    "buyer.tax_id": gettext_lazy("CUI/CIF or CNP"),
+    "buyer.trade_register": gettext_lazy("Trade register"),
+    "buyer.street": gettext_lazy("Street and number"),
+    "buyer.city": gettext_lazy("City"),
+    "buyer.county": gettext_lazy("County (RO-CJ, RO-B…) or region"),
+    "buyer.country": gettext_lazy("Country code"),
+    "buyer.postal_code": gettext_lazy("Postal code"),
+    "delivery.name": gettext_lazy("Delivered to (name)"),
+    "delivery.date": gettext_lazy("Delivery date (YYYY-MM-DD)"),
+    "delivery.street": gettext_lazy("Street and number"),
+    "delivery.city": gettext_lazy("City"),
+    "delivery.postal_code": gettext_lazy("Postal code"),
+    "delivery.county": gettext_lazy("County (RO-CJ, RO-B…) or region"),
+    "delivery.country": gettext_lazy("Country code"),
+}
+
+
+def _rows(section: str, fields: tuple[str, ...], values: dict[str, Any], errors: dict) -> list:
+    return [
+        {
+            "key": f"{section}.{f}",
+            "label": FIELD_LABELS[f"{section}.{f}"],
+            "value": values.get(f) or "",
+            "errors": errors.get(f"{section}.{f}", []),
+        }
+        for f in fields
+    ]
+
+
+def _form_changes(post: Any, current: dict[str, Any]) -> dict[str, Any]:
+    """The fields of the form that differ from the current data (only those are corrected)."""
+    changes: dict[str, Any] = {}
+    for section, fields in (
+        ("buyer", correction.BUYER_FIELDS),
+        ("delivery", correction.DELIVERY_FIELDS),
+    ):
+        part = {}
+        for f in fields:
+            key = f"{section}.{f}"
+            if key in post and post[key].strip() != str(current[section].get(f) or ""):
+                part[f] = post[key]
+        if part:
+            changes[section] = part
+    if "notes" in post and post["notes"].strip() != (current["notes"] or "").strip():
+        changes["notes"] = post["notes"]
+    return changes
+
+
+@company_required(Role.ACCOUNTANT)
+@require_http_methods(["GET", "POST"])
+def correct_view(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """Correct the buyer, delivery data or notes of an invoice ANAF rejected: preview the new
+    XML and the check's verdict, then store the correction and send it again."""
+    inv: Invoice = get_object_or_404(scoped(Invoice.objects, request), pk=invoice_id)
+    current = correction.current_data(inv)
+    form = {**current, "reason": ""}
+    errors: dict[str, list[str]] = {}
+    preview = None
+    if request.method == "POST":
+        changes = _form_changes(request.POST, current)
+        form = {
+            "buyer": {**current["buyer"], **changes.get("buyer", {})},
+            "delivery": {**current["delivery"], **changes.get("delivery", {})},
+            "notes": changes.get("notes", current["notes"]),
+            "reason": request.POST.get("reason", ""),
+        }
+        now = clock.now()
+        try:
+            if request.POST.get("action") == "preview":
+                preview = correction.invoice_efactura_correction_preview(
+                    invoice=inv, changes=changes, user=request.user, as_of=now
+                )
+            else:
+                done = correction.invoice_efactura_correct(
+                    invoice=inv, changes=changes, user=request.user,
+                    reason=request.POST.get("reason", ""), as_of=now,
+                )  # fmt: skip
+                st = efactura_upload(invoice_id=inv.pk, as_of=now)
+                messages.success(
+                    request,
+                    _("%(number)s corrected (version %(version)s) and sent again: %(state)s.")
+                    % {"number": inv.full_number, "version": done.version,
+                       "state": st.get_state_display()},
+                )  # fmt: skip
+                return redirect(reverse("web:invoice", args=[inv.pk]) + "#efactura")
+        except ValidationError as e:
+            for field, message in messages_of(e):
+                errors.setdefault(field, []).append(message)
+    state_row = EfacturaState.objects.filter(pk=inv.pk).defer("answer_zip").first()
+    return render(
+        request,
+        "efactura/correct.html",
+        {
+            "invoice": inv,
+            "state": state_row,
+            "form": form,
+            "errors": errors,
+            "preview": preview,
+            "general_errors": [
+                m for k in ("__all__", "invoice", "changes", "xml") for m in errors.get(k, [])
+            ],
+            "preview_xml": preview.xml.decode("utf-8") if preview and preview.xml else "",
+            "corrections": correction.corrections_of(inv),
+            "buyer_rows": _rows("buyer", correction.BUYER_FIELDS, form["buyer"], errors),
+            "delivery_rows": _rows(
+                "delivery", correction.DELIVERY_FIELDS, form["delivery"], errors
+            ),
+        },
+    )
+
+
+@company_required(Role.VIEWER)
+@require_GET
+def correction_xml_view(
+    request: HttpRequest, invoice_id: int, version: int, which: str
+) -> HttpResponse:
+    """One kept XML version: ``which`` is ``xml`` (the correction's) or ``previous`` (the
+    rejected one it replaced)."""
+    row = get_object_or_404(
+        InvoiceCorrection.objects.filter(company_id=request.company.pk),  # type: ignore[attr-defined]
+        invoice_id=invoice_id,
+        version=version,
+    )
+    content = bytes(row.previous_xml if which == "previous" else row.xml)
+    resp = HttpResponse(content, content_type="application/xml")
+    number = re.sub(r"[^A-Za-z0-9._-]+", "_", row.invoice.full_number)
+    suffix = f"v{version - 1}" if which == "previous" else f"v{version}"
+    resp["Content-Disposition"] = f'attachment; filename="{number}-{suffix}.xml"'
+    return resp

@@ -70,6 +70,7 @@ def invoice_links(invoice_id: int) -> dict[str, str | None]:
         or (safe_reverse("web:invoice-resend", invoice_id) if mail_available() else None),
         "efactura_send": safe_reverse("efactura:send", invoice_id),
         "efactura_answer": safe_reverse("efactura:answer", invoice_id),
+        "efactura_correct": safe_reverse("efactura:correct", invoice_id),
     }
 
 

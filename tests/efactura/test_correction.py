@@ -3,11 +3,15 @@ under the same number; every XML version is kept; an accepted invoice never chan
 
 from __future__ import annotations
 
+import io
 import subprocess
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import translation
 from lxml import etree
 
 from recurent.companies.models import Role
@@ -223,3 +227,123 @@ def test_the_preview_shows_the_new_xml_passing_the_check_and_stores_nothing(worl
     assert [c["field"] for c in p.changes] == ["buyer.name", "buyer.street"]
     assert not InvoiceCorrection.objects.exists()
     assert EfacturaState.objects.get(pk=rejected.pk).state == EState.REJECTED
+
+
+# --- the three ways in: invoice page, API, command line ---------------------------------------
+
+
+def test_on_the_invoice_page_an_accountant_checks_then_corrects_and_sends_again(
+    client, world, anaf, rejected
+):
+    client.force_login(world.user)
+    page = client.get(reverse("web:invoice", args=[rejected.pk])).content.decode()
+    url = reverse("efactura:correct", args=[rejected.pk])
+    assert 'id="efactura-correct"' in page and url in page
+    form = {"buyer.name": "Client Corectat SRL", "buyer.street": "Str. Republicii 10",
+            "reason": "ANAF: wrong address"}  # fmt: skip
+    preview = client.post(url, {**form, "action": "preview"}).content.decode()
+    assert 'id="correction-preview"' in preview and "Client Corectat SRL" in preview
+    assert "alert-error" not in preview.split('id="correction-preview"')[1]
+    assert not InvoiceCorrection.objects.exists()
+    resp = client.post(url, {**form, "action": "correct"})
+    assert resp.status_code == 302 and resp["Location"].endswith("#efactura")
+    st = EfacturaState.objects.get(pk=rejected.pk)
+    assert st.state == EState.UPLOADED and len(anaf.uploads) == 2  # sent again at once
+    assert buyer_name(anaf.uploads[st.upload_index]["xml"]) == "Client Corectat SRL"
+    history = client.get(url).content.decode()
+    assert 'id="correction-history"' in history and "ANAF: wrong address" in history
+    xml = client.get(reverse("efactura:correction-xml", args=[rejected.pk, 1, "previous"]))
+    assert xml.status_code == 200 and buyer_name(xml.content) == rejected.buyer["name"]
+
+
+def test_the_page_refuses_a_viewer_and_shows_a_refusal_next_to_its_field(client, world, rejected):
+    viewer = f.user()
+    membership_grant(user=viewer, company=world.company, role=Role.VIEWER)
+    client.force_login(viewer)
+    url = reverse("efactura:correct", args=[rejected.pk])
+    assert (
+        'id="efactura-correct"'
+        not in client.get(reverse("web:invoice", args=[rejected.pk])).content.decode()
+    )
+    assert client.get(url).status_code == 403
+    assert (
+        client.post(url, {"buyer.name": "X", "reason": "r", "action": "correct"}).status_code == 403
+    )
+    client.force_login(world.user)
+    page = client.post(
+        url, {"buyer.street": "", "reason": "r", "action": "correct"}
+    ).content.decode()
+    assert "BR-RO-080" in page  # the street is required: shown, nothing stored
+    assert not InvoiceCorrection.objects.exists()
+
+
+def test_the_api_corrects_once_per_idempotency_key(world, rejected):
+    from tests.api.conftest import Api, token_for
+
+    _, raw = token_for(world.user, world.company)
+    api = Api(raw)
+    path = f"/invoices/{rejected.pk}/efactura/correct"
+    body = {"reason": "wrong buyer name", "buyer": {"name": "Client Corectat SRL"}, "notes": "PO 7"}
+    first = api.post(path, body, headers={"Idempotency-Key": "fix-1"})
+    assert first.status_code == 201, first.content
+    out = first.json()
+    assert (out["version"], out["efactura_state"]) == (1, "queued")
+    assert {"field": "notes", "old": "", "new": "PO 7"} in out["changes"]
+    again = api.post(path, body, headers={"Idempotency-Key": "fix-1"})
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert InvoiceCorrection.objects.count() == 1
+    # Queued, not rejected any more: a second correction is a conflict, as for an accepted one.
+    conflict = api.post(path, {"reason": "again", "notes": "x"})
+    assert conflict.status_code == 409 and conflict.json()["code"] == "conflict"
+    # Amounts and lines are not part of the body: refused as input.
+    bad = api.post(path, {"reason": "x", "lines": [], "gross_total": "1.00"})
+    assert bad.status_code == 422
+    viewer = f.user()
+    membership_grant(user=viewer, company=world.company, role=Role.VIEWER)
+    _, raw_viewer = token_for(viewer, world.company)
+    assert Api(raw_viewer).post(path, body).status_code == 403
+
+
+def test_the_api_refuses_an_accepted_invoice_with_a_conflict(world, anaf, connected):
+    from tests.api.conftest import Api, token_for
+
+    anaf.processing_polls = 0
+    inv = issue_rendered(world)
+    tick_at(0)
+    tick_at(1)
+    _, raw = token_for(world.user, world.company)
+    resp = Api(raw).post(f"/invoices/{inv.pk}/efactura/correct", {"reason": "x", "notes": "y"})
+    assert resp.status_code == 409 and resp.json()["code"] == "conflict"
+    assert inv.full_number in resp.json()["detail"] and not InvoiceCorrection.objects.exists()
+
+
+def test_the_command_line_checks_then_corrects_and_sends_again(world, anaf, rejected):
+    out = io.StringIO()
+    args = ["efactura", "correct", rejected.full_number, "--set", "buyer.name=Client CLI SRL",
+            "--user", world.user.username]  # fmt: skip
+    with translation.override("en"):
+        call_command(*args, "--dry-run", stdout=out)
+        assert "the new XML passes the e-Factura check" in out.getvalue()
+        assert not InvoiceCorrection.objects.exists()
+        with pytest.raises(CommandError, match="reason"):
+            call_command(*args)
+        call_command(*args, "--reason", "ANAF: wrong name", stdout=out)
+    assert "corrected, version 1" in out.getvalue()
+    st = EfacturaState.objects.get(pk=rejected.pk)
+    assert st.state == EState.UPLOADED
+    assert buyer_name(anaf.uploads[st.upload_index]["xml"]) == "Client CLI SRL"
+
+
+def test_a_buyer_corrected_to_a_person_is_sent_again_to_the_b2c_endpoint(world, anaf, rejected):
+    assert (
+        anaf.uploads[EfacturaState.objects.get(pk=rejected.pk).upload_index]["endpoint"] == "upload"
+    )
+    invoice_efactura_correct(
+        invoice=rejected, changes={"buyer": {"kind": "individual", "name": "Ion Popescu",
+                                             "tax_id": f.CNP, "trade_register": ""}},
+        user=world.user, reason="the buyer is a person", as_of=T0 + timedelta(minutes=5),
+    )  # fmt: skip
+    tick_at(6)
+    st = EfacturaState.objects.get(pk=rejected.pk)
+    assert st.state == EState.UPLOADED
+    assert anaf.uploads[st.upload_index]["endpoint"] == "uploadb2c"
