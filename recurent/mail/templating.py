@@ -8,11 +8,22 @@ Two locks, either sufficient on its own:
    context that holds nothing but strings (no ORM object reachable from it).
 So ``{{ ''.__class__ }}`` or ``{{ cycler.__init__.__globals__ }}`` is refused when the
 template is saved, with a message naming the field and line.
+
+And a budget while rendering (issue 14): ``{% set a = a ~ a %}`` written 27 times builds a
+3 GB string with nothing the check above refuses, and wrapped in ``{% if client.name == ... %}``
+it passes the save check (the sample client does not match) and explodes in the sender. So
+every value a render builds (``~``, ``+``, every filter's result) is measured as it is built
+and may not exceed ``MAX_VALUE`` characters, ``replace`` is checked before it runs, and a
+render has ``RENDER_SECONDS`` in all: the render stops with ``TemplateBudgetError`` (refused
+at save, one failed message in the sender) before the process runs out of memory.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext, gettext_lazy
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -51,7 +63,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "contract": ("number", "date"),
     "reminder": ("offset_days", "days_overdue", "days_until_due"),
 }
-LEAVES = ("portal_url",)
+LEAVES = ("portal_url", "pay_url")
 FILTERS = frozenset(
     {
         "capitalize", "default", "d", "escape", "e", "first", "last", "length", "lower",
@@ -65,6 +77,88 @@ ALLOWED_NODES = (
     nodes.Or, nodes.Not, nodes.CondExpr, nodes.Concat, nodes.Add, nodes.Assign, nodes.Keyword,
 )  # fmt: skip
 MAX_OUTPUT = 200_000  # characters, per rendered part
+# The budget of one render: no value built on the way may be longer than MAX_VALUE characters
+# (an email body is a few thousand), and the whole render has RENDER_SECONDS.
+MAX_VALUE = MAX_OUTPUT
+RENDER_SECONDS = 2.0
+
+# The deadline of the render running in this thread (None: not rendering, e.g. compiling).
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "recurent_mail_render_deadline", default=None
+)
+
+
+class TemplateBudgetError(SecurityError):
+    """A render went over its size or time budget (a SecurityError: refused like one)."""
+
+
+def _spend(value: Any) -> Any:
+    """``value`` if it is within the budget, else TemplateBudgetError; also checks the time."""
+    if isinstance(value, str) and len(value) > MAX_VALUE:
+        raise TemplateBudgetError(
+            gettext(
+                "the template builds a text longer than %(n)s characters "
+                "(for example by joining a value with itself again and again)"
+            )
+            % {"n": MAX_VALUE}
+        )
+    deadline = _deadline.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise TemplateBudgetError(
+            gettext("rendering the template took longer than %(s)s seconds") % {"s": RENDER_SECONDS}
+        )
+    return value
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    # ``~`` compiles to a plain join that the sandbox does not intercept: measure its result.
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.spend(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    code_generator_class = _BoundedCodeGenerator
+    # Every arithmetic operator goes through call_binop (the save check allows only ``+``).
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+
+    def spend(self, value: Any) -> Any:
+        return _spend(value)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*" and isinstance(left, int | str) and isinstance(right, int | str):
+            # 'x' * 10**9 is refused before it is built.
+            if isinstance(left, str) and isinstance(right, int):
+                _spend("" if len(left) * right <= MAX_VALUE else " " * (MAX_VALUE + 1))
+            if isinstance(right, str) and isinstance(left, int):
+                _spend("" if len(right) * left <= MAX_VALUE else " " * (MAX_VALUE + 1))
+        if operator == "**":
+            raise TemplateBudgetError(str(REFUSED["Pow"]))
+        return _spend(super().call_binop(context, operator, left, right))
+
+
+def _bounded_filter(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)  # keeps jinja_pass_arg (eval context / environment first)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        return _spend(fn(*args, **kwargs))
+
+    return bounded
+
+
+def _bounded_replace(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: int | None = None) -> Any:
+        # Measured before it runs: replace("", 1000 characters) multiplies a text by 1000.
+        text, old_s, new_s = str(s), str(old), str(new)
+        hits = text.count(old_s) if old_s else len(text) + 1
+        if count is not None:
+            hits = min(hits, max(count, 0))
+        if len(text) + hits * (len(new_s) - len(old_s)) > MAX_VALUE:
+            _spend(" " * (MAX_VALUE + 1))
+        return _spend(fn(eval_ctx, s, old, new, count))
+
+    return replace
 
 
 def fields_help() -> list[str]:
@@ -72,11 +166,15 @@ def fields_help() -> list[str]:
 
 
 def _env(html: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = _BoundedSandbox(
         undefined=StrictUndefined, autoescape=html, trim_blocks=True, lstrip_blocks=True
     )
     env.globals.clear()  # no range, cycler, joiner, lipsum, dict, namespace
-    env.filters = {k: v for k, v in env.filters.items() if k in FILTERS}
+    env.filters = {
+        k: (_bounded_replace(v) if k == "replace" else _bounded_filter(v))
+        for k, v in env.filters.items()
+        if k in FILTERS
+    }
     env.tests = {k: v for k, v in env.tests.items() if k in TESTS}
     return env
 
@@ -236,7 +334,12 @@ def _compiled(html: bool, source: str) -> Template:
 
 
 def _render(env: SandboxedEnvironment, source: str, context: dict[str, Any]) -> str:
-    out = _compiled(env is ENV_HTML, source).render(context)
+    template = _compiled(env is ENV_HTML, source)
+    token = _deadline.set(time.monotonic() + RENDER_SECONDS)
+    try:
+        out = template.render(context)
+    finally:
+        _deadline.reset(token)
     if len(out) > MAX_OUTPUT:
         raise ValueError(gettext("renders to more than %(n)s characters") % {"n": MAX_OUTPUT})
     return out
@@ -292,6 +395,13 @@ def _date(d: date | None, lang: str) -> str:
     return f"{d.day} {MONTHS_EN[d.month - 1]} {d.year}"
 
 
+def _pay_url(invoice: Invoice) -> str:
+    """The invoice's online pay link, "" when it cannot be paid online (recurent.gateways)."""
+    from recurent.gateways.selectors import pay_link_for
+
+    return pay_link_for(invoice)
+
+
 def invoice_context(
     invoice: Invoice,
     *,
@@ -331,6 +441,7 @@ def invoice_context(
             "number": invoice.contract_number or "", "date": _date(invoice.contract_date, lang),
         },
         "portal_url": portal_url,
+        "pay_url": _pay_url(invoice),
     }  # fmt: skip
     if reminder_offset is not None:
         days = (today - invoice.due_date).days if today else reminder_offset
@@ -347,6 +458,7 @@ def sample_context(kind: str) -> dict[str, Any]:
         obj: {f: f"{obj}.{f}" for f in fs} for obj, fs in FIELDS.items() if obj != "reminder"
     }
     ctx["portal_url"] = "https://example.invalid/portal/x/"
+    ctx["pay_url"] = "https://example.invalid/gateways/pay/x/"
     if kind == "reminder":
         ctx["reminder"] = {f: "1" for f in FIELDS["reminder"]}
     return ctx
