@@ -96,3 +96,40 @@ class Annex(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class RenderFailure(models.Model):
+    """An invoice whose documents failed to render: tried again later, less and less often
+    (``services.render_pending`` skips it until ``next_attempt_at``), with the reason shown on
+    the invoice page and the dashboard. Deleted when its documents render."""
+
+    invoice = models.OneToOneField(
+        "invoices.Invoice", on_delete=models.CASCADE, related_name="render_failure"
+    )
+    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="+")
+    attempts = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=1000)
+    first_failed_at = models.DateTimeField()
+    last_failed_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The dashboard's list of invoices without documents, per company, newest first.
+            models.Index(fields=["company", "-last_failed_at"], name="render_failure_company_idx")
+        ]
+
+
+class CompanyRenderPause(models.Model):
+    """A company whose renders keep failing (e.g. a logo typst cannot read breaks every PDF)
+    steps aside until ``paused_until``, so its thousands of invoices do not hold up the
+    other companies' documents. ``consecutive`` counts failures since the last success;
+    ``pauses`` makes each pause longer. Reset by the company's next successful render."""
+
+    company = models.OneToOneField(
+        "companies.Company", on_delete=models.CASCADE, related_name="render_pause"
+    )
+    consecutive = models.PositiveIntegerField(default=0)
+    pauses = models.PositiveIntegerField(default=0)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=1000, blank=True)
