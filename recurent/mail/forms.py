@@ -223,22 +223,35 @@ def send_test_message(*, cfg: SmtpSettings, to: str, company_name: str) -> str:
     raises ``NotConnected`` when no conversation took place, ``sender.Temporary`` /
     ``sender.Permanent`` with the server's answer when it refused the message."""
     cfg.timeout = min(cfg.timeout or TEST_TIMEOUT_SECONDS, TEST_TIMEOUT_SECONDS)  # not saved
-    domain = cfg.from_email.rpartition("@")[2] or "localhost"
-    msg = EmailMessage(policy=SMTP_POLICY)
-    user, _sep, dom = cfg.from_email.rpartition("@")
-    msg["From"] = Address(display_name=cfg.from_name or company_name, username=user, domain=dom)
-    msg["To"] = to
-    msg["Subject"] = gettext("Recurent: test message")
-    msg["Date"] = format_datetime(clock.now())
-    msg["Message-ID"] = make_msgid("recurent-test", domain=domain)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(
-        gettext(
+    return send_plain_message(
+        cfg=cfg,
+        to=to,
+        sender_name=cfg.from_name or company_name,
+        subject=gettext("Recurent: test message"),
+        body=gettext(
             "This message was sent from Recurent to check the email settings of %(company)s. "
             "Invoices will leave through the same server."
         )
-        % {"company": company_name}
+        % {"company": company_name},
     )
+
+
+def send_plain_message(
+    *, cfg: SmtpSettings, to: str, sender_name: str, subject: str, body: str
+) -> str:
+    """One plain-text message through a company's server (the test message, and the
+    application's own messages when the installation has no server of its own). Returns the
+    server's answer; raises as ``send_test_message`` says."""
+    domain = cfg.from_email.rpartition("@")[2] or "localhost"
+    msg = EmailMessage(policy=SMTP_POLICY)
+    user, _sep, dom = cfg.from_email.rpartition("@")
+    msg["From"] = Address(display_name=sender_name, username=user, domain=dom)
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(clock.now())
+    msg["Message-ID"] = make_msgid("recurent", domain=domain)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(body)
     prepared = sender.Prepared(
         message=None,  # type: ignore[arg-type]  # transact reads only the envelope and the bytes
         data=msg.as_bytes(),

@@ -218,3 +218,19 @@ if RECURENT_PROXY_COUNT:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 else:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# The application's own messages (invitations, password resets) leave through this server when
+# RECURENT_EMAIL_HOST is set, else through the company's own SMTP settings (recurent.web.appmail).
+EMAIL_HOST = os.environ.get("RECURENT_EMAIL_HOST", "")
+EMAIL_PORT = env_int("RECURENT_EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("RECURENT_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("RECURENT_EMAIL_PASSWORD", "")
+_email_security = os.environ.get("RECURENT_EMAIL_SECURITY", "starttls").lower()
+if _email_security not in {"starttls", "ssl", "none"}:
+    raise ImproperlyConfigured(
+        f"RECURENT_EMAIL_SECURITY={_email_security!r}: expected starttls, ssl or none"
+    )
+EMAIL_USE_TLS = _email_security == "starttls"
+EMAIL_USE_SSL = _email_security == "ssl"
+EMAIL_TIMEOUT = env_int("RECURENT_EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = os.environ.get("RECURENT_EMAIL_FROM", "recurent@localhost")

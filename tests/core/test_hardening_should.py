@@ -220,3 +220,87 @@ def test_an_administrator_unlocks_a_locked_member(world):
     assert reverse("web:user-unlock", args=[m.pk]) in page
     assert admin.post(reverse("web:user-unlock", args=[m.pk])).status_code == 302
     assert _login(Browser(), member.username, "pw-" + member.username).status_code == 302
+
+
+# --- 12. the application's own emails: invitation and password reset -----------------------
+
+
+@pytest.fixture
+def no_test_outbox(settings):
+    """The production email backend with no installation server (RECURENT_EMAIL_HOST unset)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = ""
+    return settings
+
+
+def _invite(world, email="ana@firma.ro"):
+    from django.test import Client as Browser
+
+    admin = Browser()
+    admin.force_login(world.user)
+    return admin.post(reverse("web:users"), {"email": email, "role": "accountant"}, follow=True)
+
+
+def test_an_invitation_without_a_mail_server_keeps_the_user_and_shows_the_link(
+    world, no_test_outbox
+):
+    from django.contrib.auth import get_user_model
+    from django.test import Client as Browser
+
+    from recurent.companies.models import Membership
+
+    r = _invite(world)
+    assert r.status_code == 200
+    page = r.content.decode()
+    assert "nu a putut fi trimis" in page
+    user = get_user_model().objects.get(email="ana@firma.ro")
+    assert Membership.objects.filter(user=user, company=world.company).exists()
+    link = next(w for w in page.replace("<", " ").split() if "/password/reset/" in w)
+    path = link.split("://", 1)[-1].split("/", 1)[1]
+    assert Browser().get("/" + path, follow=True).status_code == 200
+
+
+def test_an_invitation_leaves_through_the_companys_server(mail_world, no_test_outbox):  # noqa: F811
+    r = _invite(mail_world)
+    assert r.status_code == 200 and "a fost invitat" in r.content.decode()
+    [msg] = mail_world.smtp.received
+    assert msg.rcpt_tos == ["ana@firma.ro"] and "/password/reset/" in msg.message.get_content()
+
+
+def test_an_invitation_leaves_through_the_installations_server(world, smtp_server, no_test_outbox):  # noqa: F811
+    no_test_outbox.EMAIL_HOST, no_test_outbox.EMAIL_PORT = "127.0.0.1", smtp_server.port
+    no_test_outbox.EMAIL_USE_TLS = False
+    _invite(world)
+    [msg] = smtp_server.received
+    assert msg.rcpt_tos == ["ana@firma.ro"]
+
+
+def test_an_invitation_through_a_dead_server_is_said_not_a_500(world, no_test_outbox):
+    from recurent.mail.services import smtp_settings_save
+    from tests.mail.conftest import free_port
+
+    smtp_settings_save(company=world.company, host="127.0.0.1", port=free_port(), security="none",
+                       from_email="f@demo.ro", timeout=2)  # fmt: skip
+    r = _invite(world)
+    assert r.status_code == 200 and "nu a putut fi trimis" in r.content.decode()
+
+
+def test_a_password_reset_leaves_through_the_companys_server(mail_world, no_test_outbox):  # noqa: F811
+    from django.test import Client as Browser
+
+    mail_world.user.email = "admin@demo.ro"
+    mail_world.user.save()
+    r = Browser().post(reverse("web:password-reset"), {"email": "admin@demo.ro"})
+    assert r.status_code == 302
+    [msg] = mail_world.smtp.received
+    assert msg.rcpt_tos == ["admin@demo.ro"] and "/password/reset/" in msg.message.get_content()
+
+
+def test_a_password_reset_that_cannot_be_sent_says_so(world, no_test_outbox):
+    from django.test import Client as Browser
+
+    world.user.email = "admin@demo.ro"
+    world.user.save()
+    r = Browser().post(reverse("web:password-reset"), {"email": "admin@demo.ro"})
+    assert r.status_code == 503
+    assert "nu a putut fi trimis" in r.content.decode()

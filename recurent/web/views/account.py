@@ -8,9 +8,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +20,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from recurent.common import access
+from recurent.companies.models import Membership
+from recurent.web import appmail
 from recurent.web.models import UserPreference
 
 LANG_COOKIE = settings.LANGUAGE_COOKIE_NAME
@@ -80,11 +83,56 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "web/auth/password_change_done.html"
 
 
+class AppPasswordResetForm(PasswordResetForm):
+    """Django's form, sending through the application's mail route (recurent.web.appmail): the
+    installation's server, else the server of the user's company. ``not_sent`` tells the view."""
+
+    not_sent = False
+
+    def send_mail(  # type: ignore[override]
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        membership = (
+            Membership.objects.filter(user=context["user"]).select_related("company").first()
+        )
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        try:
+            appmail.app_mail_send(
+                company=membership.company if membership else None,
+                to=to_email,
+                subject=subject,
+                body=render_to_string(email_template_name, context),
+            )
+        except appmail.NotSent:
+            self.not_sent = True
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "web/auth/password_reset.html"
     email_template_name = "web/auth/password_reset_email.txt"
     subject_template_name = "web/auth/password_reset_subject.txt"
     success_url = reverse_lazy("web:password-reset-done")
+    form_class = AppPasswordResetForm
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        response = super().form_valid(form)
+        if form.not_sent:
+            # Said rather than pretending a link is on its way (the page stays a 200, no 500).
+            form.add_error(
+                None,
+                _(
+                    "The email could not be sent: this installation has no working mail "
+                    "server. Ask your administrator to set one up or to give you a new password."
+                ),
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=503)
+        return response
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -140,8 +140,8 @@ def _apply_contract_errors(
         n = int(m["n"]) if m else 0
         if m and 1 <= n <= len(lines):
             line_form = lines[n - 1][0]
-            field = LINE_FIELDS.get(m["field"] or "", m["field"])
-            field = field if field in line_form.fields else None
+            name = LINE_FIELDS.get(m["field"] or "", m["field"])
+            field = name if name in line_form.fields else None
             for e in errors:
                 line_form.add_error(field, error_text(ValidationError([e])))
         elif key == "lines":

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_POST
 from recurent.common import clock
 from recurent.common.access import company_required
 from recurent.companies.models import Membership, Role
-from recurent.web import seams
+from recurent.web import appmail, seams
 from recurent.web.forms import ApiTokenForm, InviteForm
 from recurent.web.services import member_invite, member_remove, member_set_role
 from recurent.web.views.common import apply_errors, error_text
@@ -37,10 +36,9 @@ def _members(request: HttpRequest) -> Any:
     )
 
 
-def _send_invitation(request: HttpRequest, user: Any) -> None:
+def _invitation_link(request: HttpRequest, user: Any) -> str:
     """The password-reset link, worded as an invitation: the new user chooses a password."""
-    company = request.company  # type: ignore[attr-defined]
-    link = request.build_absolute_uri(
+    return request.build_absolute_uri(
         reverse(
             "web:password-reset-confirm",
             kwargs={
@@ -49,12 +47,17 @@ def _send_invitation(request: HttpRequest, user: Any) -> None:
             },
         )
     )
+
+
+def _send_invitation(request: HttpRequest, user: Any, link: str) -> None:
+    """Raises ``appmail.NotSent`` when the message did not leave."""
+    company = request.company  # type: ignore[attr-defined]
     ctx = {"user": user, "company": company, "link": link, "inviter": request.user}
-    send_mail(
-        render_to_string("web/users/invite_subject.txt", ctx).strip(),
-        render_to_string("web/users/invite_email.txt", ctx),
-        getattr(settings, "DEFAULT_FROM_EMAIL", None),
-        [user.email],
+    appmail.app_mail_send(
+        company=company,
+        to=user.email,
+        subject=render_to_string("web/users/invite_subject.txt", ctx).strip(),
+        body=render_to_string("web/users/invite_email.txt", ctx),
     )
 
 
@@ -81,12 +84,27 @@ def user_list(request: HttpRequest) -> HttpResponse:
             apply_errors(form, e)
         else:
             if created and not data["password"]:
-                _send_invitation(request, user)
-                messages.success(
-                    request,
-                    _("%(email)s was invited: they choose a password from the emailed link.")
-                    % {"email": user.email},
-                )
+                # The user and the access are kept either way: an email that did not leave is
+                # said in words, with the link to pass on by hand (never a 500 after the save).
+                link = _invitation_link(request, user)
+                try:
+                    _send_invitation(request, user, link)
+                except appmail.NotSent:
+                    messages.warning(
+                        request,
+                        _(
+                            "%(email)s was added, but the invitation email could not be sent "
+                            "(no working mail server). Copy this link and give it to them: "
+                            "they choose their password there. %(link)s"
+                        )
+                        % {"email": user.email, "link": link},
+                    )
+                else:
+                    messages.success(
+                        request,
+                        _("%(email)s was invited: they choose a password from the emailed link.")
+                        % {"email": user.email},
+                    )
             elif created:
                 messages.success(
                     request,
