@@ -48,6 +48,7 @@ def wire() -> None:
     from recurent.efactura.correction import latest_corrections
     from recurent.efactura.deadline import deadline_tick
     from recurent.efactura.services import efactura_tick, on_invoices_issued
+    from recurent.efactura.supplier import supplier_tick
     from recurent.gateways.services import charges_after_issue, charges_run, expiring_cards_notify
     from recurent.mail.sender import send_pending
     from recurent.mail.services import outbox_after_issue, reminders_queue
@@ -71,6 +72,8 @@ def wire() -> None:
         # an invoice issued in this pass is sent in this pass, not the next one.
         ("documents", render_pending),
         ("efactura", efactura_tick),
+        # After "efactura", whose pass lists new supplier invoices: they are downloaded now.
+        ("efactura-suppliers", supplier_tick),
         ("efactura-deadline", deadline_tick),
         # Reminders before mail, so that a reminder queued in this pass goes out in it.
         # Card charges before reminders and mail: an invoice charged in this pass is paid

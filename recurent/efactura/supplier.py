@@ -452,15 +452,63 @@ def supplier_invoices_fetch(*, company_id: int, as_of: datetime, limit: int = 10
     days); returns how many were read. ANAF's 10 downloads per message a day are not a
     concern: each is downloaded once."""
     from .services import incoming_download
+    from .spv import AnafRefused
 
     done = 0
     rows = IncomingInvoice.objects.filter(
-        company_id=company_id, downloaded_at__isnull=True
+        company_id=company_id, downloaded_at__isnull=True, read_at__isnull=True
     ).order_by("anaf_created_at", "pk")[:limit]
     for row in rows:
-        row = incoming_download(incoming=row, as_of=as_of)
+        try:
+            row = incoming_download(incoming=row, as_of=as_of)
+        except AnafRefused as e:
+            if e.quota_exceeded:
+                raise
+            # ANAF's definite no (the message is gone after ~60 days…): recorded, not asked again.
+            row.kind, row.problem, row.read_at = IncomingKind.UNREADABLE, str(e), as_of
+            row.save(update_fields=["kind", "problem", "read_at"])
+            done += 1
+            continue
         supplier_invoice_read(incoming=row, as_of=as_of)
         done += 1
+    return done
+
+
+def supplier_tick(*, limit: int, as_of: datetime | None = None) -> int:
+    """Worker task "efactura-suppliers": download and read the listed supplier invoices of
+    connected companies (oldest first), so the list fills itself. ANAF trouble for one company
+    puts that company in back-off and moves on to the next."""
+    from recurent.common import clock
+
+    from .connection import NeedsReconnect
+    from .http import AnafError, AnafRateLimited, AnafUnavailable
+    from .models import ConnectionStatus, SpvConnection
+    from .services import _connection_trouble
+
+    now = as_of or clock.now()
+    conns = {
+        c.company_id: c.pk
+        for c in SpvConnection.objects.filter(status=ConnectionStatus.CONNECTED).exclude(
+            backoff_until__gt=now
+        )
+    }
+    waiting = (
+        IncomingInvoice.objects.filter(
+            company_id__in=list(conns), downloaded_at__isnull=True, read_at__isnull=True
+        )
+        .values_list("company_id", flat=True)
+        .distinct()
+    )
+    done = 0
+    for company_id in sorted(set(waiting)):
+        if done >= limit:
+            break
+        try:
+            done += supplier_invoices_fetch(company_id=company_id, as_of=now, limit=limit - done)
+        except (AnafUnavailable, AnafRateLimited) as e:
+            _connection_trouble(conns[company_id], e, now)
+        except (AnafError, NeedsReconnect) as e:
+            log.warning("company %s: downloading supplier invoices failed: %s", company_id, e)
     return done
 
 

@@ -347,3 +347,15 @@ def test_a_buyer_corrected_to_a_person_is_sent_again_to_the_b2c_endpoint(world, 
     st = EfacturaState.objects.get(pk=rejected.pk)
     assert st.state == EState.UPLOADED
     assert anaf.uploads[st.upload_index]["endpoint"] == "uploadb2c"
+
+
+def test_the_portal_hands_the_client_the_corrected_pdf_and_xml(client, world, rejected):
+    from recurent.portal import links
+
+    invoice_efactura_correct(invoice=rejected, changes={"buyer": NEW_BUYER}, user=world.user,
+                             reason="wrong name", as_of=T0 + timedelta(minutes=5))  # fmt: skip
+    token = links.portal_token(rejected.client_id)
+    pdf = client.get(reverse("portal:document", args=[token, rejected.pk, "pdf"]))
+    assert pdf.status_code == 200 and "Client Corectat SRL" in pdf_text(pdf.content)
+    xml = client.get(reverse("portal:document", args=[token, rejected.pk, "xml"]))
+    assert buyer_name(xml.content) == "Client Corectat SRL"

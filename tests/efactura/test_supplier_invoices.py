@@ -4,6 +4,7 @@ kept, ANAF's error answers recognised, duplicates kept once."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import zipfile
 from decimal import Decimal
@@ -201,3 +202,31 @@ def test_an_accountant_adds_a_zip_on_the_list_page(client, erp):
     page = client.post(reverse("efactura:incoming"), {"zip": bad}).content.decode()
     assert "CIF-ul vanzatorului nu figureaza" in page
     assert IncomingInvoice.objects.count() == 1
+
+
+def test_the_worker_downloads_listed_invoices_and_records_one_anaf_no_longer_has(
+    world, anaf, connected
+):
+    from recurent.efactura.supplier import supplier_tick
+    from recurent.worker.tasks import TASKS
+
+    names = [n for n, _ in TASKS]
+    assert names.index("efactura") < names.index("efactura-suppliers")
+    anaf.incoming += [_message("3001", "5004552043"), _message("3009", "5000000001")]
+    gone = {
+        "eroare": "Pentru id=3009 nu exista inregistrata nici o factura",
+        "titlu": "Descarcare mesaj",
+    }
+    anaf.script(
+        "descarcare",
+        (200, "application/zip", TOTAL_SECURITY.read_bytes()),
+        (200, "application/json", json.dumps(gone).encode()),
+    )
+    incoming_sync(company_id=world.company.pk, as_of=T)
+    assert supplier_tick(limit=10, as_of=T) == 2
+    assert supplier_tick(limit=10, as_of=T) == 0  # nothing asked twice
+    assert anaf.hits["descarcare"] == 2
+    read = IncomingInvoice.objects.get(upload_index="5004552043")
+    assert read.number == "ETTS/2023 /000130" and read.zip
+    missing = IncomingInvoice.objects.get(upload_index="5000000001")
+    assert missing.kind == "unreadable" and "nu exista" in missing.problem and missing.zip is None
