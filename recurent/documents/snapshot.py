@@ -27,6 +27,7 @@ class Party:
     county: str = ""
     country: str = "RO"
     postal_code: str = ""
+    region: str = ""  # outside Romania: state, province, region as free text (BT-39/BT-54)
     trade_register: str = ""
     kind: str = "company"  # company | individual (buyers only)
     vat_payer: bool = True  # sellers only
@@ -127,6 +128,7 @@ def _party(snap: dict[str, Any]) -> Party:
         county=snap.get("county", "") or "",
         country=snap.get("country", "RO") or "RO",
         postal_code=snap.get("postal_code", "") or "",
+        region=snap.get("region", "") or "",
         trade_register=snap.get("trade_register", "") or "",
         kind=snap.get("kind", "company") or "company",
         vat_payer=bool(snap.get("vat_payer", True)),

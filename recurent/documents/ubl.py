@@ -116,9 +116,9 @@ def _address(
                 city = geo.clean_bucharest_city(city, f"{role}.city")
         except geo.AddressError as e:
             raise UblError(e.field, e.message) from None
-    elif p.county:
+    elif getattr(p, "region", "") or p.county:
         # Outside Romania the region is free text (a state, a province): BT-39/54/79.
-        county = _limit(p.county, 50, f"{role}.county")
+        county = _limit(getattr(p, "region", "") or p.county, 100, f"{role}.region")
     elif tag == "Address":
         # CIUS-RO asks every deliver-to address for a subdivision (BR-RO-211), also abroad;
         # without a region the city is the closest honest value.
@@ -190,23 +190,27 @@ def _buyer(root: etree._Element, d: DocData, outside_scope: bool) -> None:
 
 
 def delivery_for(d: DocData) -> Delivery | None:
-    """The delivery the invoice states: the one given, else (for K and G) the buyer's address,
-    delivered on the issue date when the invoice has no period (BR-IC-11 takes either)."""
-    has_period = bool(d.period_start and d.period_end)
-    if d.delivery is not None:
-        if d.delivery.date is None and not has_period:
-            return replace(d.delivery, date=d.issue_date)
-        return d.delivery
-    if not NEEDS_DELIVERY & {li.vat_category for li in d.lines}:
+    """The delivery the invoice states: the one given (a correction may give only a date, or
+    only an address), completed from the buyer's address; for K and G, when none is given,
+    the buyer's address. The actual delivery date is the one given, else the issue date when
+    the invoice has no period (BR-IC-11 takes either)."""
+    given = d.delivery
+    if given is None and not NEEDS_DELIVERY & {li.vat_category for li in d.lines}:
         return None
+    has_period = bool(d.period_start and d.period_end)
+    when = given.date if given else None
+    if when is None and not has_period:
+        when = d.issue_date
+    if given is not None and (given.street or given.city):
+        return replace(given, date=when)
     b = d.buyer
     return Delivery(
         street=b.street,
         city=b.city,
         country=(b.country or "RO").upper(),
-        county=b.county,
+        county=b.county if (b.country or "RO").upper() == "RO" else (b.region or b.county),
         postal_code=b.postal_code,
-        date=None if has_period else d.issue_date,
+        date=when,
     )
 
 

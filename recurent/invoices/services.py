@@ -212,7 +212,7 @@ _CONTRACT_COLS = ("pk", "company_id", "client_id", "series_id", "issuer_id", "nu
                   "first_issue_at", "ends_at", "cycle", "every_days", "in_arrears", "final_index",
                   "payment_term_days", "currency", "invoice_currency", "next_index")  # fmt: skip
 # The attributes buyer_snapshot() reads, so that the snapshot is built by the same function.
-_CLIENT_COLS = ("kind", "name", "tax_id", "trade_register", "street", "city", "county", "country",
+_CLIENT_COLS = ("kind", "name", "tax_id", "trade_register", "street", "city", "county", "region", "country",
                 "postal_code", "emails", "iban", "bank", "language")  # fmt: skip
 _ClientRow = namedtuple("_ClientRow", _CLIENT_COLS)  # type: ignore[misc]
 _LINE_COLS = ("contract_id", "product_id", "description", "quantity", "unit_price",

@@ -21,7 +21,7 @@ def seller_snapshot(c: Company) -> dict[str, Any]:
 def buyer_snapshot(c: Client) -> dict[str, Any]:
     return {
         "kind": c.kind, "name": c.name, "tax_id": c.tax_id, "trade_register": c.trade_register,
-        "street": c.street, "city": c.city, "county": c.county, "country": c.country,
+        "street": c.street, "city": c.city, "county": c.county, "region": c.region, "country": c.country,
         "postal_code": c.postal_code, "emails": list(c.emails or []), "iban": c.iban, "bank": c.bank,
         "language": c.language,
     }  # fmt: skip

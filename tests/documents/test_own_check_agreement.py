@@ -239,3 +239,32 @@ def test_rules_left_to_the_official_validator_are_caught_when_it_is_switched_on(
     # What the Python rules already name is not reported twice.
     broken = _built(_doc("K", EU_BUYER), _drop("cac:Delivery"))
     assert [f.rule for f in check_xml(broken)] == ["BR-IC-12"]
+
+
+def test_a_stated_delivery_date_alone_keeps_the_buyers_address():
+    from recurent.documents.snapshot import Delivery
+
+    data = replace(_doc("G", NON_EU_BUYER), delivery=Delivery("", "", "", date=date(2026, 1, 20)))
+    doc = etree.fromstring(ubl.build(data))
+    dl = doc.find("cac:Delivery", NS)
+    assert dl.findtext("cbc:ActualDeliveryDate", namespaces=NS) == "2026-01-20"
+    addr = dl.find("cac:DeliveryLocation/cac:Address", NS)
+    assert [addr.findtext(f"cbc:{t}", namespaces=NS) for t in ("StreetName", "CityName")] == [
+        "Bahnhofstrasse 1",
+        "Zürich",
+    ]
+    assert addr.findtext("cac:Country/cbc:IdentificationCode", namespaces=NS) == "CH"
+    assert check_xml(etree.tostring(doc)) == []
+
+
+def test_a_stated_delivery_address_in_romania_is_written_with_its_county_code():
+    from recurent.documents.snapshot import Delivery
+
+    there = Delivery("Str. Depozitului 2", "Sector 6", "RO", county="B", postal_code="060000")
+    doc = etree.fromstring(ubl.build(replace(_doc("S", RO_BUYER), delivery=there)))
+    addr = doc.find("cac:Delivery/cac:DeliveryLocation/cac:Address", NS)
+    assert (
+        addr.findtext("cbc:CountrySubentity", namespaces=NS),
+        addr.findtext("cbc:CityName", namespaces=NS),
+    ) == ("RO-B", "SECTOR6")
+    assert check_xml(etree.tostring(doc)) == []

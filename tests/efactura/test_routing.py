@@ -142,7 +142,7 @@ BUYERS = {
     "person-no-id": ({"kind": "individual", "name": "Ioana Țăranu", "tax_id": "",
                       "street": "Str. Florilor 3", "city": "Iași", "county": "IS"}, "uploadb2c", False),
     "eu-company": ({"name": "Muster GmbH", "tax_id": "DE811569869", "street": "Hauptstraße 5",
-                    "city": "München", "county": "", "country": "DE", "postal_code": "80331"},
+                    "city": "München", "county": "", "region": "Bayern", "country": "DE", "postal_code": "80331"},
                    "upload", True),
     "non-eu-company": ({"name": "Alpine Trading AG", "tax_id": "CHE116281710",
                         "street": "Bahnhofstrasse 1", "city": "Zürich", "county": "",
@@ -217,6 +217,17 @@ def test_every_category_and_buyer_passes_anaf_and_goes_where_anaf_expects_it(
         )
         # K and G state the delivery, by default to the buyer's country; the others do not.
         assert delivered_to == ([BUYERS[buyer][0]["country"]] if cat in "KG" else []), name
+        # A foreign region is free text (BT-54), also where the goods go (BT-79); without one
+        # the deliver-to subdivision CIUS-RO asks for is the city.
+        regions = [
+            tree.xpath(f"{where}/cbc:CountrySubentity/text()", namespaces=NS)
+            for where in ("cac:AccountingCustomerParty/cac:Party/cac:PostalAddress",
+                          "cac:Delivery/cac:DeliveryLocation/cac:Address")
+        ]  # fmt: skip
+        if buyer == "eu-company":
+            assert regions == [["Bayern"], ["Bayern"] if cat == "K" else []], name
+        if buyer == "non-eu-company":
+            assert regions == [[], ["Zürich"] if cat == "G" else []], name
         path = tmp_path / f"{name}.xml"
         path.write_bytes(bytes(xml.content))
         paths.append(path)
