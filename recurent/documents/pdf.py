@@ -14,6 +14,7 @@ import base64
 import json
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,6 +27,11 @@ from recurent.engine.identifiers import format_iban
 from recurent.engine.vat import EXEMPTION_REASONS, VatCategory
 
 from .snapshot import DocData, Party
+
+# Where the online pay link of an invoice comes from (recurent.gateways registers one): the URL
+# printed as a QR code next to the IBAN, or "" for none. Kept as a hook so that documents
+# stays below the payment apps.
+PAY_LINKS: list[Callable[[DocData], str]] = []
 
 HERE = Path(__file__).resolve().parent
 FONTS = HERE / "fonts"
@@ -194,6 +200,22 @@ def _rate_label(category: str, rate: Decimal) -> str:
     )
 
 
+def pay_qr(d: DocData) -> str | None:
+    """The pay link as an SVG QR code (segno), for an invoice whose company takes online payments."""
+    if d.is_credit_note:
+        return None
+    url = next((u for u in (fn(d) for fn in PAY_LINKS) if u), "")
+    if not url:
+        return None
+    import io
+
+    import segno
+
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="svg", xmldecl=False, scale=4, border=0)
+    return buf.getvalue().decode("ascii")
+
+
 def payload(d: DocData, style: Style) -> dict[str, Any]:
     credit = d.is_credit_note
     foreign = d.currency != "RON"
@@ -284,6 +306,7 @@ def payload(d: DocData, style: Style) -> dict[str, Any]:
         "total_label": "Total de restituit" if credit else "Total de plată",
         "total_label_en": "Total credited" if credit else "Total due",
         "payment": payment,
+        "pay_qr": pay_qr(d),
         "annexes": [
             a.filename + (f" — {a.description}" if a.description else "") for a in d.annexes
         ],

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+import jwt
+
 from recurent.engine.money import round_money
 
 from . import secrets
@@ -194,7 +196,7 @@ class StripeGateway:
             err = e.error
             pi_obj = getattr(err, "payment_intent", None) if err else None
             code = (err.code if err else "") or ""
-            ref = (pi_obj.get("id") if pi_obj else "") or ""
+            ref = str(getattr(pi_obj, "id", "") or "") if pi_obj else ""
             if code == "authentication_required":
                 return ChargeResult(
                     "needs_action", ref, code=code, message=str(e.user_message or "")
@@ -277,6 +279,7 @@ NTP_PAID = (3, 5)  # paid, confirmed
 NTP_REFUND = (8,)  # credit: refunded
 NTP_FAILED = (4, 11, 12)  # cancelled, error, declined
 NTP_ACTION = (15,)  # 3-D Secure needed
+IPN_ALG = "RS512"  # how NETOPIA signs its IPN (the SDK's default)
 
 
 def _quiet_netopia_sdk() -> None:
@@ -432,16 +435,19 @@ class NetopiaGateway:
         if not self.account.public_key.strip():
             # The SDK accepts anything without a key; we never do.
             raise Forged("no NETOPIA public key configured")
+        token = headers.get("Verification-token", "")
         try:
-            out = verifier.verify(
-                verification_token=headers.get("Verification-token", ""),
-                raw_data=body.decode("utf-8"),
-            )
-        except (
-            MissingVerificationTokenError,
-            WrongVerificationTokenError,
-            UnicodeDecodeError,
-        ) as e:
+            # The SDK takes the algorithm from the token's own header: one of the sender's
+            # choosing ("HS256" keyed with the public key, "none") must never get that far.
+            alg = jwt.get_unverified_header(token).get("alg")
+        except jwt.PyJWTError as e:
+            raise Forged(f"unreadable verification token: {e}") from None
+        if alg != IPN_ALG:
+            raise Forged(f"verification token signed with {alg!r}, not {IPN_ALG}")
+        try:
+            out = verifier.verify(verification_token=token, raw_data=body.decode("utf-8"))
+        except (MissingVerificationTokenError, WrongVerificationTokenError, UnicodeDecodeError,
+                jwt.PyJWTError) as e:  # fmt: skip
             raise Forged(str(e)) from None
         if out.errorType != 0:
             raise Forged(out.errorMessage or "verification failed")

@@ -66,3 +66,47 @@ def figures(company_id: int, as_of: datetime, days: int = DAYS) -> dict[str, Any
         "flagged": flagged,
         "pending": pending,
     }
+
+
+def pay_link_for(invoice: Any) -> str:
+    """The invoice's pay link, or "" when there is nothing to pay online (no provider enabled,
+    a credit note, nothing left to pay). Two small queries; emails and screens call it."""
+    from recurent.payments import selectors as balances
+
+    from .links import pay_url
+    from .models import GatewayAccount
+
+    if invoice.kind != "invoice":
+        return ""
+    if not GatewayAccount.objects.filter(company_id=invoice.company_id, enabled=True).exists():
+        return ""
+    if balances.outstanding(invoice) <= 0:
+        return ""
+    return pay_url(invoice.pk)
+
+
+def pdf_pay_link(d: Any) -> str:
+    """``documents.pdf.PAY_LINKS`` hook: the pay link printed on an invoice's PDF (QR code).
+
+    A document snapshot carries no invoice id, so the invoice is found by what identifies it
+    in its company (number, issue date, total, seller), and only when that company takes
+    online payments. One query per rendered invoice."""
+    from recurent.invoices.models import Invoice
+
+    from .links import pay_url
+
+    if d.kind != "invoice" or d.gross_total <= 0:
+        return ""
+    pk = (
+        Invoice.objects.filter(
+            kind="invoice",
+            full_number=d.number,
+            issue_date=d.issue_date,
+            gross_total=d.gross_total,
+            seller__name=d.seller.name,
+            company__gateway_accounts__enabled=True,
+        )  # fmt: skip
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return pay_url(pk) if pk else ""

@@ -334,7 +334,9 @@ def _apply(
         if refunded.refunded or refunded.payment.reversed:
             return EventOutcome.DUPLICATE, "already reversed", refunded.invoice
         if (n.refunded or Decimal(0)) >= refunded.payment.amount:
-            _reverse(refunded, f"refunded by {account.get_provider_display()} ({n.provider_ref})", as_of)
+            _reverse(
+                refunded, f"refunded by {account.get_provider_display()} ({n.provider_ref})", as_of
+            )
             return EventOutcome.REVERSED, "", refunded.invoice
         note = f"partial refund of {n.refunded} {n.currency}: adjust the payment by hand"
         GatewayPayment.objects.filter(pk=refunded.pk).update(flag=note[:300])

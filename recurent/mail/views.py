@@ -84,6 +84,7 @@ PLACEHOLDER_HELP = {
     "reminder.days_overdue": gettext_lazy("reminders only: days past the due date"),
     "reminder.days_until_due": gettext_lazy("reminders only: days left until the due date"),
     "portal_url": gettext_lazy("link to the client's portal"),
+    "pay_url": gettext_lazy("link to pay the invoice online (empty when it cannot be)"),
 }
 
 
