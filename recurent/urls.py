@@ -1,8 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from recurent.ops import health, metrics
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Probes and metrics for the container, the proxy and Prometheus (recurent/ops).
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/", include("recurent.api.urls")),
     path("portal/", include("recurent.portal.urls")),
     path("efactura/", include("recurent.efactura.urls")),

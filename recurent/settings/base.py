@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "recurent.mail",
     "recurent.payments",
     "recurent.accounting",
+    "recurent.ops",
     "recurent.portal",
     "recurent.gateways",
     "recurent.api",
@@ -179,13 +180,35 @@ RECURENT: dict[str, Any] = {
     ),
 }
 
+# Logs: plain lines, or one JSON object per line (RECURENT_LOG_FORMAT=json); either way IBANs,
+# CNPs, tokens and passwords are masked in every line (recurent.ops.logs).
+RECURENT_LOG_FORMAT = os.environ.get("RECURENT_LOG_FORMAT", "plain")
+if RECURENT_LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"RECURENT_LOG_FORMAT={RECURENT_LOG_FORMAT!r}: expected plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"recurent": {"handlers": ["console"], "level": "INFO"}},
+    "formatters": {
+        "plain": {
+            "()": "recurent.ops.logs.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
+        "json": {"()": "recurent.ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": RECURENT_LOG_FORMAT}
+    },
+    "loggers": {
+        "recurent": {"handlers": ["console"], "level": os.environ.get("RECURENT_LOG_LEVEL", "INFO")},
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }
+
+# /metrics: a scrape sends "Authorization: Bearer <token>"; unset, only loopback may scrape.
+RECURENT_METRICS_TOKEN = os.environ.get("RECURENT_METRICS_TOKEN", "")
+# /readyz: a worker must have beaten within this many seconds, the oldest due email be younger.
+RECURENT_READY_WORKER_MAX_AGE = env_int("RECURENT_READY_WORKER_MAX_AGE", 600)
+RECURENT_READY_OUTBOX_MAX_AGE = env_int("RECURENT_READY_OUTBOX_MAX_AGE", 3600)
 
 RECURENT_PUBLIC_URL = os.environ.get("RECURENT_PUBLIC_URL", "http://127.0.0.1:8000")
 

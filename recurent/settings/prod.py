@@ -10,6 +10,8 @@ if len(SECRET_KEY) < 50:
 DEBUG = False
 SECURE_SSL_REDIRECT = env_bool("RECURENT_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Probes and scrapes come from inside (the container runtime, Prometheus) over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env_int("RECURENT_HSTS_SECONDS", 31536000)

@@ -37,6 +37,9 @@ def run_loop(
     retried after a backoff that doubles up to ``max_sleep``: the block it was writing rolled
     back whole, so retrying is safe, and a worker that died instead would stop billing.
     """
+    from recurent.worker.heartbeat import Heartbeat
+
+    heart = Heartbeat()
     issued = 0
     # Contracts set aside during this process' life: retried after at most max_sleep.
     exclude: set[int] = set()
@@ -48,6 +51,7 @@ def run_loop(
             if time.monotonic() - last_reset > max_sleep:
                 exclude.clear()
                 last_reset = time.monotonic()
+            issued_before = issued
             while not stop.is_set():
                 b = issue_batch(as_of=None, batch_size=batch_size, exclude=exclude)
                 issued += len(b.issued)
@@ -65,10 +69,13 @@ def run_loop(
                         log.exception("task %s failed; billing goes on", name)
                         connection.close()  # a broken transaction must not poison the next task
             nxt = next_due_at()
+            heart.beat(issued=issued - issued_before)
         except Exception as e:
             if once:
                 raise
             log.exception("billing pass failed (%s); retrying in %.1f s", type(e).__name__, backoff)
+            connection.close()
+            heart.beat(error=f"{type(e).__name__}: {e}")
             connection.close()
             stop.wait(backoff)
             backoff = min(backoff * 2, max(max_sleep, 1.0))
@@ -82,6 +89,7 @@ def run_loop(
             else max(0.0, min(max_sleep, (nxt - clock.now()).total_seconds()))
         )
         stop.wait(max(wait, 0.05))
+    heart.beat(stopped=True)
     return issued
 
 
