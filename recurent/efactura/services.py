@@ -375,7 +375,8 @@ def efactura_upload(*, invoice_id: int, as_of: datetime) -> EfacturaState:
             _finish(
                 attempt,
                 "ok",
-                "accepted for processing",
+                f"accepted for processing at {route.endpoint}"
+                + (" (extern=DA)" if route.extern else ""),
                 as_of=as_of,
                 upload_index=answer.upload_index,
             )

@@ -70,6 +70,8 @@ def test_an_individual_with_a_cnp_goes_to_uploadb2c(world, anaf, connected):
     assert up["endpoint"] == "uploadb2c"
     assert up["params"] == {"standard": "UBL", "cif": "18547290"}
     assert anaf.hits["upload"] == 0
+    # The invoice's history says where it went.
+    assert [a.detail for a in st.attempts.all()] == ["accepted for processing at uploadb2c"]
 
 
 def test_an_individual_without_a_cnp_goes_to_uploadb2c_with_thirteen_zeros(world, anaf, connected):
@@ -118,6 +120,9 @@ def test_a_buyer_outside_romania_adds_extern_da(world, anaf, connected):
         "upload",
         {"standard": "UBL", "cif": "18547290", "extern": "DA"},
     )
+    assert [a.detail for a in st.attempts.all()] == [
+        "accepted for processing at upload (extern=DA)"
+    ]
 
 
 def test_the_client_refuses_a_route_anaf_does_not_know_and_posts_where_told(world, anaf, connected):
