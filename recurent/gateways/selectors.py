@@ -110,3 +110,14 @@ def pdf_pay_link(d: Any) -> str:
         .first()
     )
     return pay_url(pk) if pk else ""
+
+
+def agreements(company_id: int, limit: int = 200) -> list[Any]:
+    """The company's card agreements, active first: what each client agreed to, when and how."""
+    from .models import CardAgreement
+
+    return list(
+        CardAgreement.objects.filter(company_id=company_id)
+        .select_related("contract", "client", "account")
+        .order_by("status", "-consented_at")[:limit]
+    )

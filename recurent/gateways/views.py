@@ -219,6 +219,6 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     notify_urls = {p: services.notify_url(a) for p, a in have.items()}
     return render(
         request, "gateways/settings.html",
-        {"rows": rows, "notify_urls": notify_urls, "figures": selectors.figures(company.pk, clock.now())},
+        {"rows": rows, "notify_urls": notify_urls, "figures": selectors.figures(company.pk, clock.now()), "agreements": selectors.agreements(company.pk)},
         status=status,
     )  # fmt: skip

@@ -177,3 +177,6 @@ def test_the_dashboard_shows_what_was_collected_and_what_failed(
         page = client.get(url).content.decode()
         assert 'id="collected-automatic"' in page, url
     assert ChargeAttempt.objects.count() == 1
+    # The company sees each agreement: card, who agreed, when, from where, the text agreed to.
+    page = client.get("/gateways/settings/").content.decode()
+    assert "Ana Pop" in page and "4242" in page and "I agree" in page and "127.0.0.1" in page
