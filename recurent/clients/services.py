@@ -7,17 +7,21 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from recurent.common.text import invisible_name_errors
 from recurent.companies.models import Company
 
 from .models import Client
 
 
 def _validate(client: Client) -> None:
-    errors = client.normalize()
+    errors: dict[str, Any] = dict(client.normalize())
+    errors.update(invisible_name_errors({"name": client.name}))  # type: ignore[arg-type]
     try:
-        client.full_clean(exclude=list(errors))
+        # clean() normalizes again (idempotent): its errors are the same fields', not new ones.
+        client.full_clean(exclude=list(errors), validate_unique=False)
     except ValidationError as e:
-        errors.update(e.message_dict)
+        for field, errs in e.error_dict.items():
+            errors.setdefault(field, errs)
     if errors:
         raise ValidationError(errors)
 

@@ -7,36 +7,57 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
-from recurent.engine import geo, identifiers, numbering
+from recurent.common.addresses import Address, clean_address
+from recurent.common.text import invisible_name_errors
+from recurent.engine import identifiers, numbering
 
+from .logo import logo_prepare
 from .models import Company, InvoiceSeries, Membership, Role
 
 
 def _clean_company(company: Company) -> None:
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ValidationError]] = {}
     try:
         company.cui = identifiers.clean_cui(company.cui, "cui")
-    except identifiers.IdentifierError as e:
-        errors["cui"] = [e.message]
+    except identifiers.IdentifierError:
+        errors["cui"] = [
+            ValidationError(
+                _("%(value)s is not a valid %(what)s: check the digits"),
+                code="tax_id_invalid",
+                params={"value": company.cui, "what": _("CUI/CIF")},
+            )
+        ]
     else:
         # On an invoice the RO prefix says "VAT payer": it must agree with the flag (BR-RO-065).
         if company.vat_payer and not company.cui.startswith("RO"):
-            errors["cui"] = ["a VAT payer's CUI/CIF is written with the RO prefix"]
+            errors["cui"] = [
+                ValidationError(
+                    _("a VAT payer's CUI/CIF is written with the RO prefix"), code="cui_prefix"
+                )
+            ]
         elif not company.vat_payer and company.cui.startswith("RO"):
-            errors["cui"] = ["a company that is not a VAT payer has no RO prefix"]
+            errors["cui"] = [
+                ValidationError(
+                    _("a company that is not a VAT payer has no RO prefix"), code="cui_prefix"
+                )
+            ]
     if company.iban:
         try:
             company.iban = identifiers.clean_iban(company.iban)
-        except identifiers.IdentifierError as e:
-            errors["iban"] = [e.message]
-    if company.country == "RO":
-        try:
-            company.county = geo.clean_county(company.county)
-            if company.county == "RO-B":
-                company.city = geo.clean_bucharest_city(company.city)
-        except geo.AddressError as e:
-            errors[e.field] = [e.message]
+        except identifiers.IdentifierError:
+            errors["iban"] = [
+                ValidationError(
+                    _("%(value)s is not a valid IBAN: check the letters and digits"),
+                    code="iban_invalid",
+                    params={"value": company.iban},
+                )
+            ]
+    address, address_errors = clean_address(Address(company.country, company.county, company.city))
+    company.country, company.county, company.city = address.country, address.county, address.city
+    errors.update(address_errors)
+    errors.update(invisible_name_errors({"legal_name": company.legal_name}))  # type: ignore[arg-type]
     if errors:
         raise ValidationError(errors)
     company.full_clean()
@@ -44,17 +65,35 @@ def _clean_company(company: Company) -> None:
 
 @transaction.atomic
 def company_create(**fields: Any) -> Company:
+    logo = fields.pop("logo", None)
     company = Company(**fields)
     _clean_company(company)
+    _set_logo(company, logo)
     company.save()
     return company
 
 
+def _set_logo(company: Company, value: Any) -> None:
+    """``False`` clears the logo (a form's "clear" box), a new upload is checked and scaled
+    down (companies/logo.py), the current file (or None) leaves it as it is."""
+    from django.db.models.fields.files import FieldFile
+
+    if value is False or value == "":
+        company.logo = ""  # type: ignore[assignment]
+    elif value is None or isinstance(value, FieldFile):
+        return
+    else:
+        small = logo_prepare(upload=value)
+        company.logo.save(small.name or "logo.png", small, save=False)
+
+
 @transaction.atomic
 def company_update(*, company: Company, **fields: Any) -> Company:
+    logo = fields.pop("logo", None)
     for k, v in fields.items():
         setattr(company, k, v)
     _clean_company(company)
+    _set_logo(company, logo)
     company.save()
     return company
 

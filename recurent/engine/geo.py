@@ -58,6 +58,10 @@ def clean_bucharest_city(city: str, field: str = "city") -> str:
     folded = _fold(city).replace(" ", "").replace("ul", "")
     if "sector" in folded and len(digits) == 1 and digits[0] in "123456":
         return f"SECTOR{digits[0]}"
+    # The short forms on letters and in registries: "S3", "S.3", "Sect. 3".
+    short = folded.replace(".", "")
+    if short in {f"{p}{n}" for p in ("s", "sect") for n in "123456"}:
+        return f"SECTOR{short[-1]}"
     raise AddressError(
         field,
         f"a Bucharest address needs its sector as the city (SECTOR1 to SECTOR6), got {city!r}",

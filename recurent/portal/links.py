@@ -8,6 +8,8 @@ format (client id alone) count as version 0, so they die with the first revocati
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 from django.core import signing
 from django.urls import NoReverseMatch, reverse
@@ -35,9 +37,26 @@ def portal_token(client_id: int) -> str:
     return signing.TimestampSigner(salt=SALT).sign(f"{client_id}.{_version(client_id)}")
 
 
+def base_url() -> str:
+    """The site's address for every absolute link (emails, PDFs, API answers, the link pages).
+
+    ``RECURENT_BASE_URL`` (setting or environment); ``recurent serve`` sets it to the address it
+    listens on when it is unset. The older ``RECURENT_PUBLIC_URL`` is still read after it.
+    Read at each call: serve sets the environment after the settings were loaded.
+    """
+    base = (
+        getattr(settings, "RECURENT_BASE_URL", "")
+        or os.environ.get("RECURENT_BASE_URL", "")
+        or os.environ.get("RECURENT_PUBLIC_URL", "")
+        or getattr(settings, "RECURENT_PUBLIC_URL", "")
+        or "http://127.0.0.1:8000"
+    )
+    return base.rstrip("/")
+
+
 def portal_url(client_id: int) -> str:
-    """Absolute URL of the client's portal; base from RECURENT_PUBLIC_URL."""
-    base = getattr(settings, "RECURENT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    """Absolute URL of the client's portal, on ``base_url()``."""
+    base = base_url()
     token = portal_token(client_id)
     try:
         path = reverse("portal:home", kwargs={"token": token})

@@ -8,12 +8,15 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from recurent.catalog.models import UNIT_NAMES, UNITS, Product
 from recurent.clients.models import Client
+from recurent.common.addresses import is_bucharest
 from recurent.companies.models import Company, InvoiceSeries, Role
 from recurent.contracts.models import Contract
+from recurent.engine import geo
 from recurent.engine.cycles import BUCHAREST, CycleKind
 from recurent.engine.money import CURRENCIES
 
@@ -114,7 +117,53 @@ class ProductForm(forms.ModelForm):
         return data
 
 
-class ClientForm(forms.ModelForm):
+COUNTY_CHOICES = [("", "—")] + sorted(
+    ((code, name) for code, name in geo.COUNTIES.items()), key=lambda c: c[1]
+)
+SECTOR_CHOICES = [("", "—")] + [(str(n), f"Sector {n}") for n in range(1, 7)]  # same in Romanian
+
+
+class AddressForm(forms.ModelForm):
+    """Address fields as people write them: a county list for Romania, "București" with a sector
+    picker (or "Sector 3", "sectorul 3", "S3" typed in the city), a free region elsewhere.
+
+    The rule itself is recurent.common.addresses (run by the services); this form only offers
+    the choices and says which fields a Romanian address needs.
+    """
+
+    sector = forms.ChoiceField(label=_("sector"), choices=SECTOR_CHOICES, required=False)
+
+    def _setup_address(self) -> None:
+        county = self.fields["county"]
+        county.widget = forms.Select(choices=COUNTY_CHOICES)
+        county.required = False  # required for Romania only; the service says so in words
+        county.show_required = True  # type: ignore[attr-defined]
+        county.help_text = _("For a Romanian address.")
+        self.fields["sector"].help_text = _("For an address in Bucharest.")
+        self.fields["city"].required = False  # "București" + a sector fills it
+        self.fields["city"].show_required = True  # type: ignore[attr-defined]
+        instance = self.instance
+        if not self.is_bound and instance and (instance.city or "").startswith("SECTOR"):
+            self.initial["city"] = "București"
+            self.initial["sector"] = instance.city[-1]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # Not a column: it only writes the city (SECTORn), which is what the invoice needs.
+        sector, county = data.pop("sector", ""), data.get("county") or ""
+        if sector and is_bucharest(county):
+            data["city"] = f"SECTOR{sector}"
+        if not data.get("city"):
+            self.add_error("city", _("Give the city."))
+        return data
+
+    def _post_clean(self) -> None:
+        # The service validates (and normalizes) the whole record once; the model's own pass
+        # here would show the same IBAN or county error a second time, in English.
+        pass
+
+
+class ClientForm(AddressForm):
     emails = forms.CharField(
         label=_("email addresses"),
         required=False,
@@ -125,20 +174,37 @@ class ClientForm(forms.ModelForm):
         model = Client
         fields = [
             "kind", "name", "tax_id", "trade_register", "street", "city", "county", "postal_code",
-            "country", "emails", "iban", "bank", "payment_term_days", "vat_on_collection",
+            "country", "region", "emails", "iban", "bank", "payment_term_days", "vat_on_collection",
             "inactive_at_anaf", "notes",
         ]  # fmt: skip
         widgets = {"notes": forms.Textarea(attrs={"rows": 3, "wide": True})}
+
+    field_order = [
+        "kind", "name", "tax_id", "trade_register", "street", "city", "county", "sector",
+        "postal_code", "country", "region",
+    ]  # fmt: skip
 
     def __init__(self, *a: Any, **kw: Any) -> None:
         super().__init__(*a, **kw)
         if self.instance and isinstance(self.instance.emails, list) and not self.is_bound:
             self.initial["emails"] = ", ".join(self.instance.emails)
-        self.fields["county"].help_text = _("Code such as CJ or RO-CJ; B for Bucharest.")
+        self._setup_address()
 
     def clean_emails(self) -> list[str]:
+        from django.core.validators import validate_email
+
         raw = self.cleaned_data.get("emails") or ""
-        return [e.strip() for e in raw.replace(";", ",").split(",") if e.strip()]
+        emails = [e.strip() for e in raw.replace(";", ",").split(",") if e.strip()]
+        for addr in emails:
+            try:
+                validate_email(addr)
+            except forms.ValidationError:
+                raise forms.ValidationError(
+                    _("%(address)s is not a valid email address"),
+                    code="email_invalid",
+                    params={"address": addr},
+                ) from None
+        return emails
 
 
 class SeriesForm(forms.ModelForm):
@@ -147,7 +213,33 @@ class SeriesForm(forms.ModelForm):
         fields = ["code", "next_number", "width", "yearly_restart", "is_default", "is_credit"]
 
 
-class CompanyForm(forms.ModelForm):
+class LogoInput(forms.ClearableFileInput):
+    """The "current logo" link goes to the app's own logo view: media files are not served."""
+
+    def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        if context["widget"]["is_initial"]:
+            context["widget"]["value"] = _Current(str(value), reverse("web:company-logo"))
+        return context
+
+
+class _Current:
+    def __init__(self, name: str, url: str) -> None:
+        self.name, self.url = name.rsplit("/", 1)[-1], url
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CompanyForm(AddressForm):
+    field_order = [
+        "legal_name", "cui", "trade_register", "street", "city", "county", "sector", "postal_code",
+    ]  # fmt: skip
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self._setup_address()
+
     class Meta:
         model = Company
         fields = [
@@ -155,6 +247,7 @@ class CompanyForm(forms.ModelForm):
             "country", "iban", "bank", "vat_payer", "vat_on_collection", "share_capital",
             "email", "phone", "logo",
         ]  # fmt: skip
+        widgets = {"logo": LogoInput(attrs={"accept": "image/png,image/jpeg"})}
 
 
 class ContractForm(forms.ModelForm):

@@ -1,3 +1,5 @@
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import path
 
 from recurent.web.views import (
@@ -9,12 +11,19 @@ from recurent.web.views import (
     dashboard,
     invoices,
     nomenclators,
+    portal_links,
     users,
 )
 
 app_name = "web"
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    # Browsers ask for /favicon.ico whatever the page says: send them to the app's icon.
+    path(
+        "favicon.ico",
+        lambda request: redirect(static("web/favicon.svg"), permanent=True),
+        name="favicon",
+    ),
     # Accounting
     path("accounting/", accounting.accounting_index, name="accounting"),
     path("accounting/export/", accounting.accounting_export_view, name="accounting-export"),
@@ -59,6 +68,11 @@ urlpatterns = [
     path("clients/<int:pk>/", nomenclators.client_detail, name="client"),
     path("clients/<int:pk>/edit/", nomenclators.client_edit, name="client-edit"),
     path(
+        "clients/<int:pk>/portal-link/",
+        portal_links.client_portal_send,
+        name="client-portal-send",
+    ),
+    path(
         "clients/<int:pk>/flags/<int:flag>/seen/",
         nomenclators.client_flag_ack,
         name="client-flag-ack",
@@ -82,6 +96,7 @@ urlpatterns = [
     path("billing/<str:token>/status/", billing.billing_job_status, name="billing-job-status"),
     # Settings
     path("settings/", company.company_settings, name="settings"),
+    path("settings/logo/", company.company_logo, name="company-logo"),
     path("settings/users/", users.user_list, name="users"),
     path("settings/users/<int:pk>/role/", users.user_role, name="user-role"),
     path("settings/users/<int:pk>/remove/", users.user_remove, name="user-remove"),

@@ -75,6 +75,48 @@ def company_context(context: template.Context) -> dict[str, Any]:
     }
 
 
+# The pages that say whether emails leave (issue 16): where a person looks for invoices.
+MAIL_STATUS_PAGES = {"dashboard", "invoices", "invoice"}
+
+
+@register.simple_tag(takes_context=True)
+def mail_status_of(context: template.Context) -> Any:
+    """The company's email status on the dashboard and the invoice pages, else None."""
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    company = getattr(request, "company", None)
+    if not match or match.namespace != "web" or match.url_name not in MAIL_STATUS_PAGES:
+        return None
+    if company is None:
+        return None
+    from recurent.web.mail_status import mail_status
+
+    # Once per request: the banner and the dashboard's email card read the same answer.
+    if not hasattr(request, "_mail_status"):
+        request._mail_status = mail_status(company.pk)  # type: ignore[union-attr]
+    return request._mail_status  # type: ignore[union-attr]
+
+
+@register.filter
+def service_ends(contract: Any) -> Any:
+    """The last service day when the contract ends with a given period (cancelled at period
+    end, or unsubscribed from the portal): what the services wrote is ``final_index``."""
+    if contract.final_index is None or contract.final_index < 0:
+        return None
+    try:
+        return contract.schedule().period(contract.final_index).end
+    except ValueError:
+        return None
+
+
+@register.simple_tag
+def portal_link(client_id: int) -> str:
+    """The client's current portal link, absolute on the configured site address."""
+    from recurent.portal.links import portal_url
+
+    return portal_url(client_id)
+
+
 @register.simple_tag
 def url_or_none(name: str, *args: Any) -> str | None:
     """``{% url_or_none "documents:invoice-pdf" inv.pk as pdf %}{% if pdf %}…``"""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -50,3 +52,18 @@ def company_settings(request: HttpRequest) -> HttpResponse:
             "tokens_url": safe_reverse("web:api-tokens"),
         },
     )
+
+
+@company_required("viewer")
+def company_logo(request: HttpRequest) -> HttpResponse:
+    """The current company's logo (the settings page links to it; media files are not served)."""
+    company = Company.objects.get(pk=request.company.pk)  # type: ignore[attr-defined]
+    if not company.logo:
+        raise Http404
+    try:
+        with company.logo.open("rb") as fh:
+            content = fh.read()
+    except OSError:
+        raise Http404 from None
+    kind = mimetypes.guess_type(company.logo.name or "")[0] or "application/octet-stream"
+    return HttpResponse(content, content_type=kind, headers={"Cache-Control": "private"})

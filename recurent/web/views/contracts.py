@@ -268,10 +268,14 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except ValueError:
             upcoming = []
     lines = contract.lines.select_related("product").order_by("from_index", "position", "pk")
-    invoices = (
-        Invoice.objects.filter(contract=contract).select_related("series").order_by("-issued_at")
+    # The payment state written by the payments services (not the issue status: a paid invoice
+    # reads "paid" here as on the invoice list).
+    invoices = seams.with_payment_state(
+        Invoice.objects.filter(contract=contract).select_related("series").order_by("-issued_at"),
+        clock.now(),
     )
     ctx = {
+        "state_labels": seams.payment_state_labels(),
         "contract": contract,
         "lines": [li for li in lines if li.until_index is None],
         "upcoming": upcoming,

@@ -153,10 +153,12 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     client = get_object_or_404(scoped(Client.objects, request), pk=pk)
     contracts = client.contracts.select_related("series").order_by("-signed_on")[:50]
-    invoices = (
-        Invoice.objects.filter(client=client).select_related("series").order_by("-issued_at")[:20]
-    )
+    invoices = seams.with_payment_state(
+        Invoice.objects.filter(client=client).select_related("series").order_by("-issued_at"),
+        clock.now(),
+    )[:20]
     ctx: dict[str, Any] = {
+        "state_labels": seams.payment_state_labels(),
         "client": client,
         "contracts": contracts,
         "invoices": invoices,

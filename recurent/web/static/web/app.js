@@ -44,6 +44,32 @@
   }
   document.addEventListener("DOMContentLoaded", function () { setupTabs(document); });
   document.addEventListener("htmx:load", function (e) { if (e.target.querySelectorAll) setupTabs(e.target); });
+  // Address fields: county and sector for Romania (sector only in Bucharest), region elsewhere.
+  function setupAddress() {
+    var country = document.getElementById("id_country"), county = document.getElementById("id_county");
+    if (!country || !county) return;
+    function box(id) { var el = document.getElementById(id); return el && el.closest(".field"); }
+    function sync() {
+      var ro = (country.value || "").trim().toUpperCase() === "RO";
+      var pairs = [["id_county", ro], ["id_sector", ro && county.value === "RO-B"], ["id_region", !ro]];
+      pairs.forEach(function (p) { var b = box(p[0]); if (b && !b.classList.contains("has-error")) b.hidden = !p[1]; });
+    }
+    country.addEventListener("input", sync);
+    county.addEventListener("change", sync);
+    sync();
+  }
+  document.addEventListener("DOMContentLoaded", setupAddress);
+  // Copy buttons: <button data-copy="input id" data-copied="label after copying">.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("[data-copy]");
+    if (!b) return;
+    var input = document.getElementById(b.getAttribute("data-copy"));
+    if (!input) return;
+    input.select();
+    var done = function () { b.textContent = b.getAttribute("data-copied") || b.textContent; };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+    else { document.execCommand("copy"); done(); }
+  });
   // Confirm dangerous actions: <button data-confirm="...">.
   document.addEventListener("click", function (e) {
     var el = e.target.closest && e.target.closest("[data-confirm]");

@@ -19,9 +19,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
         parser.add_argument("--no-worker", action="store_true")
+        parser.add_argument(
+            "--threads", type=int, default=8, help="requests served at once (default 8)"
+        )
 
     def handle(self, *args, **o):  # type: ignore[no-untyped-def]
         worker = None
+        # Absolute links (portal, emails) name the address served here unless one is configured.
+        os.environ.setdefault("RECURENT_BASE_URL", "http://" + (o["addrport"] if ":" in o["addrport"] else "127.0.0.1:" + o["addrport"]))  # fmt: skip
 
         def stop(*_):  # type: ignore[no-untyped-def]
             raise KeyboardInterrupt  # so that the finally below stops the worker too
@@ -35,29 +40,29 @@ class Command(BaseCommand):
             self.stdout.write(f"billing worker started (pid {worker.pid})")
         try:
             call_command("collectstatic", interactive=False, verbosity=0)
-            from wsgiref.simple_server import WSGIRequestHandler, make_server
-
+            # Waitress, a production WSGI server that needs no fork and runs on any system
+            # (docs/decisions/serve-waitress.md): a queue of 1024 connections and a pool of
+            # threads, where wsgiref's backlog of 5 reset connections under 60 concurrent POSTs.
             from django.core.wsgi import get_wsgi_application
+            from waitress.server import create_server
 
             host, _, port = o["addrport"].rpartition(":")
             host = host or "127.0.0.1"
-            app = get_wsgi_application()
-
-            class QuietHandler(WSGIRequestHandler):
-                def log_message(self, format, *args):  # type: ignore[no-untyped-def]  # noqa: A002
-                    pass
-
-            from socketserver import ThreadingMixIn
-            from wsgiref.simple_server import WSGIServer
-
-            class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-                daemon_threads = True
-
-            httpd = make_server(
-                host, int(port), app, server_class=ThreadingWSGIServer, handler_class=QuietHandler
+            server = create_server(
+                get_wsgi_application(),
+                host=host.strip("[]"),
+                port=int(port),
+                threads=o["threads"],
+                backlog=1024,
+                connection_limit=max(100, o["threads"] * 25),
+                ident="Recurent",
             )
             self.stdout.write(f"Recurent on http://{host}:{port}/  (Ctrl+C to stop)")
-            httpd.serve_forever()
+            self.stdout.flush()
+            try:
+                server.run()
+            finally:
+                server.close()
         except KeyboardInterrupt:
             pass
         finally:
