@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import ninja
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -86,6 +87,7 @@ _DESCRIPTIONS = {
     403: "The token's role does not allow this",
     404: "Not found in the token's company",
     409: "Conflicts with the current state, or an Idempotency-Key reused with another body",
+    413: "The request body is over the size limit",
     422: "Invalid input: one entry per field in `errors`",
     501: "Not available in this version yet",
 }
@@ -105,7 +107,7 @@ class RecurentAPI(NinjaAPI):
                 if "{" in path:
                     codes.add(404)
                 if method in {"post", "patch", "put"}:
-                    codes |= {400, 409}
+                    codes |= {400, 409, 413}
                 if path.endswith("/storno"):
                     codes.add(501)
                 responses = op.setdefault("responses", {})
@@ -212,6 +214,15 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem_response(
         exc.status_code, "bad_request" if exc.status_code == 400 else "error", str(exc)
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default).
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return problem_response(
+        413, "payload_too_large", f"the request body is over the limit of {limit} bytes"
     )
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, field_validator
+from pydantic import AwareDatetime, BeforeValidator, WithJsonSchema, field_validator
 
 from .models import EVENT_TYPES
 
@@ -21,8 +22,43 @@ VatCat = Literal["S", "Z", "E", "AE", "K", "G", "O"]
 VatRate = Literal["standard", "reduced", "reduced-low", "zero"]
 EventType = Literal[(*EVENT_TYPES, "*")]  # type: ignore[valid-type]
 Currency = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
-Money = Annotated[Decimal, Field(max_digits=16, decimal_places=4, ge=0)]
-Quantity = Annotated[Decimal, Field(max_digits=14, decimal_places=4, gt=0)]
+DECIMAL_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
+def _decimal_text(v: Any) -> Any:
+    """Amounts and quantities as the importer takes them: a string of ASCII digits with an
+    optional decimal point, or a JSON integer. A JSON number with a fraction is a binary float
+    (0.1 is not exact) and ``Decimal`` would also read Arabic-Indic or other Unicode digits."""
+    if isinstance(v, bool) or isinstance(v, float):
+        raise ValueError('give the amount as a string ("12.50") or an integer, not a float')
+    if isinstance(v, int | Decimal):
+        return v
+    if isinstance(v, str) and DECIMAL_TEXT.match(v.strip()):
+        return v.strip()
+    raise ValueError('digits 0-9 with an optional decimal point, as a string ("12.50")')
+
+
+# In the schema: what is accepted, so that generated clients send strings.
+DECIMAL_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "string", "pattern": DECIMAL_TEXT.pattern, "maxLength": 40},
+            {"type": "integer"},
+        ]
+    }
+)
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    Field(max_digits=16, decimal_places=4, ge=0),
+    DECIMAL_SCHEMA,
+]
+Quantity = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    Field(max_digits=14, decimal_places=4, gt=0),
+    DECIMAL_SCHEMA,
+]
 Days = Annotated[int, Field(ge=0, le=3650)]
 
 
@@ -485,7 +521,12 @@ class StornoCreditIn(In):
 # --- payments -------------------------------------------------------------------------------
 
 PaymentMethodIn = Literal["bank_transfer", "card", "cash", "direct_debit", "compensation"]
-Amount = Annotated[Decimal, Field(max_digits=16, decimal_places=2, gt=0)]
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    Field(max_digits=16, decimal_places=2, gt=0),
+    DECIMAL_SCHEMA,
+]
 
 
 class AllocationIn(In):

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from recurent.common.text import invisible_name_errors
 from recurent.companies.models import Company, Membership, Role
 from recurent.companies.services import membership_grant
 
@@ -56,6 +57,9 @@ def member_invite(
         raise ValidationError({"email": ["enter a valid email address"]}) from None
     if role not in Role.values:
         raise ValidationError({"role": [f"unknown role {role!r}"]})
+    names = invisible_name_errors({"first_name": first_name, "last_name": last_name})
+    if names:
+        raise ValidationError(names)
     user_model: type[User] = get_user_model()  # type: ignore[assignment]
     user = user_model.objects.filter(email__iexact=email).order_by("pk").first()
     created = user is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import socket
 from decimal import Decimal as D
 
@@ -304,3 +305,101 @@ def test_a_password_reset_that_cannot_be_sent_says_so(world, no_test_outbox):
     r = Browser().post(reverse("web:password-reset"), {"email": "admin@demo.ro"})
     assert r.status_code == 503
     assert "nu a putut fi trimis" in r.content.decode()
+
+
+# --- also: `recurent serve` is a production WSGI server -------------------------------------
+
+
+def test_recurent_serve_answers_60_concurrent_posts(tmp_path):
+    """wsgiref (backlog 5) reset connections here; waitress queues them and answers each."""
+    import http.client
+    import os
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from tests.mail.conftest import free_port
+
+    port = free_port()
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="recurent.settings.dev",
+               RECURENT_DATA_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3")  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recurent.cli", "serve", f"127.0.0.1:{port}", "--no-worker"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                time.sleep(0.3)
+        body = json.dumps({"code": "P", "name": "x" * 4000})
+        results: list[object] = []
+        start = threading.Barrier(60)
+
+        def post() -> None:
+            start.wait()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                conn.request("POST", "/api/v1/products", body, {"Content-Type": "application/json"})
+                results.append(conn.getresponse().status)
+                conn.close()
+            except OSError as e:
+                results.append(e)
+
+        threads = [threading.Thread(target=post) for _ in range(60)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        assert results == [401] * 60  # no token: every request answered, none reset
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+# --- also: names that cannot be seen are refused -----------------------------------------------
+
+INVISIBLE = ["\u200b\u200b", "\u202e", "\u2066\u2069", "\u00a0\u3000\u2003", "\ufeff", "\u3164"]
+
+
+@pytest.mark.parametrize("name", INVISIBLE)
+def test_a_client_product_or_company_named_only_by_invisible_characters_is_refused(world, name):
+    from recurent.catalog.models import Product
+    from recurent.clients.models import Client
+    from recurent.companies.services import company_update
+    from tests import factories as f
+
+    with pytest.raises(ValidationError) as e:
+        f.client(world.company, name=name)
+    assert "name" in e.value.message_dict
+    with pytest.raises(ValidationError) as e:
+        f.product(world.company, name=name)
+    assert "name" in e.value.message_dict
+    with pytest.raises(ValidationError) as e:
+        company_update(company=world.company, legal_name=name)
+    assert "legal_name" in e.value.message_dict
+    assert not Client.objects.exists() and not Product.objects.exists()
+
+
+def test_an_invited_users_invisible_name_is_refused_with_a_message(world):
+    from django.contrib.auth import get_user_model
+    from django.test import Client as Browser
+
+    admin = Browser()
+    admin.force_login(world.user)
+    r = admin.post(reverse("web:users"), {"email": "x@firma.ro", "role": "viewer",
+                                          "first_name": "\u200b\u202e", "password": "Parola-lunga-42"})  # fmt: skip
+    assert r.status_code == 400
+    assert "caractere invizibile" in r.content.decode()
+    assert not get_user_model().objects.filter(email="x@firma.ro").exists()
+
+
+def test_a_name_with_visible_letters_and_a_joiner_is_kept(world):
+    from tests import factories as f
+
+    assert f.client(world.company, name="Ana\u200dMaria SRL").name == "Ana\u200dMaria SRL"
