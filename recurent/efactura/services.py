@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from recurent.common import clock, events
+from recurent.common import bulk, clock, events
 from recurent.documents import api as documents
 from recurent.engine.cycles import BUCHAREST
 from recurent.invoices.models import Invoice, InvoiceKind
@@ -99,36 +99,19 @@ def _insert_queued(invoices: list[Invoice]) -> None:
     """One multi-row INSERT of QUEUED states (``bulk_create`` compiled every value of every
     row through the ORM: a quarter of a billing block's time, docs/benchmarks/billing.md).
     An invoice that already has its row keeps it (ON CONFLICT DO NOTHING)."""
-    from django.db import connection
-
-    fields = EfacturaState._meta.concrete_fields
-    ops = connection.ops
-    defaults = [f.get_db_prep_save(f.get_default(), connection) for f in fields]
-    at = {f.attname: i for i, f in enumerate(fields)}
-    now = ops.adapt_datetimefield_value(clock.now())
-    qn = ops.quote_name
-    head = (
-        f"INSERT INTO {qn(EfacturaState._meta.db_table)} "  # noqa: S608 (names from the model)
-        f"({', '.join(qn(str(f.column)) for f in fields)}) VALUES "
-    )
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    rows = []
-    for i in invoices:
-        row = list(defaults)
-        issued = ops.adapt_datetimefield_value(i.issued_at)
-        row[at["invoice_id"]], row[at["company_id"]] = i.pk, i.company_id
-        row[at["state"]] = EState.QUEUED.value
-        row[at["queued_at"]] = row[at["next_attempt_at"]] = issued
-        row[at["updated_at"]] = now
-        rows.append(row)
-    per_chunk = max(1, 30000 // len(fields))  # under SQLite's and PostgreSQL's parameter limits
-    with connection.cursor() as cur:
-        for start in range(0, len(rows), per_chunk):
-            chunk = rows[start : start + per_chunk]
-            cur.execute(
-                head + ", ".join([one] * len(chunk)) + " ON CONFLICT DO NOTHING",
-                [v for row in chunk for v in row],
-            )
+    now = clock.now()
+    rows = [
+        {
+            "invoice_id": i.pk,
+            "company_id": i.company_id,
+            "state": EState.QUEUED.value,
+            "queued_at": i.issued_at,
+            "next_attempt_at": i.issued_at,
+            "updated_at": now,
+        }
+        for i in invoices
+    ]
+    bulk.insert_dicts(EfacturaState, rows, ignore_conflicts=True)
 
 
 def state_for(*, invoice: Invoice) -> EfacturaState:

@@ -18,7 +18,6 @@ last line of defence against a period being invoiced twice.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict, namedtuple
 from collections.abc import Callable
@@ -27,14 +26,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
 
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
-from recurent.common import clock
+from recurent.common import bulk, clock
 from recurent.companies.models import Company, InvoiceSeries
 from recurent.contracts.models import Contract, ContractLine, ContractStatus, HoldKind
 from recurent.engine import numbering
@@ -319,7 +318,7 @@ class _Block:
         self.terms: dict[tuple[Any, ...], LineTerms] = {}
         self.drafts: dict[tuple[Any, ...], _Priced] = {}
         self.rates = RateBook()
-        self.line_adapters = _adapters(InvoiceLine, list(LINE_COLUMNS))
+        self.line_adapters = bulk.adapters(InvoiceLine, list(LINE_COLUMNS))
         self.json = _json_adapter()
 
     def seller(self, company_id: int) -> tuple[dict[str, Any], Any, list[str]]:
@@ -394,8 +393,8 @@ class _Block:
 
 
 def _json_adapter() -> Callable[[Any], Any]:
-    """How _insert takes a JSON value (the invoice's JSON columns share one encoder)."""
-    adapt = _adapter(Invoice._meta.get_field("seller"))
+    """How bulk.insert_rows takes a JSON value (the invoice's JSON columns share one encoder)."""
+    adapt = bulk.adapter(Invoice._meta.get_field("seller"))
     assert adapt is not None
     return adapt
 
@@ -419,128 +418,6 @@ def _line_rows(
     return out
 
 
-def _adapter(field: Any) -> Callable[[Any], Any] | None:
-    """How a Python value becomes a driver value for this column (None: as it is)."""
-    conn = connections[connection.alias]  # the wrapper itself, not the thread-local proxy
-    ops = conn.ops
-    kind = field.get_internal_type()
-    if kind == "DateTimeField":
-        return ops.adapt_datetimefield_value
-    if kind == "DateField":
-        return ops.adapt_datefield_value
-    if kind == "DecimalField":
-        return lambda v: ops.adapt_decimalfield_value(v, field.max_digits, field.decimal_places)
-    if kind == "JSONField":
-        if conn.vendor == "postgresql":  # text, cast to jsonb by _insert_pg
-            encoder = field.encoder
-            return lambda v: None if v is None else json.dumps(v, cls=encoder)
-        return lambda v: field.get_db_prep_save(v, conn)
-    return None
-
-
-def _adapters(model: Any, columns: list[str]) -> list[tuple[int, Callable[[Any], Any]]]:
-    fields = [model._meta.get_field(c) for c in columns]
-    return [(i, a) for i, f in enumerate(fields) if (a := _adapter(f)) is not None]
-
-
-def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> list[int]:
-    """Insert ``rows`` (driver values, see _adapter) in one statement per chunk; the new ids
-    in row order. ``columns`` are attnames and must cover every column but the id: Django
-    keeps defaults in Python, not in the table.
-
-    What ``bulk_create`` does without compiling every value through the ORM: at thousands
-    of invoices a second that compilation was most of a block's time
-    (docs/benchmarks/billing.md).
-    """
-    if not rows:
-        return []
-    if connection.vendor == "postgresql":
-        return _insert_pg(model, columns, rows)
-    fields = [model._meta.get_field(c) for c in columns]
-    qn = connection.ops.quote_name
-    cols = ", ".join(qn(f.column) for f in fields)
-    head = f"INSERT INTO {qn(model._meta.db_table)} ({cols}) VALUES "  # noqa: S608 (names from the model)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    ids: list[int] = []
-    with connection.cursor() as cur:
-        for start, end in _chunks(len(rows), 30000 // len(fields)):
-            chunk = rows[start:end]
-            params = [v for row in chunk for v in row]
-            # RETURNING gives the rows in VALUES order (bulk_create relies on it too).
-            cur.execute(head + ", ".join([one] * len(chunk)) + f" RETURNING {qn('id')}", params)
-            ids.extend(r[0] for r in cur.fetchall())
-    return ids
-
-
-def _chunks(n: int, most: int) -> list[tuple[int, int]]:
-    """[start, end) slices of ``n`` rows whose sizes are powers of two, at most ``most``.
-
-    Python's sqlite3 keeps the last 128 statements prepared, keyed by their text, each with
-    its bound values: chunks of any size made a new 30,000-parameter statement almost every
-    block, and the process grew by ~1 MB per 1,000 invoices until the cache was full
-    (docs/benchmarks/billing.md). Powers of two give at most a dozen texts per table.
-    """
-    size = 1 << max(0, most.bit_length() - 1)  # the largest power of two <= most
-    out, start = [], 0
-    while start < n:
-        while size > n - start:
-            size //= 2
-        out.append((start, start + size))
-        start += size
-    return out
-
-
-def _insert_pg(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> list[int]:
-    """PostgreSQL: ids taken from the table's sequence first (so their order is known without
-    relying on RETURNING's), then ``INSERT ... SELECT FROM unnest(one array per column)``.
-
-    One parameter per column instead of one per value: psycopg parses a query's
-    placeholders in Python, which for a 40,000-placeholder VALUES list took longer than
-    the rest of the block (bench/billing_profile.py).
-    """
-    fields = [model._meta.get_field(c) for c in columns]
-    qn = connection.ops.quote_name
-    table = model._meta.db_table
-    casts = ["bigint"] + [
-        "jsonb" if f.get_internal_type() == "JSONField" else _pg_type(f) for f in fields
-    ]
-    names = [f"c{i}" for i in range(len(casts))]
-    cols = ", ".join([qn("id"), *(qn(f.column) for f in fields)])
-    # JSON travels as text (see _adapter) and is cast per column.
-    arrays = ", ".join(f"%b::{'text' if cast == 'jsonb' else cast}[]" for cast in casts)
-    select = ", ".join(f"u.{n}::{cast}" for n, cast in zip(names, casts, strict=True))
-    sql = (
-        f"INSERT INTO {qn(table)} ({cols}) SELECT {select} "  # noqa: S608 (names from the model)
-        f"FROM unnest({arrays}) AS u({', '.join(names)})"
-    )
-    with _pg_cursor() as cur:
-        cur.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(rows)],
-        )
-        ids = [r[0] for r in cur.fetchall()]
-        cur.execute(sql, [ids, *(list(col) for col in zip(*rows, strict=True))])
-    return ids
-
-
-def _pg_cursor() -> Any:
-    """A psycopg cursor that binds on the server: parameters travel apart from the query (in
-    binary), where Django's client-side binding would quote every array element in Python.
-    (``%b``: binary, no escaping at all.) It bypasses Django's cursor wrapper, hence its
-    query log; same connection, same transaction.
-    """
-    import psycopg
-
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
-
-
-def _pg_type(field: Any) -> str:
-    """The column's type without its modifiers (varchar(10) -> varchar): a cast target."""
-    t = str(field.db_type(connection)).split("(")[0].strip()
-    return "bigint" if field.get_internal_type() == "ForeignKey" else t
-
-
 class _Rows:
     """Invoice rows built before the series lock; the few columns that depend on it (series
     year, number, full number, issue instant, timestamps) are filled in under the lock."""
@@ -551,7 +428,7 @@ class _Rows:
     defaults = {f.attname: f.get_default() for f in fields}
 
     def __init__(self) -> None:
-        self.adapt = _adapters(Invoice, self.columns)
+        self.adapt = bulk.adapters(Invoice, self.columns)
         self.py: list[list[Any]] = []  # Python values, for the Invoice objects the hooks get
         self.db: list[list[Any]] = []  # driver values, for the INSERT
         self.lines: list[list[tuple[Any, ...]]] = []
@@ -570,7 +447,9 @@ class _Rows:
         self.lines.append(lines)
 
     def insert(self) -> list[Invoice]:
-        ids = _insert(Invoice, self.columns, [tuple(r) for r in self.db])
+        ids = bulk.insert_rows(
+            Invoice, self.columns, [tuple(r) for r in self.db], returning_ids=True
+        )
         invoices = []
         alias = connection.alias
         line_rows: list[tuple[Any, ...]] = []
@@ -583,7 +462,7 @@ class _Rows:
             inv._state.adding, inv._state.db = False, alias
             invoices.append(inv)
             line_rows.extend((pk, None, *li) for li in lines)
-        _insert(InvoiceLine, ["invoice_id", "credited_line_id", *LINE_COLUMNS], line_rows)
+        bulk.insert_rows(InvoiceLine, ["invoice_id", "credited_line_id", *LINE_COLUMNS], line_rows)
         return invoices
 
 
@@ -599,8 +478,8 @@ def _move_cursors(moved: list[_Due]) -> None:
     values = [(c.next_index, adapt(c.next_issue_at), c.status, c.pk) for c in moved]
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            # One array per column (see _insert_pg: no per-value placeholders to parse).
-            _pg_cursor().execute(
+            # One array per column (see common/bulk.py: no per-value placeholders to parse).
+            bulk.pg_cursor().execute(
                 "UPDATE contracts_contract AS c SET next_index = v.next_index, "
                 "next_issue_at = v.next_issue_at, status = v.status, hold_kind = '', "
                 "hold_reason = '', hold_since = NULL FROM unnest(%b::integer[], "

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy
 
-from recurent.common import clock, hosts
+from recurent.common import bulk, clock, hosts
 from recurent.engine.cycles import BUCHAREST
 from recurent.portal.links import portal_url
 
@@ -79,26 +79,10 @@ def outbox_after_issue(invoices: list[Invoice]) -> None:
 
 
 def _insert_outbox(rows: list[dict[str, Any]]) -> None:
-    """One INSERT statement for the batch, the other columns at their model defaults (``bulk_create``
+    """One INSERT for the batch, the other columns at their model defaults (``bulk_create``
     compiled every value of every row through the ORM: 12 % of a billing block when a fifth
     of the contracts email, docs/benchmarks/billing.md)."""
-    from django.db import connection
-
-    fields = [f for f in OutboxMessage._meta.concrete_fields if not f.primary_key]
-    adapt = {f.attname: (lambda v, f=f: f.get_db_prep_save(v, connection)) for f in fields}
-    defaults = {f.attname: adapt[f.attname](f.get_default()) for f in fields}
-    qn = connection.ops.quote_name
-    head = (
-        f"INSERT INTO {qn(OutboxMessage._meta.db_table)} "  # noqa: S608 (names from the model)
-        f"({', '.join(qn(str(f.column)) for f in fields)}) VALUES "
-    )
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    values = [[adapt[a](r[a]) if a in r else d for a, d in defaults.items()] for r in rows]
-    # One prepared single-row statement for all rows (executemany): sqlite3 keeps the last
-    # 128 statement texts prepared with their bound values, so a multi-row VALUES list of a
-    # new length per batch would make the billing process grow batch after batch.
-    with connection.cursor() as cur:
-        cur.executemany(head + one, values)
+    bulk.insert_dicts(OutboxMessage, rows)
 
 
 @transaction.atomic

@@ -27,6 +27,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.db.models.functions import Abs
 
+from recurent.common import bulk
 from recurent.engine.money import round_money
 from recurent.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 
@@ -87,17 +88,7 @@ def on_issued(invoices: list[Invoice]) -> None:
                 ops.adapt_datefield_value(inv.due_date), str(state),
             )
         )  # fmt: skip
-    qn = ops.quote_name
-    head = (
-        f"INSERT INTO {qn(InvoiceBalance._meta.db_table)} "  # noqa: S608 (names from the model)
-        f"({', '.join(qn(c) for c in COLUMNS)}) VALUES "
-    )
-    one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
-    per_chunk = 30000 // len(COLUMNS)  # under SQLite's and PostgreSQL's parameter limits
-    with connection.cursor() as cur:
-        for start in range(0, len(rows), per_chunk):
-            chunk = rows[start : start + per_chunk]
-            cur.execute(head + ", ".join([one] * len(chunk)), [v for r in chunk for v in r])
+    bulk.insert_rows(InvoiceBalance, COLUMNS, rows)
     credited = sorted(
         {
             inv.credited_invoice_id
