@@ -43,12 +43,14 @@ def wire() -> None:
     from recurent.accounting.tasks import month_close_notify
     from recurent.api import webhooks
     from recurent.api.idempotency import idempotency_purge
+    from recurent.documents import pdf
     from recurent.documents.services import render_pending
     from recurent.documents.snapshot import CORRECTIONS
     from recurent.efactura.correction import latest_corrections
     from recurent.efactura.deadline import deadline_tick
     from recurent.efactura.services import efactura_tick, on_invoices_issued
     from recurent.efactura.supplier import supplier_tick
+    from recurent.gateways.selectors import pdf_pay_link
     from recurent.gateways.services import charges_after_issue, charges_run, expiring_cards_notify
     from recurent.mail.sender import send_pending
     from recurent.mail.services import outbox_after_issue, reminders_queue
@@ -75,11 +77,11 @@ def wire() -> None:
         # After "efactura", whose pass lists new supplier invoices: they are downloaded now.
         ("efactura-suppliers", supplier_tick),
         ("efactura-deadline", deadline_tick),
-        # Reminders before mail, so that a reminder queued in this pass goes out in it.
         # Card charges before reminders and mail: an invoice charged in this pass is paid
         # before a reminder is considered, and the SCA / declined notices go out in this pass.
         ("gateways-charges", charges_run),
         ("gateways-expiring-cards", expiring_cards_notify),
+        # Reminders before mail, so that a reminder queued in this pass goes out in it.
         ("mail-reminders", reminders_queue),
         ("mail", send_pending),
         ("accounting-month-close", month_close_notify),  # independent: one notice a month
@@ -90,9 +92,12 @@ def wire() -> None:
     # What a document snapshot applies over the issued invoice: e-Factura's corrections of an
     # invoice ANAF rejected (buyer, delivery data, notes), so PDF and XML show them.
     snapshot_corrections = [latest_corrections]
+    # The online pay link printed as a QR code next to the IBAN on an invoice's PDF.
+    pdf_pay_links = [pdf_pay_link]
 
     billing.AFTER_ISSUE[:] = _ordered(after_issue, billing.AFTER_ISSUE)
     CORRECTIONS[:] = _ordered(snapshot_corrections, CORRECTIONS)
+    pdf.PAY_LINKS[:] = _ordered(pdf_pay_links, pdf.PAY_LINKS)
     for fn in listeners:
         events.listen(fn)
     names = {n for n, _ in worker_tasks}
