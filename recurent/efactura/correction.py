@@ -43,9 +43,10 @@ BUYER_FIELDS = (
     "county",
     "country",
     "postal_code",
+    "region",  # outside Romania: state or region as free text (BT-54)
 )
-# Deliver-to data (BG-13/BG-15): BT-70 name, BT-72 date, BT-75..BT-80 address.
-DELIVERY_FIELDS = ("name", "date", "street", "city", "postal_code", "county", "country")
+# Deliver-to data (BG-13/BG-15, documents.snapshot.Delivery): BT-72 date, BT-75..BT-80 address.
+DELIVERY_FIELDS = ("date", "street", "city", "postal_code", "county", "country")
 SECTIONS = ("buyer", "delivery", "notes")
 ROLES_ALLOWED = (Role.ACCOUNTANT, Role.ADMIN)
 NOTES_MAX = 2000

@@ -296,7 +296,7 @@ FIELD_LABELS = {
     "buyer.county": gettext_lazy("County (RO-CJ, RO-B…) or region"),
     "buyer.country": gettext_lazy("Country code"),
     "buyer.postal_code": gettext_lazy("Postal code"),
-    "delivery.name": gettext_lazy("Delivered to (name)"),
+    "buyer.region": gettext_lazy("Region (outside Romania)"),
     "delivery.date": gettext_lazy("Delivery date (YYYY-MM-DD)"),
     "delivery.street": gettext_lazy("Street and number"),
     "delivery.city": gettext_lazy("City"),

@@ -359,3 +359,21 @@ def test_the_portal_hands_the_client_the_corrected_pdf_and_xml(client, world, re
     assert pdf.status_code == 200 and "Client Corectat SRL" in pdf_text(pdf.content)
     xml = client.get(reverse("portal:document", args=[token, rejected.pk, "xml"]))
     assert buyer_name(xml.content) == "Client Corectat SRL"
+
+
+def test_corrected_delivery_data_go_into_the_xml(world, rejected):
+    with pytest.raises(ValidationError) as e:
+        invoice_efactura_correct(invoice=rejected, changes={"delivery": {"date": "30.01.2026"}},
+                                 user=world.user, reason="x", as_of=T0)  # fmt: skip
+    assert list(e.value.error_dict) == ["delivery.date"]
+    c = invoice_efactura_correct(
+        invoice=rejected,
+        changes={"delivery": {"street": "Str. Depozitului 3", "city": "Cluj-Napoca",
+                              "county": "RO-CJ", "country": "ro", "date": "2026-01-30"}},
+        user=world.user, reason="goods delivered to the warehouse", as_of=T0 + timedelta(minutes=5),
+    )  # fmt: skip
+    assert c.delivery["country"] == "RO"
+    root = etree.fromstring(bytes(document(rejected.pk, "xml").content))
+    assert root.findtext("cac:Delivery/cbc:ActualDeliveryDate", namespaces=NS) == "2026-01-30"
+    street = "cac:Delivery/cac:DeliveryLocation/cac:Address/cbc:StreetName"
+    assert root.findtext(street, namespaces=NS) == "Str. Depozitului 3"

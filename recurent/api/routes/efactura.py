@@ -35,10 +35,10 @@ class BuyerCorrectionIn(In):
     county: str | None = Field(None, max_length=50, description="RO-CJ… for Romania, else free")
     country: str | None = Field(None, max_length=2)
     postal_code: str | None = Field(None, max_length=20)
+    region: str | None = Field(None, max_length=50, description="outside Romania, free text")
 
 
 class DeliveryCorrectionIn(In):
-    name: str | None = Field(None, max_length=200)
     date: str | None = Field(None, max_length=10, description="actual delivery date, YYYY-MM-DD")
     street: str | None = Field(None, max_length=150)
     city: str | None = Field(None, max_length=50)
