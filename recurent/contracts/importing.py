@@ -7,6 +7,7 @@ rolls back the whole import and every bad record is reported with its position.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 
 from recurent.catalog.models import Product
 from recurent.catalog.services import product_create, product_update
@@ -49,6 +50,88 @@ class ImportFailed(Exception):
     def __init__(self, errors: list[tuple[str, str]]) -> None:
         super().__init__(f"{len(errors)} error(s); nothing was imported")
         self.errors = errors
+
+
+# Deeper than any record of the format (docs/import-format.md): a file nested further is not an
+# import but a way to exhaust the parser's stack.
+MAX_DEPTH = 16
+# Whole numbers in the file (series numbers, widths, days) fit a signed 64-bit column.
+MAX_INT = 2**63 - 1
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ImportFailed([("$", f"the number {text[:30]} is too large")])
+    return value
+
+
+def _no_constant(name: str) -> None:
+    raise ImportFailed([("$", f"{name} is not a number JSON allows")])
+
+
+def load_import_file(raw: bytes) -> Any:
+    """The file's JSON, or ImportFailed with the position of what is wrong: not UTF-8, not
+    JSON, nested too deeply, numbers out of range, NUL characters."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ImportFailed(
+            [(f"line {line}, column {column}",
+              f"not UTF-8 text (byte 0x{raw[e.start]:02x}); save the file as UTF-8")]
+        ) from None  # fmt: skip
+    try:
+        data = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        raise ImportFailed([(f"line {e.lineno}, column {e.colno}", f"not JSON: {e.msg}")]) from None
+    except RecursionError:
+        raise ImportFailed([("$", f"nested too deeply (at most {MAX_DEPTH} levels)")]) from None
+    except ValueError as e:  # an integer of thousands of digits
+        raise ImportFailed([("$", f"a number is too large ({e})")]) from None
+    errors = _shape_errors(data)
+    if errors:
+        raise ImportFailed(errors)
+    return data
+
+
+def _shape_errors(data: Any) -> list[tuple[str, str]]:
+    """Nesting, NUL characters and integers out of range, each with its path."""
+    errors: list[tuple[str, str]] = []
+    stack: list[tuple[str, Any, int]] = [("$", data, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            errors.append((path, f"nested too deeply (at most {MAX_DEPTH} levels)"))
+            continue
+        if isinstance(value, dict):
+            for k, v in value.items():
+                where = k if path == "$" else f"{path}.{k}"
+                if "\x00" in k:
+                    errors.append((where.replace("\x00", "\\0"), "a NUL character in a name"))
+                stack.append((where, v, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v, depth + 1) for i, v in enumerate(value))
+        elif isinstance(value, str) and "\x00" in value:
+            errors.append((path, "contains a NUL character"))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            errors.append((path, "the number is too large"))
+    return sorted(errors)
+
+
+def _int(value: Any, where: str, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValidationError({where: ["a whole number"]})
+    try:
+        n = int(value)
+    except ValueError:
+        raise ValidationError({where: [f"{str(value)[:30]!r} is not a whole number"]}) from None
+    if not 0 <= n <= 10**9:
+        raise ValidationError({where: ["between 0 and 1000000000"]})
+    return n
 
 
 def _unknown(where: str, data: dict, allowed: set[str]) -> list[tuple[str, str]]:
@@ -99,6 +182,10 @@ class _Collector:
                 self.errors.append((path, msg))
         except (ValueError, TypeError, KeyError) as e:
             self.errors.append((where, getattr(e, "message", str(e))))
+        except (OverflowError, DataError):
+            self.errors.append((where, "a value is out of range for its field"))
+        except IntegrityError:
+            self.errors.append((where, "conflicts with an existing record (a duplicate?)"))
         return None
 
 
@@ -160,11 +247,17 @@ def import_data(data: Any, *, user=None) -> ImportReport:  # type: ignore[no-unt
         )
         if company is None or str(s.get("code", "")).upper() in series_by_code:
             continue
+        try:
+            next_number = _int(s.get("next_number"), f"{where}.next_number", 1)
+            width = _int(s.get("width"), f"{where}.width", 6)
+        except ValidationError as e:
+            errs.errors += messages_of(e)
+            continue
         made = errs.attempt(
             where, series_create, company=company, code=str(s.get("code", "")),
-            next_number=int(s.get("next_number", 1)), yearly_restart=bool(s.get("yearly_restart", False)),
+            next_number=next_number, yearly_restart=bool(s.get("yearly_restart", False)),
             is_default=bool(s.get("default", False)), is_credit=bool(s.get("credit", False)),
-            width=int(s.get("width", 6)),
+            width=width,
         )  # fmt: skip
         if made:
             series_by_code[made.code] = made
@@ -173,6 +266,7 @@ def import_data(data: Any, *, user=None) -> ImportReport:  # type: ignore[no-unt
     products: dict[str, Product] = {}
     if company is not None:
         products = {p.code: p for p in company.products.all()}
+    product_seen: dict[str, str] = {}  # code -> where in the file: one record per code
     for i, p in enumerate(data.get("products") or []):
         where = f"products[{i}]"
         if not isinstance(p, dict):
@@ -181,6 +275,11 @@ def import_data(data: Any, *, user=None) -> ImportReport:  # type: ignore[no-unt
         errs.errors += _unknown(where, p, PRODUCT_FIELDS)
         if company is None:
             continue
+        code = str(p.get("code", ""))
+        if code in product_seen:
+            errs.errors.append((f"{where}.code", f"{code!r} is already in {product_seen[code]}"))
+            continue
+        product_seen[code] = where
         fields = {k: v for k, v in p.items() if k in PRODUCT_FIELDS}
         if "unit_price" in fields:
             try:
@@ -204,6 +303,8 @@ def import_data(data: Any, *, user=None) -> ImportReport:  # type: ignore[no-unt
         for c in company.clients.all():
             clients[c.tax_id and _tax_key(c.tax_id) or f"name:{c.name}"] = c
     client_refs: dict[str, Client] = {}
+    ref_seen: dict[str, str] = {}  # ref -> where in the file
+    client_seen: dict[str, str] = {}  # tax id (or name) -> where in the file
     for i, c in enumerate(data.get("clients") or []):
         where = f"clients[{i}]"
         if not isinstance(c, dict):
@@ -216,6 +317,17 @@ def import_data(data: Any, *, user=None) -> ImportReport:  # type: ignore[no-unt
         if isinstance(fields.get("emails"), str):
             fields["emails"] = [e.strip() for e in fields["emails"].split(",") if e.strip()]
         key_ = _tax_key(str(c.get("tax_id", ""))) or f"name:{c.get('name', '')}"
+        ref = str(c.get("ref") or "")
+        if ref and ref in ref_seen:
+            errs.errors.append((f"{where}.ref", f"{ref!r} is already the ref of {ref_seen[ref]}"))
+            continue
+        if key_ in client_seen:
+            what = "tax_id" if not key_.startswith("name:") else "name"
+            errs.errors.append((f"{where}.{what}", f"the same client as {client_seen[key_]}"))
+            continue
+        if ref:
+            ref_seen[ref] = where
+        client_seen[key_] = where
         existing_c = clients.get(key_)
         if existing_c:
             made_c = errs.attempt(where, client_update, client=existing_c, **fields)
@@ -235,6 +347,10 @@ def import_data(data: Any, *, user=None) -> ImportReport:  # type: ignore[no-unt
             getattr(rep, kind)["clients"] = getattr(rep, kind).get("clients", 0) + 1
 
     default_issuer = user or User.objects.filter(is_superuser=True).order_by("pk").first()
+    number_seen: dict[str, str] = {}  # contract number -> where in the file
+    numbers_taken = (
+        set(company.contracts.values_list("number", flat=True)) if company is not None else set()
+    )
     for i, k in enumerate(data.get("contracts") or []):
         where = f"contracts[{i}]"
         if not isinstance(k, dict):
@@ -246,6 +362,18 @@ def import_data(data: Any, *, user=None) -> ImportReport:  # type: ignore[no-unt
         if company is None:
             continue
         found: list[tuple[str, str]] = []
+        number = str(k.get("number", ""))
+        if number in number_seen:
+            errs.errors.append(
+                (f"{where}.number", f"{number!r} is already in {number_seen[number]}")
+            )
+            continue
+        number_seen[number] = where
+        if number in numbers_taken:
+            errs.errors.append(
+                (f"{where}.number", f"the company has a contract {number!r} already")
+            )
+            continue
 
         def problem(path: str, msg: str, found: list[tuple[str, str]] = found) -> None:
             found.append((path, msg))

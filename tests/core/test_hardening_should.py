@@ -403,3 +403,96 @@ def test_a_name_with_visible_letters_and_a_joiner_is_kept(world):
     from tests import factories as f
 
     assert f.client(world.company, name="Ana\u200dMaria SRL").name == "Ana\u200dMaria SRL"
+
+
+# --- also: `recurent import` refuses hostile files with positions, writing nothing ----------
+
+
+def _example():
+    import copy
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "examples" / "import.json"
+    return copy.deepcopy(json.loads(path.read_text()))
+
+
+def _import_file(tmp_path, raw: bytes):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from tests import factories as f
+
+    f.user("boss", is_superuser=True)
+    path = tmp_path / "in.json"
+    path.write_bytes(raw)
+    err = io.StringIO()
+    with pytest.raises(CommandError) as e:
+        call_command("import", str(path), stderr=err)
+    return str(e.value) + "\n" + err.getvalue()
+
+
+def _nothing_written():
+    from recurent.catalog.models import Product
+    from recurent.clients.models import Client
+    from recurent.companies.models import Company
+    from recurent.contracts.models import Contract
+
+    return not (Company.objects.exists() or Product.objects.exists() or Client.objects.exists()
+                or Contract.objects.exists())  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ('{"company": {"legal_name": "Firm\u0103"}}'.encode("cp1250"), "line 1, column 33: not UTF-8"),
+        (b"[" * 100000 + b"]" * 100000, "nested too deeply"),
+        (b'{"company": {"x": ' + b"[" * 40 + b"]" * 40 + b"}}", "nested too deeply"),
+        (b'{"series": [{"code": "A", "next_number": 1e400}]}', "too large"),
+        (b'{"series": [{"code": "A", "next_number": 99999999999999999999999}]}', "series[0].next_number"),
+        (b'{"company": {"legal_name": "A\\u0000B"}}', "company.legal_name: contains a NUL character"),
+        (b'{"version": NaN}', "NaN is not a number"),
+    ],
+    ids=["cp1250", "deep-100000", "deep-40", "float-overflow", "int-overflow", "nul", "nan"],
+)  # fmt: skip
+def test_a_hostile_file_is_a_positioned_error_not_a_traceback(db, tmp_path, raw, says):
+    out = _import_file(tmp_path, raw)
+    assert says in out and "Traceback" not in out
+    assert _nothing_written()
+
+
+def test_duplicate_contract_numbers_client_refs_and_product_codes_are_positioned_errors(
+    db, tmp_path
+):
+    data = _example()
+    data["products"].append(dict(data["products"][0], name="Altul"))
+    data["clients"].append(dict(data["clients"][1], tax_id="", name="Alt client"))
+    data["contracts"].append(dict(data["contracts"][0]))
+    out = _import_file(tmp_path, json.dumps(data).encode())
+    n_p, n_c, n_k = len(data["products"]) - 1, len(data["clients"]) - 1, len(data["contracts"]) - 1
+    assert f"products[{n_p}].code" in out and "is already in products[0]" in out
+    assert f"clients[{n_c}].ref" in out
+    assert f"contracts[{n_k}].number" in out and "is already in contracts[0]" in out
+    assert "Traceback" not in out and _nothing_written()
+
+
+def test_a_contract_number_the_company_already_has_is_a_positioned_error(db, tmp_path):
+    from django.core.management import call_command
+
+    from recurent.contracts.models import Contract
+    from tests import factories as f
+
+    f.user("boss", is_superuser=True)
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps(_example()))
+    call_command("import", str(first), stdout=io.StringIO())
+    again = _example()
+    again["products"], again["clients"] = [], again["clients"]
+    path = tmp_path / "again.json"
+    path.write_text(json.dumps(again))
+    from django.core.management.base import CommandError
+
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import", str(path), stderr=err)
+    assert "contracts[0].number: the company has a contract" in err.getvalue()
+    assert Contract.objects.count() == len(again["contracts"])

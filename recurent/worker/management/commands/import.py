@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from recurent.contracts.importing import ImportFailed, import_data
+from recurent.contracts.importing import ImportFailed, import_data, load_import_file
 
 
 class Command(BaseCommand):
@@ -21,12 +20,16 @@ class Command(BaseCommand):
     def handle(self, *args, **o):  # type: ignore[no-untyped-def]
         path = Path(o["file"])
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
         except OSError as e:
             raise CommandError(f"{path}: {e.strerror}") from None
-        except json.JSONDecodeError as e:
+        try:
+            data = load_import_file(raw)
+        except ImportFailed as e:
+            for where, msg in e.errors:
+                self.stderr.write(f"  {path}: {where}: {msg}")
             raise CommandError(
-                f"{path}: not JSON (line {e.lineno}, column {e.colno}: {e.msg})"
+                f"{path}: {e.errors[0][0]}: {e.errors[0][1]}; nothing was imported"
             ) from None
         user = None
         if o["user"]:
