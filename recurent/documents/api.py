@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.db.models import Q
 
-from .models import Annex, DocumentKind, InvoiceDocument
+from .models import Annex, CompanyRenderPause, DocumentKind, InvoiceDocument, RenderFailure
 
 
 def attachments(invoice_id: int) -> list[tuple[str, bytes, str]]:
@@ -46,3 +49,28 @@ def annexes_of(invoice_id: int) -> list[Annex]:
     if rendered_at is not None:
         qs = qs.filter(created_at__lte=rendered_at)
     return list(qs.order_by("created_at", "pk"))
+
+
+def render_failure(invoice_id: int) -> RenderFailure | None:
+    """Why the invoice's documents are not rendered yet, if rendering failed (the invoice page)."""
+    return RenderFailure.objects.filter(invoice_id=invoice_id).first()
+
+
+def render_problems(company_id: int, as_of: datetime, limit: int = 10) -> dict[str, Any]:
+    """The dashboard's attention item: invoices whose documents failed to render (newest
+    failures first), how many, and whether the company's renders are paused and why."""
+    qs = RenderFailure.objects.filter(company_id=company_id)
+    rows = list(
+        qs.select_related("invoice")
+        .only("invoice__full_number", "attempts", "reason", "last_failed_at", "next_attempt_at")
+        .order_by("-last_failed_at", "-pk")[:limit]
+    )
+    pause = CompanyRenderPause.objects.filter(company_id=company_id).first()
+    return {
+        "rows": rows,
+        "count": len(rows) if len(rows) < limit else qs.count(),
+        "paused_until": pause.paused_until
+        if pause and pause.paused_until and pause.paused_until > as_of
+        else None,
+        "reason": pause.reason if pause else "",
+    }

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
+from recurent.common import clock
 from recurent.invoices.models import Invoice
 
 from . import pdf, ubl
-from .models import Annex, DocumentKind, DocumentSettings, InvoiceDocument
+from .models import (
+    Annex,
+    CompanyRenderPause,
+    DocumentKind,
+    DocumentSettings,
+    InvoiceDocument,
+    RenderFailure,
+)
 from .snapshot import Annex as AnnexData
 from .snapshot import DocData, corrections_of, from_invoice
 from .validation import check_xml
@@ -115,20 +125,127 @@ def invoice_render(
             have[kind] = _store(invoice, kind, xml, valid=not findings, findings=findings)
         else:
             have[kind] = _store(invoice, kind, pdf.render(data, style_for(invoice.company)))
+    RenderFailure.objects.filter(invoice=invoice).delete()  # rendered on demand after all
     return [have[k] for k in kinds]
 
 
-def pending_invoices():  # type: ignore[no-untyped-def]
-    """Issued invoices (and credit notes) with a document still to render, oldest first."""
+def pending_invoices(as_of: datetime | None = None):  # type: ignore[no-untyped-def]
+    """Issued invoices (and credit notes) with a document still to render, oldest first.
+
+    ``as_of``: leave out what is backing off at that instant (an invoice that failed until its
+    next attempt, a company whose renders keep failing until its pause ends)."""
     docs = InvoiceDocument.objects.filter(invoice=OuterRef("pk"))
-    return (
-        Invoice.objects.filter(
-            ~Exists(docs.filter(kind=DocumentKind.PDF))
-            | ~Exists(docs.filter(kind=DocumentKind.XML))
-        )
-        .select_related("company", "credited_invoice")
-        .order_by("pk")
+    qs = Invoice.objects.filter(
+        ~Exists(docs.filter(kind=DocumentKind.PDF)) | ~Exists(docs.filter(kind=DocumentKind.XML))
     )
+    if as_of is not None:
+        # What _Backoff needs to know of a claimed invoice, read by the claim itself: the usual
+        # block (nothing ever failed) then costs no query more.
+        attempts = RenderFailure.objects.filter(invoice=OuterRef("pk")).values("attempts")[:1]
+        failing = CompanyRenderPause.objects.filter(
+            company=OuterRef("company_id"), consecutive__gt=0
+        )
+        qs = qs.annotate(
+            render_attempts=Coalesce(Subquery(attempts), 0), render_failing=Exists(failing)
+        )
+        qs = qs.exclude(
+            Exists(RenderFailure.objects.filter(invoice=OuterRef("pk"), next_attempt_at__gt=as_of))
+        ).exclude(
+            Exists(
+                CompanyRenderPause.objects.filter(
+                    company=OuterRef("company_id"), paused_until__gt=as_of
+                )
+            )
+        )
+    return qs.select_related("company", "credited_invoice").order_by("pk")
+
+
+# Backoff of failed renders (issue 14: 500 invoices with a broken logo blocked every company's
+# documents and logged 10,500 identical errors in 90 s). An invoice is tried again after
+# RENDER_RETRY_BASE seconds, doubling per attempt up to RENDER_RETRY_MAX; a company whose
+# last COMPANY_PAUSE_AFTER renders all failed steps aside for COMPANY_PAUSE_BASE seconds,
+# doubling per pause up to RENDER_RETRY_MAX, and comes back with its next success.
+RENDER_RETRY_BASE = 60
+RENDER_RETRY_MAX = 6 * 3600
+COMPANY_PAUSE_AFTER = 5
+COMPANY_PAUSE_BASE = 300
+
+
+def _backoff(base: int, n: int) -> timedelta:
+    return timedelta(seconds=min(base * 2 ** max(n - 1, 0), RENDER_RETRY_MAX))
+
+
+class _Backoff:
+    """The failures and successes of one claimed block, written with the block."""
+
+    def __init__(self, invoices: list[Invoice], as_of: datetime) -> None:
+        self.as_of = as_of
+        # Claimed by render_pending, the invoices say whether they (or their company) failed
+        # before; otherwise ask.
+        known = all(hasattr(inv, "render_attempts") for inv in invoices)
+        ids = [inv.pk for inv in invoices if not known or getattr(inv, "render_attempts", 0) > 0]
+        companies = {
+            inv.company_id for inv in invoices if not known or getattr(inv, "render_failing", False)
+        }
+        self.failures: dict[int, RenderFailure] = {}
+        self.pauses: dict[int, CompanyRenderPause] = {}
+        if ids:
+            self.failures = {
+                f.invoice_id: f for f in RenderFailure.objects.filter(invoice_id__in=ids)
+            }
+        if companies:
+            self.pauses = {
+                p.company_id: p for p in CompanyRenderPause.objects.filter(company_id__in=companies)
+            }
+
+    def paused(self, company_id: int) -> bool:
+        p = self.pauses.get(company_id)
+        return p is not None and p.paused_until is not None and p.paused_until > self.as_of
+
+    def failed(self, invoice: Invoice, error: Exception) -> None:
+        reason = f"{type(error).__name__}: {error}"[:1000]
+        f = (
+            self.failures.get(invoice.pk)
+            or RenderFailure.objects.filter(invoice=invoice).first()  # failed meanwhile
+            or RenderFailure(
+                invoice=invoice, company_id=invoice.company_id, first_failed_at=self.as_of
+            )
+        )
+        f.attempts += 1
+        f.reason, f.last_failed_at = reason, self.as_of
+        f.next_attempt_at = self.as_of + _backoff(RENDER_RETRY_BASE, f.attempts)
+        f.save()
+        self.failures[invoice.pk] = f
+        p = self.pauses.get(invoice.company_id)
+        if p is None:
+            p = self.pauses[invoice.company_id] = CompanyRenderPause.objects.filter(
+                company_id=invoice.company_id
+            ).first() or CompanyRenderPause(company_id=invoice.company_id)
+        p.consecutive += 1
+        p.reason = reason
+        if p.consecutive >= COMPANY_PAUSE_AFTER:
+            p.pauses += 1
+            p.paused_until = self.as_of + _backoff(COMPANY_PAUSE_BASE, p.pauses)
+            log.warning(
+                "documents of company %s: %s renders failed in a row, pausing its renders "
+                "until %s: %s",
+                invoice.company_id, p.consecutive, p.paused_until.isoformat(), reason,
+            )  # fmt: skip
+        p.save()
+        # One line per failure, no traceback: the reason is on the invoice page too.
+        log.warning(
+            "documents of %s failed (attempt %s, next at %s): %s",
+            invoice.full_number, f.attempts, f.next_attempt_at.isoformat(), reason,
+        )  # fmt: skip
+
+    def rendered(self, invoice: Invoice) -> None:
+        f = self.failures.pop(invoice.pk, None)
+        if f is not None:
+            f.delete()
+        p = self.pauses.get(invoice.company_id)
+        if p is not None and (p.consecutive or p.paused_until):
+            p.consecutive, p.pauses, p.paused_until, p.reason = 0, 0, None, ""
+            p.save()
 
 
 # Invoices claimed per transaction by render_pending: their row locks are held while they
@@ -152,7 +269,7 @@ def _new_document(
     )
 
 
-def _block_render(invoices: list[Invoice]) -> int:
+def _block_render(invoices: list[Invoice], as_of: datetime | None = None) -> int:
     """Render and store the missing documents of a claimed block of invoices, reading the
     block's lines, existing documents and annexes in one query each, every company's style
     once, and storing every document with one INSERT. Returns how many invoices were done.
@@ -181,10 +298,13 @@ def _block_render(invoices: list[Invoice]) -> int:
     styles: dict[int, pdf.Style] = {}
     docs: list[InvoiceDocument] = []
     done = 0
+    backoff = _Backoff(invoices, as_of or clock.now())
     for invoice in invoices:
         missing = [k for k in (DocumentKind.PDF, DocumentKind.XML) if k not in have[invoice.pk]]
         if not missing:
             continue
+        if backoff.paused(invoice.company_id):
+            continue  # paused by a failure earlier in this block: the rest waits with it
         try:
             rendered_at = have[invoice.pk].get(DocumentKind.XML)
             annexes = tuple(
@@ -215,9 +335,10 @@ def _block_render(invoices: list[Invoice]) -> int:
                         styles[invoice.company_id] = style_for(invoice.company)
                     content = pdf.render(data, styles[invoice.company_id])
                     out.append(_new_document(invoice, kind, content))
-        except Exception:  # one broken invoice must not stop the others
-            log.exception("rendering the documents of %s failed", invoice.full_number)
+        except Exception as e:  # one broken invoice must not stop the others
+            backoff.failed(invoice, e)
             continue
+        backoff.rendered(invoice)
         docs.extend(out)
         done += 1
     # ignore_conflicts: a document stored meanwhile by an on-demand download (document_bytes,
@@ -226,7 +347,7 @@ def _block_render(invoices: list[Invoice]) -> int:
     return done
 
 
-def render_pending(*, limit: int) -> int:
+def render_pending(*, limit: int, as_of: datetime | None = None) -> int:
     """The worker task: render up to ``limit`` invoices' missing documents. Returns the count.
 
     Several worker processes share the work on PostgreSQL: each chunk of invoices is
@@ -235,16 +356,21 @@ def render_pending(*, limit: int) -> int:
     so another process skips them and takes the next ones; a crash releases the claim
     with the rollback. (``NO KEY``: rows referencing the invoice — documents, payments —
     can still be inserted meanwhile.) SQLite has one writer: there, one process renders.
+
+    A failed invoice backs off, and a company whose renders keep failing steps aside
+    (``_Backoff``): the claim leaves both out until their time, so the rest goes on.
     """
     done = 0
+    as_of = as_of or clock.now()
     skip_locked = connection.features.has_select_for_update_skip_locked
-    candidates = list(pending_invoices().values_list("pk", flat=True)[:limit])
+    candidates = list(pending_invoices(as_of).values_list("pk", flat=True)[:limit])
     for start in range(0, len(candidates), CLAIM_CHUNK):
         with transaction.atomic():
-            qs = pending_invoices().filter(pk__in=candidates[start : start + CLAIM_CHUNK])
+            # Asked again per chunk: a company paused by the chunk before is left out now.
+            qs = pending_invoices(as_of).filter(pk__in=candidates[start : start + CLAIM_CHUNK])
             if skip_locked:
                 qs = qs.select_for_update(skip_locked=True, no_key=True, of=("self",))
-            done += _block_render(list(qs))
+            done += _block_render(list(qs), as_of)
     return done
 
 

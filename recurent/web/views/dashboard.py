@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 from recurent.common import clock
 from recurent.common.access import company_required
 from recurent.contracts.models import Contract, ContractLine, ContractStatus
+from recurent.documents.api import render_problems
 from recurent.engine.cycles import BUCHAREST
 from recurent.engine.money import round_money
 from recurent.invoices.models import Invoice, InvoiceKind
@@ -165,5 +166,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "efactura": seams.efactura_attention(company.pk, now),
         "efactura_labels": seams.efactura_state_labels(),
         "mail": seams.mail_failures(company.pk),
+        "render_problems": render_problems(company.pk, now),
     }
     return render(request, "web/dashboard.html", ctx)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from recurent.common import clock
 from recurent.common.access import company_required, scoped
 from recurent.companies.models import InvoiceSeries
+from recurent.documents.api import render_failure
 from recurent.invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from recurent.invoices.services import SeriesClockError
 from recurent.invoices.storno import credited_quantities, invoice_storno
@@ -141,6 +142,7 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "efactura": seams.efactura_of(invoice.pk),
         "efactura_labels": seams.efactura_state_labels(),
         "delivery": seams.delivery_of(invoice.pk),
+        "render_failure": render_failure(invoice.pk),
     }
     return render(request, "web/invoices/detail.html", ctx)
 
