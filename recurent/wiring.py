@@ -70,7 +70,10 @@ def wire() -> None:
         webhooks.on_event,  # API: a delivery row per event, in the transaction of the change
     ]
     worker_tasks: list[tuple[str, tasks.Task]] = [
-        # Documents first: mail attaches the PDF and e-Factura uploads the XML they render, so
+        # Webhooks need no document: delivered before rendering, which can take a whole pass
+        # when many invoices are issued at once (issue 14).
+        ("webhooks", webhooks.webhooks_deliver),
+        # Then documents: mail attaches the PDF and e-Factura uploads the XML they render, so
         # an invoice issued in this pass is sent in this pass, not the next one.
         ("documents", render_pending),
         ("efactura", efactura_tick),
@@ -85,7 +88,6 @@ def wire() -> None:
         ("mail-reminders", reminders_queue),
         ("mail", send_pending),
         ("accounting-month-close", month_close_notify),  # independent: one notice a month
-        ("webhooks", webhooks.webhooks_deliver),
         ("api_idempotency_purge", idempotency_purge),
     ]
 

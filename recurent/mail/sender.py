@@ -40,6 +40,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext
 
 from recurent.common import clock, hosts
 from recurent.documents.api import attachments as invoice_attachments
@@ -201,6 +204,7 @@ def _prepare(
         )
         return None
     atts = invoice_attachments(inv.pk)
+    went_without = False
     if not atts and m.kind == OutboxKind.INVOICE and not m.manual:
         wait_until = m.queued_at + timedelta(seconds=ATTACHMENT_WAIT_SECONDS)
         if now < wait_until:
@@ -209,6 +213,7 @@ def _prepare(
                 last_response="waiting for the invoice PDF/XML to be rendered",
             )
             return None
+        went_without = True
     if _templates is None:
         _templates = {}
     to, notes = _valid(list(inv.client.emails or []))
@@ -242,12 +247,26 @@ def _prepare(
         )
     except templating.RenderError as e:
         raise Permanent(f"template {tpl.code}: {e}") from None
+    text, html = r.text, r.html
+    if went_without:
+        # Waited ATTACHMENT_WAIT_SECONDS for the documents: the email goes, and says why they
+        # are missing and where to find them; the outbox row says it too.
+        minutes = ATTACHMENT_WAIT_SECONDS // 60
+        notes.append(f"sent without the PDF/XML: not rendered {minutes} minutes after issue")
+        with translation.override(tpl.language):
+            why = gettext(
+                "The PDF and the e-Factura XML of this invoice are not attached: they were not "
+                "ready when this email was sent. You can download them from your client "
+                "portal: %(url)s"
+            ) % {"url": portal_url(inv.client_id)}
+        text = f"{text}\n\n{why}\n"
+        html = f"{html}<p>{escape(why)}</p>"
     msg, mid = _message(m, cfg, to, r.subject)
     msg["X-Recurent-Invoice"] = inv.full_number
     if m.kind == OutboxKind.REMINDER:
         msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(r.text)
-    msg.add_alternative(r.html, subtype="html")
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
     for filename, content, ctype in atts:
         maintype, _, subtype = (ctype or "application/octet-stream").partition("/")
         msg.add_attachment(

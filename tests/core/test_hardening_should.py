@@ -496,3 +496,30 @@ def test_a_contract_number_the_company_already_has_is_a_positioned_error(db, tmp
         call_command("import", str(path), stderr=err)
     assert "contracts[0].number: the company has a contract" in err.getvalue()
     assert Contract.objects.count() == len(again["contracts"])
+
+
+# --- also: invoice emails wait for their documents, or say why they went without ------------
+
+
+def test_an_email_that_waited_too_long_says_why_it_has_no_documents(mail_world):  # noqa: F811
+    from datetime import timedelta
+
+    from recurent.mail.models import OutboxMessage, OutboxState
+    from recurent.mail.sender import send_pending
+    from tests.mail.helpers import issue
+
+    inv = issue(mail_world)[0]
+    assert send_pending(limit=10, as_of=inv.issued_at + timedelta(minutes=11)) == 1
+    msg = mail_world.smtp.received[0].message
+    text = msg.get_body(("plain",)).get_content()
+    assert "nu sunt atașate" in text and "/portal/" in text
+    assert "nu sunt atașate" in msg.get_body(("html",)).get_content()
+    m = OutboxMessage.objects.get()
+    assert m.state == OutboxState.SENT and "sent without the PDF/XML" in m.last_response
+
+
+def test_webhook_deliveries_do_not_wait_behind_document_rendering():
+    from recurent.worker.tasks import TASKS
+
+    order = [name for name, _fn in TASKS]
+    assert order.index("webhooks") < order.index("documents")
