@@ -3,8 +3,12 @@ with an idempotency key per (invoice, attempt); SCA asks the cardholder; decline
 the company's schedule, then left to reminders; a withdrawn agreement stops the next charge."""
 
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
+import requests
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from recurent.gateways import services
 from recurent.gateways.models import CardAgreement, ChargeAttempt
@@ -64,7 +68,9 @@ def test_a_saved_card_is_charged_after_issue_and_the_invoice_is_paid(
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_a_charge_that_needs_the_cardholder_emails_a_link_to_complete_it(world, request, provider):
+def test_a_charge_that_needs_the_cardholder_emails_a_link_to_complete_it(
+    world, request, provider, client, deliver
+):
     account, fake = _env(request, provider)
     cl, contract = with_card(world, account, fake, behavior="sca")
     inv, at = issue_next(contract)
@@ -75,9 +81,15 @@ def test_a_charge_that_needs_the_cardholder_emails_a_link_to_complete_it(world, 
     [notice] = OutboxMessage.objects.filter(kind="notice")
     assert notice.recipients == cl.emails and inv.full_number in notice.subject
     assert "/gateways/pay/" in notice.body_text
-    assert (
-        services.charges_run(limit=10, as_of=later(at, days=30)) == 0
-    )  # no retry without the client
+    # No retry without the client
+    assert services.charges_run(limit=10, as_of=later(at, days=30)) == 0
+    # The client opens the link from the email and completes the payment with the processor
+    [link] = [w for w in notice.body_text.split() if "/gateways/pay/" in w]
+    r = client.post(urlsplit(link).path, {"account": account.pk})
+    assert r.status_code == 302 and r["Location"].startswith(fake.base)
+    requests.post(r["Location"], allow_redirects=False, timeout=10)
+    deliver(fake, account)
+    assert pay.outstanding(inv) == 0
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -180,3 +192,16 @@ def test_the_dashboard_shows_what_was_collected_and_what_failed(
     # The company sees each agreement: card, who agreed, when, from where, the text agreed to.
     page = client.get("/gateways/settings/").content.decode()
     assert "Ana Pop" in page and "4242" in page and "I agree" in page and "127.0.0.1" in page
+
+
+def test_the_issue_hook_costs_two_queries_whatever_the_batch(world, stripe_account, stripe_fake):
+    from recurent.invoices.models import Invoice
+
+    contracts = [with_card(world, stripe_account, stripe_fake)[1] for _ in range(6)]
+    invoices = list(Invoice.objects.filter(contract__in=contracts))
+    for batch in (invoices[:1], invoices):
+        ChargeAttempt.objects.all().delete()
+        with CaptureQueriesContext(connection) as ctx:
+            services.charges_after_issue(batch)
+        assert len(ctx.captured_queries) == 2, [q["sql"] for q in ctx.captured_queries]
+        assert ChargeAttempt.objects.count() == len(batch)
