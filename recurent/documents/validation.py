@@ -68,6 +68,7 @@ VAT_RULE_PREFIX = {
     "M": "BR-AG",
 }
 NEEDS_REASON = {"E", "AE", "K", "G", "O"}
+ZERO_VAT = {"Z", "E", "AE", "K", "G", "O"}  # BR-x-09: the VAT amount of their breakdown is 0
 CENT = Decimal("0.01")
 
 
@@ -488,6 +489,11 @@ def _rules(doc: etree._Element, *, credit: bool) -> list[Finding]:
                     "BR-CO-17",
                     f"VAT breakdown {cat} {pct}%: VAT {vat} is not {taxable} x {pct}% = {expected}",
                 )
+        if cat in ZERO_VAT and vat != 0:
+            fail(
+                f"{prefix}-09",
+                f"VAT category {cat} carries no VAT: its VAT amount must be 0 (got {vat})",
+            )
         if cat in NEEDS_REASON:
             tc = st.find(_C + "TaxCategory")
             if tc is None or not (

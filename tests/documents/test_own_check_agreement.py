@@ -105,6 +105,13 @@ BUILT = {
               _set("cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cac:TaxScheme/cbc:ID", "!= VAT")),
     ),
     "e-seller-without-any-tax-id": (_doc("E", RO_BUYER), _drop("cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme")),
+    **{
+        f"{cat.lower()}-with-a-vat-amount": (
+            _doc(cat, buyer), _set("cac:TaxTotal/cac:TaxSubtotal/cbc:TaxAmount", "10.00")
+        )
+        for cat, buyer in (("Z", RO_BUYER), ("E", RO_BUYER), ("AE", RO_BUYER),
+                           ("K", EU_BUYER), ("G", NON_EU_BUYER))
+    },
     "invoice-without-due-date-or-terms": (_doc("S", RO_BUYER), _drop("cbc:DueDate", "cac:PaymentTerms")),
     "credit-note-without-terms": (_doc("S", RO_BUYER, credit=True), _drop("cac:PaymentTerms")),
     "delivery-county-not-iso": (
@@ -206,6 +213,8 @@ def test_built_invoices_meet_the_rules_they_were_built_to_break(anaf_says):
         "g-seller-without-vat-id": {"BR-G-02", "BR-RO-065"},
         "e-seller-without-any-tax-id": {"BR-E-02", "BR-RO-065"},
         "invoice-without-due-date-or-terms": {"BR-CO-25"},
+        **{f"{c.lower()}-with-a-vat-amount": {f"BR-{p}-09", "BR-CO-14", "BR-CO-17"}
+           for c, p in (("Z", "Z"), ("E", "E"), ("AE", "AE"), ("K", "IC"), ("G", "G"))},
         "delivery-county-not-iso": {"BR-RO-212"},
         "delivery-bucharest-not-sector": {"BR-RO-202"},
         "delivery-without-subdivision": {"BR-RO-211"},
