@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
 from recurent.web.templatetags.web import safe_reverse
 
@@ -138,9 +138,17 @@ def efactura_of(invoice_id: int) -> dict[str, Any] | None:
     """The invoice's e-Factura state, ANAF's errors and every exchange with ANAF (two queries)."""
     if not efactura_available():
         return None
+    # How many corrections (after ANAF rejected it) the invoice has: in the same query.
+    corrections = (
+        efactura_models.InvoiceCorrection.objects.filter(invoice_id=OuterRef("pk"))
+        .values("invoice_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     st = (
         efactura_models.EfacturaState.objects.filter(pk=invoice_id)
         .defer("answer_zip", "raw_errors")
+        .annotate(corrections=Subquery(corrections))
         .first()
     )
     if st is None:
@@ -150,6 +158,7 @@ def efactura_of(invoice_id: int) -> dict[str, Any] | None:
         "row": st,
         "has_answer": bool(st.answer_sha256),
         "attempts": list(st.attempts.all()),
+        "corrections": st.corrections or 0,  # type: ignore[attr-defined]
     }
 
 

@@ -252,6 +252,9 @@ def test_on_the_invoice_page_an_accountant_checks_then_corrects_and_sends_again(
     assert buyer_name(anaf.uploads[st.upload_index]["xml"]) == "Client Corectat SRL"
     history = client.get(url).content.decode()
     assert 'id="correction-history"' in history and "ANAF: wrong address" in history
+    assert 'id="correction-closed"' in history and 'id="correct-send"' not in history
+    page = client.get(reverse("web:invoice", args=[rejected.pk])).content.decode()
+    assert 'id="efactura-versions"' in page and 'id="efactura-correct"' not in page
     xml = client.get(reverse("efactura:correction-xml", args=[rejected.pk, 1, "previous"]))
     assert xml.status_code == 200 and buyer_name(xml.content) == rejected.buyer["name"]
 
