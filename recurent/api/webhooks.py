@@ -244,6 +244,9 @@ def on_event(company_id: int, event_type: str, payload: dict[str, Any]) -> None:
     queue_events([(company_id, event_type, payload)])
 
 
+on_event.many = queue_events  # type: ignore[attr-defined]  # events.emit_many: one batch
+
+
 def invoice_payload(inv: Any) -> dict[str, Any]:
     """What an invoice event says; read from the in-memory row (no query)."""
     return {

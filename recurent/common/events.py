@@ -28,3 +28,18 @@ def listen(fn: Listener) -> Listener:
 def emit(company_id: int, event_type: str, payload: dict[str, Any]) -> None:
     for fn in list(_listeners):
         fn(company_id, event_type, payload)
+
+
+def emit_many(items: list[tuple[int, str, dict[str, Any]]]) -> None:
+    """Several events of one change at once (a bank statement's payments). A listener that has a
+    batch form (its ``many`` attribute, ``many(items)``) gets them in one call, e.g. one query
+    for thousands of webhook deliveries; any other listener gets them one by one, in order."""
+    if not items:
+        return
+    for fn in list(_listeners):
+        many = getattr(fn, "many", None)
+        if many is not None:
+            many(items)
+        else:
+            for company_id, event_type, payload in items:
+                fn(company_id, event_type, payload)

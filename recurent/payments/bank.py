@@ -66,7 +66,7 @@ from .models import (
     StatementImport,
     StatementLine,
 )
-from .services import _user, payment_record
+from .services import PaymentIn, _user, payment_record, payments_record_many
 from .statements import Entry, Parsed, StatementError, parse
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -96,12 +96,30 @@ class MatchRule:
 
 def _norm_name(name: str) -> str:
     text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().upper()
-    text = re.sub(r"[^A-Z0-9 ]+", " ", text)
+    text = re.sub(r"[^A-Z0-9 ]+", " ", text.replace(".", ""))  # "S.R.L." is "SRL"
     # Legal forms say nothing about who it is ("ALFA SRL" and "ALFA S.R.L." are the same payer).
     words = [
-        w for w in text.split() if w not in {"SRL", "SA", "PFA", "II", "IF", "SC", "S", "R", "L"}
+        w
+        for w in text.split()
+        if w not in {"SRL", "SA", "PFA", "II", "IF", "SC", "SCS", "SNC", "RA"}
     ]
     return " ".join(words)
+
+
+def same_name(a: str, b: str) -> bool:
+    """A payer's name and a client's say the same firm or person: the words with digits equal
+    ("CLIENT 49" is not "CLIENT 94"), the rest alike (order, diacritics, legal form aside)."""
+    ka, kb = _norm_name(a), _norm_name(b)
+    if not ka or not kb:
+        return False
+    wa, wb = ka.split(), kb.split()
+    if sorted(wa) == sorted(wb):
+        return True
+    if {w for w in wa if any(c.isdigit() for c in w)} != {
+        w for w in wb if any(c.isdigit() for c in w)
+    }:
+        return False
+    return difflib.SequenceMatcher(None, ka, kb).ratio() >= NAME_SIMILARITY
 
 
 @dataclass
@@ -131,6 +149,7 @@ class Matcher:
     clients: dict[int, Client] = field(default_factory=dict)
     names: dict[str, int] = field(default_factory=dict)
     collections: dict[str, CollectionItem] = field(default_factory=dict)
+    pending: list[PaymentIn] = field(default_factory=list)
 
     @classmethod
     def for_company(
@@ -263,7 +282,13 @@ class Matcher:
             return None
         cid = self.names.get(key)
         if cid is None:
-            close = difflib.get_close_matches(key, list(self.names), n=2, cutoff=NAME_SIMILARITY)
+            close = [
+                k
+                for k in difflib.get_close_matches(
+                    key, list(self.names), n=2, cutoff=NAME_SIMILARITY
+                )
+                if same_name(k, key)
+            ]
             cid = self.names[close[0]] if len(close) == 1 else None
         if not cid or cid < 0:
             return None
@@ -298,13 +323,18 @@ def _settle(
         take = min(left, inv.outstanding)
         allocations.append((inv.pk, take))
         left -= take
-    payment_record(
-        company=matcher.company, client=matcher.clients[invoices[0].client_id],
-        date=line.booking_date, amount=line.amount, currency=line.currency,
-        method=PaymentMethod.BANK_TRANSFER,
-        reference=(line.remittance or line.bank_reference)[:200], allocations=allocations,
-        as_of=matcher.as_of, user=user, source=PaymentSource.STATEMENT, statement_line=line,
-    )  # fmt: skip
+    # Written for the whole file at once after matching (``payments_record_many``).
+    matcher.pending.append(
+        PaymentIn(
+            client=matcher.clients[invoices[0].client_id],
+            date=line.booking_date,
+            amount=line.amount,
+            currency=line.currency,
+            reference=(line.remittance or line.bank_reference)[:200],
+            allocations=tuple(allocations),
+            statement_line=line,
+        )  # fmt: skip
+    )
     for pk, take in allocations:
         matcher.open[pk].outstanding -= take
     names = ", ".join(matcher.open[pk].full_number for pk, _ in allocations)
@@ -343,10 +373,26 @@ def _match(line: StatementLine, matcher: Matcher, user: AbstractBaseUser | None)
             matcher.open[collection.invoice_id].outstanding -= collection.amount
         return
     invoices, why = matcher.invoices_named(line.remittance, line.currency)
-    if invoices:
-        _settle(line, invoices, matcher, user, MatchRule.NUMBER)
-        return
     payer = matcher.payer(line)
+    if invoices:
+        # A mistyped number is often another client's open invoice: the number is taken when
+        # nothing says otherwise (the payer's IBAN is the invoice's client, or the amount is
+        # exactly what is named, or the payer's name is the client's).
+        owner = invoices[0].client_id
+        names = ", ".join(i.full_number for i in invoices)
+        if payer is not None and payer != owner:
+            why = f"{names} named, but the payer's IBAN is another client's"
+        elif (
+            payer is None
+            and line.amount != sum((i.outstanding for i in invoices), Decimal(0))
+            and not same_name(line.payer_name, matcher.clients[owner].name)
+        ):
+            why = (
+                f"{names} named, but neither the payer's IBAN, the amount nor the name confirms it"
+            )
+        else:
+            _settle(line, invoices, matcher, user, MatchRule.NUMBER)
+            return
     bare = matcher.bare_number(line, payer)
     if bare is not None:
         _settle(line, [bare], matcher, user, MatchRule.NUMBER_CONFIRMED)
@@ -433,11 +479,11 @@ def _run(imp: StatementImport, content: bytes, as_of: datetime) -> None:
             continue
         existing.add(key)
         new_lines.append(_new_line(company, imp, e))
-    # One INSERT for the lines (primary keys come back on PostgreSQL and SQLite ≥ 3.35).
-    StatementLine.objects.bulk_create(new_lines, batch_size=500)
-    if new_lines and new_lines[0].pk is None:  # pragma: no cover - older databases
-        raise RuntimeError("the database did not return the new lines' keys")
-    changed: list[StatementLine] = []
+    # Lines are matched before they are written, so each is INSERTed once with its outcome; only
+    # a direct-debit line is saved first (the collection services record it at once).
+    saved_first = [li for li in new_lines if li.end_to_end_id in matcher.collections]
+    for line in saved_first:
+        line.save()
     for line in new_lines:
         _match(line, matcher, user)
         imp.lines_new += 1
@@ -451,11 +497,10 @@ def _run(imp: StatementImport, content: bytes, as_of: datetime) -> None:
             imp.unmatched += 1
         elif line.status in {LineStatus.MATCHED, LineStatus.RETURNED}:
             imp.matched += 1
-        if line.status != LineStatus.UNMATCHED or line.match_note or line.suggested_invoice_id:
-            changed.append(line)
-    StatementLine.objects.bulk_update(
-        changed, ["status", "match_note", "match_rule", "suggested_invoice"], batch_size=500
-    )
+    for line in saved_first:
+        line.save(update_fields=["status", "match_note", "match_rule", "suggested_invoice"])
+    StatementLine.objects.bulk_create([li for li in new_lines if li.pk is None], batch_size=500)
+    payments_record_many(company=company, payments=matcher.pending, as_of=as_of, user=user)
     imp.report = {"rules": dict(rules), "suggested": suggested, "credit": credit}
 
 

@@ -12,13 +12,14 @@ On SQLite the IMMEDIATE transaction mode serialises writers the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from recurent.clients.models import Client
 from recurent.common import events
@@ -27,7 +28,14 @@ from recurent.engine import money
 from recurent.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 
 from . import balances, selectors
-from .models import Allocation, Payment, PaymentMethod, PaymentSource, StatementLine
+from .models import (
+    Allocation,
+    InvoiceBalance,
+    Payment,
+    PaymentMethod,
+    PaymentSource,
+    StatementLine,
+)
 
 AllocationSpec = tuple[Invoice | int, Any]
 
@@ -87,31 +95,13 @@ def _allocate(
     newly_paid: list[Invoice] = []
     for i, (pk, amount) in enumerate(zip(ids, amounts, strict=True), start=1):
         key = f"allocations[{i}]"
-        inv = locked.get(pk)
-        if (
-            inv is None
-            or inv.company_id != payment.company_id
-            or inv.client_id != payment.client_id
-        ):
-            errors[f"{key}.invoice"] = ["not an invoice of this client"]
-            continue
-        if inv.kind != InvoiceKind.INVOICE or inv.status == InvoiceStatus.CANCELLED:
-            errors[f"{key}.invoice"] = [
-                f"{inv.full_number} is cancelled or a credit note: nothing to collect"
-            ]
-            continue
-        if inv.currency != payment.currency:
-            errors[f"{key}.invoice"] = [
-                f"{inv.full_number} is in {inv.currency}, the payment in {payment.currency}"
-            ]
-            continue
         balance = locked_balances.get(pk)
         due = balance.outstanding if balance is not None else Decimal(0)
-        if amount > due:
-            errors[f"{key}.amount"] = [
-                f"{amount} is more than the {due} {inv.currency} outstanding on {inv.full_number}"
-            ]
+        refused = _allocation_refused(locked.get(pk), payment, amount, due)
+        if refused:
+            errors[f"{key}.{refused[0]}"] = [refused[1]]
             continue
+        inv = locked[pk]
         rows.append(Allocation(payment=payment, invoice=inv, amount=amount, created_at=as_of))
         if amount == due:
             newly_paid.append(inv)
@@ -120,18 +110,92 @@ def _allocate(
     Allocation.objects.bulk_create(rows)
     balances.add_paid(locked_balances, {a.invoice_id: a.amount for a in rows})
     for inv in newly_paid:
-        events.emit(
-            inv.company_id,
-            "invoice.paid",
-            {
-                "invoice_id": inv.pk,
-                "full_number": inv.full_number,
-                "client_id": inv.client_id,
-                "payment_id": payment.pk,
-                "paid_on": payment.date.isoformat(),
-            },
-        )
+        _emit_paid(inv, payment)
     return rows
+
+
+def _allocation_refused(
+    inv: Invoice | None, payment: Payment, amount: Decimal, due: Decimal
+) -> tuple[str, str] | None:
+    """(field, reason) when ``amount`` of ``payment`` cannot go to ``inv`` with ``due`` left."""
+    if inv is None or inv.company_id != payment.company_id or inv.client_id != payment.client_id:
+        return "invoice", "not an invoice of this client"
+    if inv.kind != InvoiceKind.INVOICE or inv.status == InvoiceStatus.CANCELLED:
+        return "invoice", f"{inv.full_number} is cancelled or a credit note: nothing to collect"
+    if inv.currency != payment.currency:
+        return (
+            "invoice",
+            f"{inv.full_number} is in {inv.currency}, the payment in {payment.currency}",
+        )
+    if amount > due:
+        return "amount", (
+            f"{amount} is more than the {due} {inv.currency} outstanding on {inv.full_number}"
+        )
+    return None
+
+
+Event = tuple[int, str, dict[str, Any]]
+
+
+def _paid_event(inv: Invoice, payment: Payment) -> Event:
+    return (
+        inv.company_id,
+        "invoice.paid",
+        {
+            "invoice_id": inv.pk,
+            "full_number": inv.full_number,
+            "client_id": inv.client_id,
+            "payment_id": payment.pk,
+            "paid_on": payment.date.isoformat(),
+        },
+    )
+
+
+def _emit_paid(inv: Invoice, payment: Payment) -> None:
+    events.emit(*_paid_event(inv, payment))
+
+
+def _emit_received(payment: Payment, invoice_ids: list[int]) -> None:
+    events.emit(*_received_event(payment, invoice_ids))
+
+
+def _received_event(payment: Payment, invoice_ids: list[int]) -> Event:
+    return (
+        payment.company_id,
+        "payment.received",
+        {
+            "payment_id": payment.pk,
+            "client_id": payment.client_id,
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "date": payment.date.isoformat(),
+            "method": payment.method,
+            "invoice_ids": invoice_ids,
+        },
+    )
+
+
+def _payment_errors(
+    *, company: Company, client: Client, method: str, receipt_number: str, currency: str,
+    date: date, reference: str, as_of: datetime,
+) -> tuple[dict[str, list[str]], str]:  # fmt: skip
+    """What is wrong with a payment before it is written, and its currency checked."""
+    errors: dict[str, list[str]] = {}
+    if client.company_id != company.pk:
+        errors["client"] = ["unknown client"]
+    if method not in PaymentMethod.values:
+        errors["method"] = [f"{method!r} is not one of {', '.join(PaymentMethod.values)}"]
+    if method == PaymentMethod.CASH and not receipt_number.strip():
+        errors["receipt_number"] = ["a cash payment needs the receipt (chitanță) number"]
+    try:
+        currency = money.check_currency(currency)
+    except money.MoneyError as e:
+        errors["currency"] = [e.message]
+    if date > selectors.day_of(as_of):
+        errors["date"] = ["a payment cannot be dated in the future"]
+    if len(reference) > 200:
+        errors["reference"] = ["at most 200 characters"]
+    return errors, currency
 
 
 @transaction.atomic
@@ -152,21 +216,10 @@ def payment_record(
     statement_line: StatementLine | None = None,
 ) -> Payment:
     """Record money received from a client and apply it to invoices; the rest stays as credit."""
-    errors: dict[str, list[str]] = {}
-    if client.company_id != company.pk:
-        errors["client"] = ["unknown client"]
-    if method not in PaymentMethod.values:
-        errors["method"] = [f"{method!r} is not one of {', '.join(PaymentMethod.values)}"]
-    if method == PaymentMethod.CASH and not receipt_number.strip():
-        errors["receipt_number"] = ["a cash payment needs the receipt (chitanță) number"]
-    try:
-        currency = money.check_currency(currency)
-    except money.MoneyError as e:
-        errors["currency"] = [e.message]
-    if date > selectors.day_of(as_of):
-        errors["date"] = ["a payment cannot be dated in the future"]
-    if len(reference) > 200:
-        errors["reference"] = ["at most 200 characters"]
+    errors, currency = _payment_errors(
+        company=company, client=client, method=method, receipt_number=receipt_number,
+        currency=currency, date=date, reference=reference, as_of=as_of,
+    )  # fmt: skip
     if errors:
         raise ValidationError(errors)
     payment = Payment.objects.create(
@@ -178,20 +231,127 @@ def payment_record(
     # Re-read under a lock so that concurrent allocations of this payment serialise too.
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     _allocate(payment, allocations, as_of)
-    events.emit(
-        company.pk,
-        "payment.received",
-        {
-            "payment_id": payment.pk,
-            "client_id": client.pk,
-            "amount": str(payment.amount),
-            "currency": payment.currency,
-            "date": payment.date.isoformat(),
-            "method": payment.method,
-            "invoice_ids": [inv if isinstance(inv, int) else inv.pk for inv, _ in allocations],
-        },
-    )
+    _emit_received(payment, [inv if isinstance(inv, int) else inv.pk for inv, _ in allocations])
     return payment
+
+
+def _add_paid_many(locked: dict[int, InvoiceBalance], amounts: dict[int, Decimal]) -> None:
+    """``balances.add_paid`` for thousands of rows: the figures decided by the same
+    ``balances.settle``, written with one prepared UPDATE run for every row (executemany)
+    instead of the CASE-per-row statement ``bulk_update`` builds (seconds at 5,000 rows)."""
+    rows = []
+    for pk, amount in amounts.items():
+        b = locked[pk]
+        b.paid = money.round_money(b.paid + amount)
+        kind, status = balances._kind_status_of(b.state)
+        b.outstanding, b.state = balances.settle(
+            kind=kind, status=status, total=b.total, paid=b.paid, credited=b.credited
+        )
+        rows.append((b.paid, b.outstanding, str(b.state), pk))
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    sql = (
+        f"UPDATE {qn(InvoiceBalance._meta.db_table)} SET {qn('paid')} = %s, "  # noqa: S608
+        f"{qn('outstanding')} = %s, {qn('state')} = %s WHERE {qn('invoice_id')} = %s"
+    )
+    with connection.cursor() as cur:
+        cur.executemany(sql, rows)
+
+
+@dataclass(frozen=True)
+class PaymentIn:
+    """One payment of ``payments_record_many``; allocations are (invoice id, amount)."""
+
+    client: Client
+    date: date
+    amount: Decimal
+    currency: str
+    reference: str
+    allocations: tuple[tuple[int, Decimal], ...]
+    statement_line: StatementLine | None = None
+    method: str = PaymentMethod.BANK_TRANSFER
+
+
+@transaction.atomic
+def payments_record_many(
+    *,
+    company: Company,
+    payments: Sequence[PaymentIn],
+    as_of: datetime,
+    user: AbstractBaseUser | None,
+    source: str = PaymentSource.STATEMENT,
+) -> list[Payment]:
+    """``payment_record`` for many payments at once (a bank statement): the same checks, locks
+    and events, but every invoice and balance locked once (primary-key order) and the payments and
+    allocations written with one INSERT each. All or nothing: any refusal raises
+    ``ValidationError`` naming ``payments[i].field``."""
+    errors: dict[str, list[str]] = {}
+    rows: list[Payment] = []
+    for i, p in enumerate(payments):
+        errs, currency = _payment_errors(
+            company=company, client=p.client, method=p.method, receipt_number="",
+            currency=p.currency, date=p.date, reference=p.reference, as_of=as_of,
+        )  # fmt: skip
+        try:
+            amount = _amount(p.amount, "amount")
+        except ValidationError as e:
+            errs.update(e.message_dict)
+            amount = Decimal(0)
+        if sum((a for _, a in p.allocations), Decimal(0)) > amount:
+            errs["allocations"] = ["the allocations are more than the payment"]
+        errors.update({f"payments[{i}].{k}": v for k, v in errs.items()})
+        rows.append(
+            Payment(
+                company=company,
+                client=p.client,
+                date=p.date,
+                amount=amount,
+                currency=currency,
+                method=p.method,
+                reference=p.reference.strip(),
+                source=source,
+                statement_line=p.statement_line,
+                recorded_by=_user(user),
+                recorded_at=as_of,
+            )  # fmt: skip
+        )
+    if errors:
+        raise ValidationError(errors)
+    Payment.objects.bulk_create(rows)
+    ids = [pk for p in payments for pk, _ in p.allocations]
+    locked = _lock_invoices(ids)
+    locked_balances = balances.lock(ids)
+    taken: dict[int, Decimal] = {}
+    allocations: list[Allocation] = []
+    paid: list[tuple[Invoice, Payment]] = []
+    for i, (payment, p) in enumerate(zip(rows, payments, strict=True)):
+        for j, (pk, amount) in enumerate(p.allocations, start=1):
+            balance = locked_balances.get(pk)
+            due = (balance.outstanding if balance is not None else Decimal(0)) - taken.get(pk, 0)
+            refused = _allocation_refused(locked.get(pk), payment, amount, due)
+            if refused:
+                errors[f"payments[{i}].allocations[{j}].{refused[0]}"] = [refused[1]]
+                continue
+            taken[pk] = taken.get(pk, Decimal(0)) + amount
+            allocations.append(
+                Allocation(payment=payment, invoice_id=pk, amount=amount, created_at=as_of)
+            )
+            if amount == due:
+                paid.append((locked[pk], payment))
+    if errors:
+        raise ValidationError(errors)
+    Allocation.objects.bulk_create(allocations, batch_size=1000)
+    _add_paid_many(locked_balances, taken)
+    # The same events as payment_record's, given to the listeners as one batch.
+    events.emit_many(
+        [_paid_event(inv, payment) for inv, payment in paid]
+        + [
+            _received_event(payment, [pk for pk, _ in p.allocations])
+            for payment, p in zip(rows, payments, strict=True)
+        ]
+    )
+    return rows
 
 
 @transaction.atomic

@@ -83,8 +83,24 @@ def test_a_number_of_another_company_is_never_used(world, three):
     ours = three[0][0]  # our REC-000001 is ALFA's 48.40
     load(world, [("1089.00", "Cineva", "", "REC-000001", "R1")])
     assert sel.outstanding(theirs) == theirs.gross_total == D("1089.00")
-    assert sel.payment_state(ours, NOW) == "paid"
-    assert Payment.objects.get().client_id == ours.client_id  # the rest is ALFA's credit
+    # Ours is named, but neither the amount, an IBAN nor the name confirms it: a person decides.
+    assert only_line().status == LineStatus.UNMATCHED and "confirms" in only_line().match_note
+    assert sel.payment_state(ours, NOW) == "overdue"
+
+
+def test_a_mistyped_number_of_another_client_gives_way_to_the_payers_iban(world, three):
+    gama_jan = three[2][0]
+    load(world, [("363.00", "GAMA", IBANS[2], "Plata factura REC-000002", "R1")])  # BETA's
+    line = only_line()
+    assert line.match_rule == MatchRule.IBAN_AMOUNT, line.match_note
+    assert sel.payment_state(gama_jan, NOW) == "paid"
+    assert sel.payment_state(three[1][0], NOW) == "overdue"
+
+
+def test_the_payers_name_confirms_a_partial_payment_of_a_named_invoice(world, three):
+    beta = three[1][0]
+    load(world, [("100.00", "S.C. Beta S.R.L.", "", "REC 2", "R1")])
+    assert sel.outstanding(beta) == D("142.00")
 
 
 def test_iban_and_exact_amount_pays_the_oldest_of_equal_invoices(world, three):
@@ -195,3 +211,24 @@ def test_a_failing_import_leaves_nothing_but_the_reason(world, three, monkeypatc
     assert StatementLine.objects.count() == 0 and Payment.objects.count() == 0
     assert sel.payment_state(three[0][0], NOW) == "overdue"
     assert StatementImport.objects.get().lines_new == 0
+
+
+def test_a_statement_emits_the_events_of_each_payment(world, three, emitted):
+    beta = three[1][0]
+    load(world, [("242.00", "BETA", "", "REC-000002", "R1"), ("5.00", "X", "", "?", "R2")])
+    pay = Payment.objects.get()
+    kinds = [(t, p.get("invoice_id") or p.get("invoice_ids")) for _, t, p in emitted]
+    assert kinds == [("invoice.paid", beta.pk), ("payment.received", [beta.pk])]
+    assert emitted[1][2]["payment_id"] == pay.pk and emitted[1][2]["amount"] == "242.00"
+
+
+def test_a_statement_queues_one_webhook_delivery_per_event_in_one_batch(world, three):
+    from recurent.api.models import WebhookDelivery
+    from recurent.api.webhooks import endpoint_create
+
+    endpoint_create(company=world.company, url="http://127.0.0.1:9/r",
+                    events=["invoice.paid", "payment.received"], as_of=NOW)  # fmt: skip
+    load(world, [("242.00", "BETA", "", "REC-000002", "R1"), ("363.00", "G", IBANS[2], "x", "R2")])
+    assert sorted(WebhookDelivery.objects.values_list("event_type", flat=True)) == [
+        "invoice.paid", "invoice.paid", "payment.received", "payment.received",
+    ]  # fmt: skip
