@@ -30,6 +30,7 @@ NAV = [
     ("web:billing-run", _("Billing run"), "play", "accountant"),
     ("web:accounting", _("Accounting"), "book", "accountant"),
     ("efactura:settings", _("e-Factura"), "send", "admin"),
+    ("gateways:settings", _("Online payments"), "wallet", "admin"),
     ("web:settings", _("Settings"), "gear", "admin"),
 ]
 
