@@ -44,7 +44,7 @@ def wire() -> None:
     from recurent.api import webhooks
     from recurent.api.idempotency import idempotency_purge
     from recurent.documents import pdf
-    from recurent.documents.services import render_pending
+    from recurent.documents.services import RENDER_FIRST, render_pending
     from recurent.documents.snapshot import CORRECTIONS
     from recurent.efactura.correction import latest_corrections
     from recurent.efactura.deadline import deadline_tick
@@ -52,6 +52,7 @@ def wire() -> None:
     from recurent.efactura.supplier import supplier_tick
     from recurent.gateways.selectors import pdf_pay_link
     from recurent.gateways.services import charges_after_issue, charges_run, expiring_cards_notify
+    from recurent.mail.selectors import invoices_awaiting_documents
     from recurent.mail.sender import send_pending
     from recurent.mail.services import outbox_after_issue, reminders_queue
     from recurent.payments.balances import on_issued
@@ -97,7 +98,10 @@ def wire() -> None:
     # The online pay link printed as a QR code next to the IBAN on an invoice's PDF.
     pdf_pay_links = [pdf_pay_link]
 
+    # Rendered before the other invoices: those whose email waits for its attachments.
+    render_first = [invoices_awaiting_documents]
     billing.AFTER_ISSUE[:] = _ordered(after_issue, billing.AFTER_ISSUE)
+    RENDER_FIRST[:] = _ordered(render_first, RENDER_FIRST)
     CORRECTIONS[:] = _ordered(snapshot_corrections, CORRECTIONS)
     pdf.PAY_LINKS[:] = _ordered(pdf_pay_links, pdf.PAY_LINKS)
     for fn in listeners:

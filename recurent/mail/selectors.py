@@ -162,3 +162,11 @@ def pending_count(*, as_of: datetime | None = None) -> int:
     if as_of is not None:
         qs = qs.filter(not_before__lte=as_of)
     return qs.count()
+
+
+def invoices_awaiting_documents() -> Any:
+    """Ids of invoices whose automatic email waits for its PDF/XML (rendered first, through
+    ``documents.services.RENDER_FIRST``, so the email does not go without them)."""
+    return OutboxMessage.objects.filter(
+        state=OutboxState.PENDING, kind=OutboxKind.INVOICE, manual=False
+    ).values("invoice_id")

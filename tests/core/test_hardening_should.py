@@ -523,3 +523,17 @@ def test_webhook_deliveries_do_not_wait_behind_document_rendering():
 
     order = [name for name, _fn in TASKS]
     assert order.index("webhooks") < order.index("documents")
+
+
+def test_invoices_whose_email_waits_are_rendered_first(mail_world):  # noqa: F811
+    from recurent.documents.models import InvoiceDocument
+    from recurent.documents.services import render_pending
+    from tests.mail.helpers import issue
+
+    quiet = issue(mail_world, auto_email=False)[0]  # the older one, nobody waits for it
+    emailed = [i for i in issue(mail_world) if i.pk != quiet.pk][0]
+    assert quiet.pk < emailed.pk
+    assert render_pending(limit=1, as_of=emailed.issued_at) == 1
+    assert set(InvoiceDocument.objects.values_list("invoice_id", flat=True)) == {emailed.pk}
+    assert render_pending(limit=1, as_of=emailed.issued_at) == 1  # then the others
+    assert InvoiceDocument.objects.filter(invoice=quiet).exists()
