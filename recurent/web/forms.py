@@ -286,6 +286,40 @@ class ContractForm(forms.ModelForm):
         )
         self.fields["issuer"].label = _("invoices issued by")
         self.fields["every_days"].help_text = _("Only for the cycle 'every N days'.")
+        self._template_choices(company)
+
+    def _template_choices(self, company: Company) -> None:
+        """The email template is one of the company's invoice templates, not a typed code."""
+        from recurent.mail.models import EmailTemplate, TemplateKind
+
+        templates = list(
+            EmailTemplate.objects.filter(company=company, kind=TemplateKind.INVOICE).order_by(
+                "language", "name"
+            )
+        )
+        choices = [("", _("the default template, in the client's language"))] + [
+            (t.code, f"{t.name} ({t.get_language_display()})") for t in templates
+        ]
+        current = self.instance.email_template_code if self.instance else ""
+        if current and current not in {t.code for t in templates}:
+            choices.append((current, _("%(code)s (no longer exists)") % {"code": current}))
+        old = self.fields["email_template_code"]
+        self.fields["email_template_code"] = forms.ChoiceField(
+            label=old.label, choices=choices, required=False
+        )
+        # What the browser shows under the choice (contracts/form.html).
+        self.template_previews = {
+            t.code or "": {"subject": t.subject, "body": t.body_text[:800]} for t in templates
+        }
+        default = next(
+            (t for t in templates if t.is_default and t.language == "ro"),
+            next((t for t in templates if t.is_default), None),
+        )
+        if default is not None:
+            self.template_previews[""] = {
+                "subject": default.subject,
+                "body": default.body_text[:800],
+            }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

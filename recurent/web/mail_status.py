@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from recurent.companies.models import Company
 
 
 @dataclass(frozen=True)
@@ -35,25 +38,41 @@ class MailStatus:
 
 
 def mail_status(company_id: int) -> MailStatus | None:
-    """None when the mail app is not installed (the pages then say nothing about email)."""
+    """None when the mail app is not installed (the pages then say nothing about email).
+
+    Two queries: the SMTP row and the waiting/unknown counts in one, the failures the
+    dashboard lists (``failed_count``: not made good by a later send) in the other.
+    """
     try:
         from recurent.mail.models import OutboxMessage, OutboxState, SmtpSettings
         from recurent.mail.selectors import failed_count
     except ImportError:  # pragma: no cover - the mail app is always installed today
         return None
-    by_state = dict(
-        OutboxMessage.objects.filter(
-            company_id=company_id,
-            state__in=[OutboxState.PENDING, OutboxState.SENDING, OutboxState.UNKNOWN],
+
+    def count(*states: str) -> Coalesce:
+        rows = (
+            OutboxMessage.objects.filter(company_id=OuterRef("pk"), state__in=states)
+            .order_by()
+            .values("company_id")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
-        .order_by()
-        .values_list("state")
-        .annotate(n=Count("pk"))
+        return Coalesce(Subquery(rows), 0)
+
+    row = (
+        Company.objects.filter(pk=company_id)
+        .annotate(
+            smtp=Exists(SmtpSettings.objects.filter(company_id=OuterRef("pk"))),
+            waiting=count(OutboxState.PENDING, OutboxState.SENDING),
+            unknown=count(OutboxState.UNKNOWN),
+        )
+        .values_list("smtp", "waiting", "unknown")
+        .first()
     )
-    unknown = by_state.get(OutboxState.UNKNOWN, 0)
+    smtp, waiting, unknown = row or (False, 0, 0)
     return MailStatus(
-        smtp_configured=SmtpSettings.objects.filter(company_id=company_id).exists(),
-        waiting=by_state.get(OutboxState.PENDING, 0) + by_state.get(OutboxState.SENDING, 0),
+        smtp_configured=bool(smtp),
+        waiting=waiting,
         # The selector counts failed and unknown messages that no later send made good.
         failed=max(0, failed_count(company_id) - unknown),
         unknown=unknown,

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,6 +25,7 @@ from recurent.contracts import services
 from recurent.contracts.models import Contract, ContractStatus
 from recurent.engine import vat
 from recurent.engine.cycles import BUCHAREST
+from recurent.invoices import services as invoice_services
 from recurent.invoices.models import Invoice
 from recurent.web import seams
 from recurent.web.forms import CancelForm, ContractForm, ContractLineFormSet
@@ -60,6 +62,25 @@ def contract_list(request: HttpRequest) -> HttpResponse:
         "statuses": ContractStatus.choices,
     }
     return render(request, "web/contracts/list.html", ctx)
+
+
+def suggest_number(contracts: Any) -> str:
+    """The number after the company's latest contract ("CTR-0041" -> "CTR-0042"), or CTR-0001.
+
+    Only a suggestion in the form: the user may type any number.
+    """
+    last = contracts.order_by("-created_at", "-pk").values_list("number", flat=True).first()
+    m = re.match(r"^(.*?)(\d+)(\D*)$", last or "")
+    if not m:
+        return "CTR-0001" if not last else f"{last}-2"
+    head, digits, tail = m.groups()
+    taken = set(contracts.values_list("number", flat=True))
+    n = int(digits)
+    while True:
+        n += 1
+        candidate = f"{head}{n:0{len(digits)}d}{tail}"
+        if candidate not in taken:
+            return candidate
 
 
 def _products(request: HttpRequest) -> Any:
@@ -194,7 +215,13 @@ def _contract_form(request: HttpRequest, contract: Contract | None) -> HttpRespo
     data = request.POST if request.method == "POST" else None
     initial: dict[str, Any] = {}
     if contract is None:
-        initial = {"issuer": request.user.pk, "client": request.GET.get("client")}
+        today = clock.now().astimezone(BUCHAREST).date()
+        initial = {
+            "issuer": request.user.pk,
+            "client": request.GET.get("client"),
+            "number": suggest_number(scoped(Contract.objects, request)),
+            "signed_on": today,
+        }
         default = scoped(InvoiceSeries.objects, request).filter(is_default=True).first()
         if default:
             initial["series"] = default.pk
@@ -281,6 +308,11 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "upcoming": upcoming,
         "invoices": paginate(request, invoices, 12),
         "changes": contract.changes.select_related("user")[:100],
+        # "Issue now" for a due contract (the worker would issue it at its next pass).
+        "due_now": contract.status == ContractStatus.ACTIVE
+        and contract.next_issue_at is not None
+        and contract.next_issue_at <= clock.now()
+        and not contract.hold_kind,
         "cancel_form": CancelForm(),
         # Shown before the client's next invoice: the registry re-check found something.
         "flags": seams.clients_flagged(contract.company_id, contract.client_id) if upcoming else [],
@@ -299,6 +331,41 @@ ACTIONS = {
 }
 
 
+def _issue_now(request: HttpRequest, contract: Contract) -> None:
+    """Issue the contract's due period now with the worker's own service (``issue_batch``):
+    the block is this contract alone, the company's other due contracts being left out."""
+    now = clock.now()
+    if contract.status != ContractStatus.ACTIVE or contract.next_issue_at is None:
+        messages.error(request, _("Only an active contract is invoiced."))
+        return
+    if contract.next_issue_at > now:
+        messages.error(
+            request,
+            _("Nothing is due yet: the next invoice is issued on %(at)s.")
+            % {"at": date_format(contract.next_issue_at.astimezone(BUCHAREST), "DATETIME_FORMAT")},
+        )
+        return
+    others = set(
+        invoice_services.due_contracts(now, company_id=contract.company_id)
+        .exclude(pk=contract.pk)
+        .values_list("pk", flat=True)
+    )
+    result = invoice_services.issue_batch(
+        as_of=None, batch_size=1, company_id=contract.company_id, exclude=others
+    )
+    issued = list(Invoice.objects.filter(pk__in=result.issued, contract=contract))
+    if issued:
+        messages.success(
+            request, _("Invoice %(number)s issued.") % {"number": issued[0].full_number}
+        )
+        return
+    reason = next((r for cid, r in result.held if cid == contract.pk), "")
+    if reason:
+        messages.error(request, _("The invoice was not issued: %(reason)s") % {"reason": reason})
+    else:
+        messages.error(request, _("Nothing was issued: the contract is not due any more."))
+
+
 @require_POST
 @company_required("accountant")
 def contract_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -306,7 +373,9 @@ def contract_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     user: Any = request.user
     now = clock.now()
     try:
-        if action == "release":
+        if action == "issue-now":
+            _issue_now(request, contract)
+        elif action == "release":
             services.contract_release_hold(contract=contract, user=user)
             messages.success(
                 request, _("The contract will be tried again by the next billing run.")
