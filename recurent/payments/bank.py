@@ -573,7 +573,8 @@ def statements_task(*, limit: int) -> int:
     from recurent.common import clock
 
     done = 0
-    while done < limit and statement_import_next(as_of=clock.now()) is not None:
+    # A few files per pass: a month's statement takes seconds, and the other tasks wait behind it.
+    while done < min(limit, 5) and statement_import_next(as_of=clock.now()) is not None:
         done += 1
     return done
 

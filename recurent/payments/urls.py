@@ -10,6 +10,12 @@ urlpatterns = [
     path("<int:pk>/allocate/", views.payment_allocate, name="allocate"),
     path("<int:pk>/reverse/", views.payment_reverse, name="reverse"),
     path("statements/", views.statements, name="statements"),
+    path("statements/<int:pk>/", views.statement_import, name="statement-import"),
+    path(
+        "statements/<int:pk>/status/",
+        views.statement_import_status,
+        name="statement-import-status",
+    ),
     path("statements/lines/<int:pk>/match/", views.statement_line_match, name="line-match"),
     path("mandates/", views.mandates, name="mandates"),
     path("collections/", views.collections, name="collections"),

@@ -25,6 +25,7 @@ from . import bank, collection, reports, selectors, services
 from .models import (
     CollectionRun,
     CreditorSettings,
+    ImportStatus,
     LineStatus,
     Mandate,
     MandateStatus,
@@ -268,6 +269,8 @@ def payment_reverse(request: HttpRequest, pk: int) -> HttpResponse:
 def statements(request: HttpRequest) -> HttpResponse:
     as_of = clock.now()
     if request.method == "POST":
+        if getattr(request, "role", "viewer") == "viewer":
+            return HttpResponse(status=403)
         upload = request.FILES.get("file")
         if upload is None:
             messages.error(
@@ -276,7 +279,9 @@ def statements(request: HttpRequest) -> HttpResponse:
             )
         else:
             try:
-                imp = bank.statement_import(
+                # Checked whole now (a broken file is refused here, with its line and reason);
+                # imported and matched by the worker, the page following its progress.
+                imp = bank.statement_receive(
                     company=request.company,  # type: ignore[attr-defined]
                     filename=upload.name or "extras",
                     content=upload.read(bank.MAX_FILE_BYTES + 1),
@@ -286,20 +291,8 @@ def statements(request: HttpRequest) -> HttpResponse:
             except ValidationError as e:
                 _errors(request, e)
             else:
-                messages.success(
-                    request,
-                    _(
-                        "%(new)s new lines (%(duplicate)s already imported): "
-                        "%(matched)s matched automatically, %(unmatched)s to match by hand."
-                    )
-                    % {
-                        "new": imp.lines_new,
-                        "duplicate": imp.lines_duplicate,
-                        "matched": imp.matched,
-                        "unmatched": imp.unmatched,
-                    },
-                )
-            return redirect("payments:statements")
+                return redirect("payments:statement-import", pk=imp.pk)
+        return redirect("payments:statements")
     lines = list(
         scoped(StatementLine.objects, request)
         .filter(status=LineStatus.UNMATCHED)
@@ -308,8 +301,35 @@ def statements(request: HttpRequest) -> HttpResponse:
     )
     payers = bank.clients_by_iban(request.company.pk)  # type: ignore[attr-defined]
     rows = [(li, bank.match_candidates(li, as_of, payers=payers)) for li in lines]
-    imports = scoped(StatementImport.objects, request)[:20]
+    imports = scoped(StatementImport.objects, request).defer("content")[:20]
     return render(request, "payments/statements.html", {"rows": rows, "imports": imports})
+
+
+def _import_context(imp: StatementImport) -> dict[str, Any]:
+    rules = (imp.report or {}).get("rules", {})
+    return {
+        "imp": imp,
+        "rules": [(bank.MatchRule.LABELS.get(k, k), n) for k, n in rules.items()],
+        "suggested": (imp.report or {}).get("suggested", 0),
+        "credit": (imp.report or {}).get("credit", 0),
+        "waiting": imp.status in {ImportStatus.QUEUED, ImportStatus.RUNNING},
+    }
+
+
+@company_required("viewer")
+def statement_import(request: HttpRequest, pk: int) -> HttpResponse:
+    imp = get_object_or_404(scoped(StatementImport.objects, request).defer("content"), pk=pk)
+    return render(request, "payments/statement_import.html", _import_context(imp))
+
+
+@company_required("viewer")
+def statement_import_status(request: HttpRequest, pk: int) -> HttpResponse:
+    imp = get_object_or_404(scoped(StatementImport.objects, request).defer("content"), pk=pk)
+    context = _import_context(imp)
+    response = render(request, "payments/_statement_import_status.html", context)
+    if not context["waiting"] and request.headers.get("HX-Request"):
+        response.status_code = 286  # htmx stops polling
+    return response
 
 
 @require_POST

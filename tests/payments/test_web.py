@@ -10,9 +10,17 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from recurent.companies.services import membership_grant
+from recurent.payments import bank
 from recurent.payments import selectors as sel
 from recurent.payments.collection import creditor_settings_save
-from recurent.payments.models import CollectionRun, LineStatus, Mandate, Payment, StatementLine
+from recurent.payments.models import (
+    CollectionRun,
+    LineStatus,
+    Mandate,
+    Payment,
+    StatementImport,
+    StatementLine,
+)
 from recurent.payments.services import payment_record
 from tests import factories as f
 from tests.factories import IBAN_SELLER, local
@@ -83,10 +91,21 @@ def test_allocate_credit_and_reverse(web, world):
 
 def test_upload_a_statement_and_match_a_line_in_two_clicks(web, world):
     made = billed(world, ["100", "200", "300"])
-    web.post(
+    r = web.post(
         reverse("payments:statements"),
         {"file": io.BytesIO((SAMPLES / "bt_camt053_001_02.xml").read_bytes())},
     )
+    imp = StatementImport.objects.get()
+    assert r["Location"] == reverse("payments:statement-import", args=[imp.pk])
+    # The page follows the import: waiting (htmx polls), then the worker's report.
+    page = web.get(r["Location"]).content.decode()
+    assert 'hx-trigger="every 1s"' in page and 'data-state="queued"' in page
+    assert StatementLine.objects.count() == 0
+    assert bank.statements_task(limit=10) == 1
+    status = web.get(
+        reverse("payments:statement-import-status", args=[imp.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert status.status_code == 286 and 'id="import-done"' in status.content.decode()
     line = StatementLine.objects.get(status=LineStatus.UNMATCHED, bank_reference="BT26034A0003")
     page = web.get(reverse("payments:statements")).content.decode()
     assert "avans" in page and made[2][1][0].full_number in page
@@ -181,3 +200,23 @@ def test_the_pages_speak_romanian_by_default_and_english_on_request(web, world):
     p = Payment.objects.get()
     r = web.post(reverse("payments:reverse", args=[p.pk]), {"reason": "dublură"}, follow=True)
     assert "Payment reversed; the reason is kept." in r.content.decode()
+
+
+def test_a_failed_import_says_why_and_a_viewer_cannot_upload(web, world, monkeypatch):
+    imp = bank.statement_receive(company=world.company, filename="s.xml",
+                                 content=(SAMPLES / "bt_camt053_001_02.xml").read_bytes(),
+                                 as_of=local(2026, 2, 6, 9), user=world.user)  # fmt: skip
+
+    def broken(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(bank, "_match", broken)
+    bank.statements_task(limit=1)
+    page = web.get(reverse("payments:statement-import", args=[imp.pk])).content.decode()
+    assert 'id="import-failed"' in page and "disk full" in page
+    assert "hx-trigger" not in page and StatementLine.objects.count() == 0
+    viewer = f.user()
+    membership_grant(user=viewer, company=world.company, role="viewer")
+    web.force_login(viewer)
+    r = web.post(reverse("payments:statements"), {"file": io.BytesIO(b"x")})
+    assert r.status_code == 403
