@@ -11,9 +11,9 @@ from recurent.invoices.services import issue_due
 from tests.payments.helpers import issued
 
 
-def with_card(world, account, fake, behavior="ok", exp=(12, 2030)):
+def with_card(world, account, fake, behavior="ok", exp=(12, 2030), **contract_kw):
     """A contract billed once (January), then a card agreement on it: (client, contract)."""
-    cl, [first] = issued(world)
+    cl, [first] = issued(world, **contract_kw)
     if account.provider == "stripe":
         customer, token = fake.saved_card(behavior, exp=exp)
     else:

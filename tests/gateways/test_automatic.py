@@ -2,6 +2,7 @@
 with an idempotency key per (invoice, attempt); SCA asks the cardholder; declines are retried on
 the company's schedule, then left to reminders; a withdrawn agreement stops the next charge."""
 
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -205,3 +206,22 @@ def test_the_issue_hook_costs_two_queries_whatever_the_batch(world, stripe_accou
             services.charges_after_issue(batch)
         assert len(ctx.captured_queries) == 2, [q["sql"] for q in ctx.captured_queries]
         assert ChargeAttempt.objects.count() == len(batch)
+
+
+def test_after_the_last_retry_the_invoice_gets_the_usual_reminder(
+    world, stripe_account, stripe_fake
+):
+    from datetime import datetime, time
+
+    from recurent.engine.cycles import BUCHAREST
+    from recurent.mail.services import reminder_rule_create, reminders_queue
+
+    _, contract = with_card(world, stripe_account, stripe_fake, behavior="decline", auto_email=True)
+    reminder_rule_create(company=world.company, offset_days=1)
+    inv, at = issue_next(contract)
+    for day in (0, 3, 5, 7):
+        services.charges_run(limit=10, as_of=later(at, days=day, minutes=2))
+    assert [a.state for a in attempts(inv)] == ["declined"] * 4
+    day_after_due = datetime.combine(inv.due_date, time(10), BUCHAREST) + timedelta(days=1)
+    assert reminders_queue(limit=10, as_of=day_after_due) == 1
+    assert OutboxMessage.objects.filter(invoice=inv, kind="reminder").count() == 1
