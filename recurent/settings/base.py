@@ -257,3 +257,6 @@ EMAIL_USE_TLS = _email_security == "starttls"
 EMAIL_USE_SSL = _email_security == "ssl"
 EMAIL_TIMEOUT = env_int("RECURENT_EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = os.environ.get("RECURENT_EMAIL_FROM", "recurent@localhost")
+
+# Content-Security-Policy on every answer (recurent/common/csp.py): own scripts only.
+MIDDLEWARE.insert(1, "recurent.common.csp.ContentSecurityPolicyMiddleware")

@@ -35,8 +35,12 @@ def test_a_client_changes_and_unsubscribes_from_the_portal(live_server, browser_
     assert other.client.name not in body and other_invoice.full_number not in body
     shot(page, "portal-01-home")
 
-    # A new quantity applies from the next period; the invoiced one keeps its lines.
+    # A new quantity applies from the next period; the invoiced one keeps its lines. (Only a
+    # line the company made self-service has a quantity field.)
     line = mine.lines.get()
+    line.self_service = True
+    line.save()
+    page.reload()
     page.fill(f"input[name=qty_{line.pk}]", "3")
     page.locator(f"form[action$='/contracts/{mine.pk}/change/'] button[type=submit]").click()
     page.wait_for_load_state()

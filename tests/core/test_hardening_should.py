@@ -537,3 +537,44 @@ def test_invoices_whose_email_waits_are_rendered_first(mail_world):  # noqa: F81
     assert set(InvoiceDocument.objects.values_list("invoice_id", flat=True)) == {emailed.pk}
     assert render_pending(limit=1, as_of=emailed.issued_at) == 1  # then the others
     assert InvoiceDocument.objects.filter(invoice=quiet).exists()
+
+
+# --- also: Content-Security-Policy -----------------------------------------------------------
+
+
+def test_every_page_has_a_policy_and_runs_only_its_own_scripts(world):
+    import re
+
+    from django.test import Client as Browser
+
+    from recurent.portal import links
+    from tests import factories as f
+
+    world.user.is_staff = world.user.is_superuser = True
+    world.user.save()
+    cl = f.client(world.company)
+    f.contract(world.company, issuer=world.user, client_=cl)
+    browser = Browser()
+    browser.force_login(world.user)
+    pages = [
+        reverse("web:dashboard"), reverse("web:contract-add"), reverse("web:product-add"),
+        reverse("web:users"), reverse("documents:settings"), reverse("payments:mandates"),
+        reverse("portal:home", kwargs={"token": links.portal_token(cl.pk)}), "/api/v1/docs",
+        "/admin/",
+    ]  # fmt: skip
+    seen = 0
+    for url in pages + [reverse("web:login")]:
+        r = (browser if url != reverse("web:login") else Browser()).get(url)
+        assert r.status_code == 200, url
+        csp = r["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "unsafe-eval" not in csp
+        nonce = re.search(r"'nonce-([^']+)'", csp)[1]
+        assert "script-src 'self' 'nonce-" in csp and "script-src 'self' 'unsafe-inline'" not in csp
+        html = r.content.decode()
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            if "src=" in tag or "application/json" in tag:
+                continue
+            assert f'nonce="{nonce}"' in tag, (url, tag)
+            seen += 1
+        assert not re.search(r"\son[a-z]+=\"", html), (url, re.search(r"\son[a-z]+=\"[^\"]*", html))
+    assert seen >= 2  # the dashboard's and the contract form's own scripts carry the nonce

@@ -70,6 +70,10 @@
     if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
     else { document.execCommand("copy"); done(); }
   });
+  // A choice that takes effect at once: <select data-autosubmit> (no inline handlers: CSP).
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("[data-autosubmit]") && e.target.form) e.target.form.submit();
+  });
   // Confirm dangerous actions: <button data-confirm="...">.
   document.addEventListener("click", function (e) {
     var el = e.target.closest && e.target.closest("[data-confirm]");
