@@ -27,7 +27,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Prefetch, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
 
@@ -132,78 +132,6 @@ def due_contracts(
     return qs.order_by("next_issue_at", "pk")
 
 
-def _lines_for(contract: Contract, index: int) -> list[LineTerms]:
-    out = []
-    for li in contract.lines.all():  # prefetched
-        if not li.applies_to(index):
-            continue
-        p = li.product
-        out.append(
-            LineTerms(
-                name=(li.description or p.name)[:100],
-                description=p.description,
-                unit_code=p.unit_code,
-                unit_name=p.unit_name,
-                quantity=li.quantity,
-                unit_price=p.unit_price if li.unit_price is None else li.unit_price,
-                vat_category=VatCategory(p.vat_category),
-                vat_rate_code=VatRateCode(p.vat_rate),
-                product_code=p.code,
-            )
-        )
-    return out
-
-
-def _data_problems(
-    contract: Contract, seen: dict[tuple[str, int], list[tuple[str, str]]]
-) -> str | None:
-    """Seller or buyer data that would make an invoice ANAF refuses (street, city, county,
-    Bucharest sector, identifiers): caught before a number is spent, with the field named.
-
-    ``seen`` caches the check per company and client within a batch.
-    """
-    from recurent.documents.validation import check_client, check_company
-
-    problems = []
-    for key, obj, check, who in (
-        (("company", contract.company_id), contract.company, check_company, "company"),
-        (("client", contract.client_id), contract.client, check_client, "client"),
-    ):
-        if key not in seen:
-            seen[key] = check(obj)
-        problems += [f"{who} {field}: {msg}" for field, msg in seen[key]]
-    return "; ".join(problems) or None
-
-
-def draft_for(
-    contract: Contract,
-    period: Period,
-    issued_at: datetime,
-    rates: RateBook,
-    seen: dict[tuple[str, int], list[tuple[str, str]]] | None = None,
-) -> Draft:
-    """Raises DraftError/VatError/MoneyError/RateUnavailable with a reason a person can act on."""
-    problem = _data_problems(contract, {} if seen is None else seen)
-    if problem:
-        raise DraftError("contract", problem)
-    issue_date = issued_at.astimezone(BUCHAREST).date()
-    fx = fx_date = None
-    foreign = contract.currency if contract.currency != "RON" else None
-    if foreign:
-        r = rates.rate(foreign, issue_date)
-        fx, fx_date = r.rate, r.date
-    return draft_invoice(
-        lines=_lines_for(contract, period.index),
-        issue_date=issue_date,
-        payment_term_days=contract.payment_term_days,
-        price_currency=contract.currency,
-        invoice_currency=contract.invoice_currency,
-        fx_rate=fx,
-        fx_date=fx_date,
-        seller_vat_payer=contract.company.vat_payer,
-    )
-
-
 # What a block reads of a claimed contract and of its client: plain values, no model
 # objects (building a Contract, a Client and their ContractLines per invoice was a quarter
 # of a block's time, docs/benchmarks/billing.md).
@@ -261,8 +189,13 @@ def _claim(
     if connection.features.has_select_for_update_skip_locked:
         # of=("self",): lock only contract rows; SKIP LOCKED: another worker's claim is not waited for.
         qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return _due_rows(qs, batch_size)
+
+
+def _due_rows(qs: Any, limit: int) -> list[_Due]:
+    """The first ``limit`` contracts of ``qs`` as _Due rows, with their client and lines."""
     n = len(_CONTRACT_COLS)
-    rows = qs.values_list(*_CONTRACT_COLS, *(f"client__{f}" for f in _CLIENT_COLS))[:batch_size]
+    rows = qs.values_list(*_CONTRACT_COLS, *(f"client__{f}" for f in _CLIENT_COLS))[:limit]
     block: dict[int, _Due] = {}
     for r in rows:
         d = _Due(*r[:n])
@@ -510,6 +443,9 @@ class _Schedules:
             self.schedules[key] = c.schedule()
         return key
 
+    def schedule(self, c: _Due) -> Schedule:
+        return self.schedules[self._key(c)]
+
     def period(self, c: _Due, index: int) -> Period:
         key = (self._key(c), index)
         p = self.periods.get(key)
@@ -708,47 +644,57 @@ def preview_due(
 ) -> RunResult:
     """What a run as of ``as_of`` would issue, every missed period included; writes nothing.
 
+    Drafted by the very path ``issue_batch`` takes (_due_rows, _Block.draft), so the preview
+    shows the amounts and dates the run then issues (tests/core/test_preview_equals_issue.py).
     Numbers are the ones the series would give if nothing else were issued first.
     """
     result = RunResult()
-    rates = RateBook()
-    seen: dict[tuple[str, int], list[tuple[str, str]]] = {}
-    next_number: dict[int, tuple[str, int, int]] = {}
-    qs = due_contracts(as_of, company_id=company_id).select_related(
-        "client", "company", "series", "issuer"
-    )
-    qs = qs.prefetch_related(
-        Prefetch(
-            "lines",
-            queryset=ContractLine.objects.select_related("product").order_by("position", "pk"),
+    issue_date = _bucharest_date(as_of)
+    year = as_of.astimezone(BUCHAREST).year
+    counters: dict[int, tuple[str, int, int | None, bool, int]] = {}
+    ids = list(due_contracts(as_of, company_id=company_id).values_list("pk", flat=True))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        block = _due_rows(
+            Contract.objects.filter(pk__in=chunk).order_by("next_issue_at", "pk"), len(chunk)
         )
-    )
-    for c in qs.iterator(chunk_size=500):
-        s = c.series
-        code, width, n = next_number.get(s.pk, (s.code, s.width, s.next_number))
-        for period in c.schedule().due(c.next_index, as_of):
-            try:
-                d = draft_for(c, period, as_of, rates, seen)
-            except (RateUnavailable, DraftError, VatError, MoneyError, ValueError) as e:
-                result.held.append((c.pk, str(e)))
-                break
-            result.previews.append(
-                {
-                    "contract": c.number,
-                    "client": c.client.name,
-                    "number": numbering.full_number(code, n, width),
-                    "period_start": period.start.isoformat(),
-                    "period_end": period.end.isoformat(),
-                    "currency": d.currency,
-                    "net": str(d.totals.net),
-                    "vat": str(d.totals.vat),
-                    "total": str(d.totals.gross),
-                }  # fmt: skip
-            )
-            n += 1
-        next_number[s.pk] = (code, width, n)
-        if progress:
-            progress(len(result.previews), len(result.held))
+        shared, schedules = _Block(block), _Schedules()
+        for s in InvoiceSeries.objects.filter(pk__in={d.series_id for d in block}):
+            counters.setdefault(s.pk, (s.code, s.width, s.year, s.yearly_restart, s.next_number))
+        for d in block:
+            code, width, series_year, restart, n = counters[d.series_id]
+            for period in schedules.schedule(d).due(d.next_index, as_of):
+                try:
+                    draft = shared.draft(d, period.index, issue_date).draft
+                except (RateUnavailable, DraftError, VatError, MoneyError, ValueError) as e:
+                    result.held.append((d.pk, str(e)))
+                    break
+                series_year, numbers = numbering.allocate_block(
+                    next_number=n,
+                    series_year=series_year,
+                    yearly_restart=restart,
+                    year=year,
+                    count=1,
+                )
+                n = numbers.stop
+                result.previews.append(
+                    {
+                        "contract": d.number,
+                        "client": d.buyer["name"],
+                        "number": numbering.full_number(code, numbers.start, width),
+                        "period_start": period.start.isoformat(),
+                        "period_end": period.end.isoformat(),
+                        "issue_date": draft.issue_date.isoformat(),
+                        "due_date": draft.due_date.isoformat(),
+                        "currency": draft.currency,
+                        "net": str(draft.totals.net),
+                        "vat": str(draft.totals.vat),
+                        "total": str(draft.totals.gross),
+                    }  # fmt: skip
+                )
+            counters[d.series_id] = (code, width, series_year, restart, n)
+            if progress:
+                progress(len(result.previews), len(result.held))
     return result
 
 
