@@ -36,7 +36,15 @@ from .http import (
     AnafUnavailable,
     RateLimiter,
 )
-from .models import Attempt, ConnectionStatus, EfacturaState, EState, IncomingInvoice, SpvConnection
+from .models import (
+    Attempt,
+    ConnectionStatus,
+    EfacturaState,
+    EState,
+    IncomingInvoice,
+    InvoiceCorrection,
+    SpvConnection,
+)
 from .spv import (
     STANDARD_CREDIT_NOTE,
     STANDARD_INVOICE,
@@ -419,7 +427,10 @@ def efactura_reconcile(*, invoice_id: int, as_of: datetime) -> EfacturaState:
     started = st.uploading_since or as_of
     inv = st.invoice
     cif = inv.seller.get("cui") or inv.company.cui
-    buyer = re.sub(r"\D", "", (inv.buyer or {}).get("tax_id", "") or "")
+    # The buyer as the uploaded XML carries it (corrected after a rejection, or as issued).
+    from .correction import buyer_of
+
+    buyer = re.sub(r"\D", "", buyer_of(inv).get("tax_id", "") or "")
     days = min(60, max(1, (as_of - started).days + 2))
     attempt = _attempt(st, Attempt.Action.RECONCILE, as_of)
     try:
@@ -438,6 +449,10 @@ def efactura_reconcile(*, invoice_id: int, as_of: datetime) -> EfacturaState:
         EfacturaState.objects.filter(company_id=st.company_id)
         .exclude(upload_index="")
         .values_list("upload_index", flat=True)
+    ) | set(  # uploads ANAF rejected before a correction: their error files are not this one's
+        InvoiceCorrection.objects.filter(company_id=st.company_id)
+        .exclude(rejected_upload_index="")
+        .values_list("rejected_upload_index", flat=True)
     )
     # ANAF's data_creare is Bucharest wall time; a few minutes of slack for clock differences.
     since = (started - timedelta(minutes=5)).astimezone(BUCHAREST).replace(tzinfo=None)

@@ -380,3 +380,21 @@ def test_corrected_delivery_data_go_into_the_xml(world, rejected):
     assert root.findtext("cac:Delivery/cbc:ActualDeliveryDate", namespaces=NS) == "2026-01-30"
     street = "cac:Delivery/cac:DeliveryLocation/cac:Address/cbc:StreetName"
     assert root.findtext(street, namespaces=NS) == "Str. Depozitului 3"
+
+
+def test_a_lost_answer_after_a_correction_is_reconciled_by_the_corrected_buyer(
+    world, anaf, rejected
+):
+    """The resend's answer is lost: ANAF's message names the corrected CUI, and the error file
+    of the rejected upload is not taken for it; never a third upload."""
+    new_cui = next(c for c in f.CUI_BUYERS if c != rejected.buyer["tax_id"])
+    invoice_efactura_correct(invoice=rejected, changes={"buyer": {"tax_id": new_cui}},
+                             user=world.user, reason="wrong CUI", as_of=T0 + timedelta(minutes=5))  # fmt: skip
+    anaf.upload_delay = 1.0  # ANAF takes the file; the answer comes after our timeout
+    tick_at(6)
+    assert EfacturaState.objects.get(pk=rejected.pk).state == EState.UPLOADING
+    tick_at(20)  # reconciliation
+    st = EfacturaState.objects.get(pk=rejected.pk)
+    assert st.state == EState.ACCEPTED and st.upload_index in anaf.uploads
+    assert anaf.uploads[st.upload_index]["buyer"] == new_cui.removeprefix("RO")
+    assert anaf.hits["upload"] == 2
