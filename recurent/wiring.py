@@ -56,6 +56,7 @@ def wire() -> None:
     from recurent.mail.sender import send_pending
     from recurent.mail.services import outbox_after_issue, reminders_queue
     from recurent.payments.balances import on_issued
+    from recurent.payments.bank import statements_task
 
     # Inside the issuing transaction, after the invoice rows are written. Each only writes rows
     # of its own, so an invoice and everything it sets going exist together or not at all.
@@ -89,6 +90,8 @@ def wire() -> None:
         ("mail-reminders", reminders_queue),
         ("mail", send_pending),
         ("accounting-month-close", month_close_notify),  # independent: one notice a month
+        # Uploaded bank statements are imported and matched here, not in the web request.
+        ("statements", statements_task),
         ("api_idempotency_purge", idempotency_purge),
     ]
 
