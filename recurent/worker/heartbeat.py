@@ -31,9 +31,15 @@ class Heartbeat:
         self.issued = 0
         self.last_issued_at: datetime | None = None
 
-    def beat(self, *, issued: int = 0, error: str = "", stopped: bool = False) -> None:
+    def touch(self) -> None:
+        """Alive, between the steps of a long pass (a task rendering thousands of documents)."""
+        self.beat(count=False)
+
+    def beat(
+        self, *, issued: int = 0, error: str = "", stopped: bool = False, count: bool = True
+    ) -> None:
         now = clock.now()
-        if not stopped:
+        if count and not stopped:
             self.passes += 1
         if issued:
             self.issued += issued

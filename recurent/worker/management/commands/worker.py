@@ -59,6 +59,7 @@ def run_loop(
                     log.info("issued %d, set aside %d", len(b.issued), len(b.held))
                 if b.claimed == 0:
                     break
+            heart.beat(issued=issued - issued_before)
             if tasks:
                 for name, fn in TASKS:
                     if stop.is_set():
@@ -68,8 +69,8 @@ def run_loop(
                     except Exception:
                         log.exception("task %s failed; billing goes on", name)
                         connection.close()  # a broken transaction must not poison the next task
+                    heart.touch()
             nxt = next_due_at()
-            heart.beat(issued=issued - issued_before)
         except Exception as e:
             if once:
                 raise
