@@ -304,6 +304,12 @@ def _apply(
                 if n.customer_ref and not card.customer_ref:
                     card = Card(**{**card.__dict__, "customer_ref": n.customer_ref})
                 _agreement_from_session(session, card, as_of)
+        if session is not None and created and pay.outstanding(invoice) <= 0:
+            # An automatic charge that waited for the cardholder is settled by this payment.
+            ChargeAttempt.objects.filter(invoice=invoice, state=ChargeState.NEEDS_ACTION).update(
+                state=ChargeState.CANCELLED,
+                error_message="paid by the cardholder through the pay link",
+            )
         if not created:
             return EventOutcome.DUPLICATE, f"payment {n.provider_ref} already recorded", invoice
         if _refunded_earlier(account, n.provider_ref, n.event_id):

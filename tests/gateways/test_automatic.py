@@ -91,6 +91,7 @@ def test_a_charge_that_needs_the_cardholder_emails_a_link_to_complete_it(
     requests.post(r["Location"], allow_redirects=False, timeout=10)
     deliver(fake, account)
     assert pay.outstanding(inv) == 0
+    assert [a.state for a in attempts(inv)] == ["cancelled"]  # no longer waiting
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
