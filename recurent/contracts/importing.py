@@ -182,7 +182,7 @@ class _Collector:
                 self.errors.append((path, msg))
         except (ValueError, TypeError, KeyError) as e:
             self.errors.append((where, getattr(e, "message", str(e))))
-        except (OverflowError, DataError):
+        except (OverflowError, ArithmeticError, DataError):
             self.errors.append((where, "a value is out of range for its field"))
         except IntegrityError:
             self.errors.append((where, "conflicts with an existing record (a duplicate?)"))

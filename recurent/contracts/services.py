@@ -42,6 +42,8 @@ class LineSpec:
 # The quantity column holds 10 digits before the point and 4 after (ContractLine.quantity).
 QUANTITY_MAX = Decimal("9999999999.9999")
 QUANTITY_PLACES = 4
+# ContractLine.unit_price: 12 digits before the point, 4 after.
+PRICE_MAX = Decimal("999999999999.9999")
 
 
 def quantity_problem(q: Decimal) -> str | None:
@@ -151,6 +153,8 @@ def _check_lines(contract: Contract, lines: Sequence[LineSpec]) -> None:
                 continue
             if p < 0:
                 errors[f"{key}.unit_price"] = ["cannot be negative"]
+            elif p > PRICE_MAX:
+                errors[f"{key}.unit_price"] = ["too large (at most 999999999999.9999)"]
         elif spec.product.currency != contract.currency:
             errors[f"{key}.product"] = [
                 f"{spec.product.code} is priced in {spec.product.currency} but the contract in "

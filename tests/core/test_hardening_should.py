@@ -460,6 +460,14 @@ def test_a_hostile_file_is_a_positioned_error_not_a_traceback(db, tmp_path, raw,
     assert _nothing_written()
 
 
+def test_a_contract_line_price_out_of_range_is_a_positioned_error(db, tmp_path):
+    data = _example()
+    data["contracts"][0]["lines"][0]["unit_price"] = "1e30"
+    out = _import_file(tmp_path, json.dumps(data).encode())
+    assert "contracts[0].lines[1].unit_price" in out and "Traceback" not in out
+    assert _nothing_written()
+
+
 def test_duplicate_contract_numbers_client_refs_and_product_codes_are_positioned_errors(
     db, tmp_path
 ):

@@ -14,6 +14,7 @@ FIXED = [
     gettext_noop("a contract needs at least one product line"),
     gettext_noop("must be greater than zero"),
     gettext_noop("too large (at most 9999999999.9999)"),
+    gettext_noop("too large (at most 999999999999.9999)"),
     gettext_noop("at most 4 decimals"),
     gettext_noop("cannot be smaller than the smallest quantity"),
     gettext_noop("cannot be negative"),
