@@ -37,7 +37,9 @@ def clean_address(address: Address) -> tuple[Address, dict[str, list[ValidationE
     """The address in canonical form, and what is wrong with it (per field, in words)."""
     errors: dict[str, list[ValidationError]] = {}
     country = (address.country or "").strip().upper()
-    county, city, region = address.county.strip(), address.city.strip(), address.region.strip()
+    # None from an API body (a JSON null) is an empty field, not a 500.
+    county, city = (address.county or "").strip(), (address.city or "").strip()
+    region = (address.region or "").strip()
     if country != "RO":
         # A county code would be wrong on a foreign address; what was typed is its region.
         return Address(country, "", city, region or county), errors
