@@ -64,7 +64,14 @@ def database_from_env() -> dict[str, Any]:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         }
     elif db["ENGINE"] == "django.db.backends.postgresql":
-        db.setdefault("OPTIONS", {})
+        opts = db.setdefault("OPTIONS", {})
+        # TCP keepalives (libpq): a server or a network that is gone is noticed in about a
+        # minute instead of the system's ~2 hours (recurent/common/dbsession.py).
+        opts.setdefault("keepalives", 1)
+        opts.setdefault("keepalives_idle", env_int("RECURENT_DB_KEEPALIVES_IDLE", 30))
+        opts.setdefault("keepalives_interval", env_int("RECURENT_DB_KEEPALIVES_INTERVAL", 10))
+        opts.setdefault("keepalives_count", env_int("RECURENT_DB_KEEPALIVES_COUNT", 3))
+        opts.setdefault("tcp_user_timeout", 1000 * env_int("RECURENT_DB_TCP_USER_TIMEOUT", 60))
     db["ATOMIC_REQUESTS"] = False
     return dict(db)
 
@@ -211,6 +218,15 @@ RECURENT_READY_WORKER_MAX_AGE = env_int("RECURENT_READY_WORKER_MAX_AGE", 600)
 RECURENT_READY_OUTBOX_MAX_AGE = env_int("RECURENT_READY_OUTBOX_MAX_AGE", 3600)
 
 RECURENT_PUBLIC_URL = os.environ.get("RECURENT_PUBLIC_URL", "http://127.0.0.1:8000")
+
+# Session timeouts of the processes that bill (worker, bill), in seconds; 0 switches one off.
+# A partitioned worker's transaction ends after IDLE_IN_TRANSACTION, so the others go on
+# (recurent/common/dbsession.py; docs/guide-owner.md, "Limits and timeouts").
+RECURENT_DB_TIMEOUTS = {
+    "LOCK": env_int("RECURENT_DB_LOCK_TIMEOUT", 30),
+    "IDLE_IN_TRANSACTION": env_int("RECURENT_DB_IDLE_IN_TRANSACTION_TIMEOUT", 30),
+    "STATEMENT": env_int("RECURENT_DB_STATEMENT_TIMEOUT", 300),
+}
 
 # Webhook endpoints must be public internet addresses (no SSRF into the server's network);
 # set to true only for a closed installation that posts to its own internal systems.

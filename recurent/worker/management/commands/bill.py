@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recurent.common import clock
+from recurent.common.dbsession import harden_worker_connections
 from recurent.invoices.services import (
     SeriesClockError,
     billing_instant_check,
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=settings.RECURENT["BATCH_SIZE"])
 
     def handle(self, *args, **o):  # type: ignore[no-untyped-def]
+        harden_worker_connections()  # the worker's session timeouts (a stuck run frees its locks)
         as_of = parse_instant(o["as_of"], "--as-of") if o["as_of"] else clock.now()
         if o["batch_size"] < 1:
             raise CommandError("--batch-size: must be 1 or more")

@@ -37,8 +37,11 @@ def run_loop(
     retried after a backoff that doubles up to ``max_sleep``: the block it was writing rolled
     back whole, so retrying is safe, and a worker that died instead would stop billing.
     """
+    from recurent.common.dbsession import harden_worker_connections
     from recurent.worker.heartbeat import Heartbeat
 
+    # Session timeouts: a worker cut off mid-block must not hold the series locks for hours.
+    harden_worker_connections()
     heart = Heartbeat()
     issued = 0
     # Contracts set aside during this process' life: retried after at most max_sleep.
