@@ -209,3 +209,61 @@ class BillingRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+
+class InvoiceDraft(models.Model):
+    """A one-off invoice being written by hand: editable, and without a number.
+
+    The number, the instant and every amount come only at issue (``oneoff.invoice_issue_draft``),
+    under the series lock, through the engine's drafting; ``invoice`` then points at the result
+    and the draft is frozen (the service refuses edits of an issued draft).
+    """
+
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.CASCADE, related_name="invoice_drafts"
+    )
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    series = models.ForeignKey(
+        "companies.InvoiceSeries", on_delete=models.PROTECT, related_name="+"
+    )
+    issue_date = models.DateField(null=True, blank=True)  # null: the day it is issued
+    due_date = models.DateField(null=True, blank=True)  # null: the issue date
+    currency = models.CharField(max_length=3, default="RON")  # the invoice's currency
+    price_currency = models.CharField(max_length=3, default="RON")  # the lines' prices
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    invoice = models.OneToOneField(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="draft"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        # The drafts page lists a company's drafts still waiting to be issued.
+        indexes = [models.Index(fields=["company", "invoice"], name="invoice_draft_open")]
+
+
+class InvoiceDraftLine(models.Model):
+    draft = models.ForeignKey(InvoiceDraft, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    product_code = models.CharField(max_length=40, blank=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    unit_code = models.CharField(max_length=3, default="C62")
+    unit_name = models.CharField(max_length=20, default="buc")
+    quantity = models.DecimalField(max_digits=14, decimal_places=4)
+    unit_price = models.DecimalField(max_digits=16, decimal_places=4)
+    vat_category = models.CharField(max_length=2, default="S")
+    vat_rate = models.CharField(max_length=20, default="standard")  # engine.vat.VatRateCode
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "position"], name="invoice_draft_line_once")
+        ]
