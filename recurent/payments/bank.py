@@ -40,14 +40,15 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.utils.translation import gettext_lazy as _
+from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 from recurent.clients.models import Client
 from recurent.companies.models import Company, InvoiceSeries
@@ -72,6 +73,7 @@ from .statements import Entry, Parsed, StatementError, parse
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SUBSET_MAX = 12  # open invoices of one client searched for an exact sum (2**12 subsets at most)
 NAME_SIMILARITY = 0.85
+STALE_AFTER = timedelta(minutes=15)  # a 5,000-line file takes seconds; this is a dead worker
 
 
 class MatchRule:
@@ -83,14 +85,17 @@ class MatchRule:
     IBAN_CREDIT = "iban_credit"
     BY_HAND = "by_hand"
 
+    # English in the stored note (like every match note); translated where shown (the report).
     LABELS = {
-        DIRECT_DEBIT: _("direct debit we requested"),
-        NUMBER: _("invoice number in the payment details"),
-        NUMBER_CONFIRMED: _("invoice number without series, confirmed by IBAN or amount"),
-        IBAN_AMOUNT: _("payer IBAN and exact amount"),
-        IBAN_SUM: _("payer IBAN and several invoices adding up exactly"),
-        IBAN_CREDIT: _("payer IBAN, more than the client owes (the rest is credit)"),
-        BY_HAND: _("matched by hand"),
+        DIRECT_DEBIT: gettext_noop("direct debit we requested"),
+        NUMBER: gettext_noop("invoice number in the payment details"),
+        NUMBER_CONFIRMED: gettext_noop(
+            "invoice number without series, confirmed by IBAN or amount"
+        ),
+        IBAN_AMOUNT: gettext_noop("payer IBAN and exact amount"),
+        IBAN_SUM: gettext_noop("payer IBAN and several invoices adding up exactly"),
+        IBAN_CREDIT: gettext_noop("payer IBAN, more than the client owes (the rest is credit)"),
+        BY_HAND: gettext_noop("matched by hand"),
     }
 
 
@@ -538,9 +543,12 @@ def statement_import_next(*, as_of: datetime) -> StatementImport | None:
     never take the same file and the page shows it is under way; the import then runs in one
     transaction: it all lands or, on any error, nothing does and the import says why."""
     with transaction.atomic():
-        qs = StatementImport.objects.filter(status=ImportStatus.QUEUED).order_by(
-            "imported_at", "pk"
-        )
+        # A worker killed mid-import left its file "running" and nothing written (its
+        # transaction died with it): after STALE_AFTER another worker takes it again.
+        qs = StatementImport.objects.filter(
+            Q(status=ImportStatus.QUEUED)
+            | Q(status=ImportStatus.RUNNING, started_at__lt=as_of - STALE_AFTER)
+        ).order_by("imported_at", "pk")
         if connection.vendor == "postgresql":
             qs = qs.select_for_update(skip_locked=True, of=("self",))
         imp = qs.select_related("company", "imported_by").first()

@@ -309,7 +309,7 @@ def _import_context(imp: StatementImport) -> dict[str, Any]:
     rules = (imp.report or {}).get("rules", {})
     return {
         "imp": imp,
-        "rules": [(bank.MatchRule.LABELS.get(k, k), n) for k, n in rules.items()],
+        "rules": [(_(bank.MatchRule.LABELS.get(k, k)), n) for k, n in rules.items()],
         "suggested": (imp.report or {}).get("suggested", 0),
         "credit": (imp.report or {}).get("credit", 0),
         "waiting": imp.status in {ImportStatus.QUEUED, ImportStatus.RUNNING},

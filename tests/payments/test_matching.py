@@ -232,3 +232,15 @@ def test_a_statement_queues_one_webhook_delivery_per_event_in_one_batch(world, t
     assert sorted(WebhookDelivery.objects.values_list("event_type", flat=True)) == [
         "invoice.paid", "invoice.paid", "payment.received", "payment.received",
     ]  # fmt: skip
+
+
+def test_an_import_left_running_by_a_dead_worker_is_taken_again_later(world, three):
+    from datetime import timedelta
+
+    imp = bank.statement_receive(company=world.company, filename="s.xml",
+                                 content=camt_file([("48.40", "A", "", "REC-000001", "R1")]),
+                                 as_of=NOW, user=world.user)  # fmt: skip
+    StatementImport.objects.filter(pk=imp.pk).update(status=ImportStatus.RUNNING, started_at=NOW)
+    assert statement_import_next(as_of=NOW + timedelta(minutes=5)) is None  # still running
+    again = statement_import_next(as_of=NOW + timedelta(minutes=16))
+    assert again.pk == imp.pk and again.status == ImportStatus.DONE and again.matched == 1
