@@ -13,8 +13,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
+from django.utils import translation
 
-from recurent.common.errors import messages_of
+from recurent.common.errors import details_of
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -91,10 +92,12 @@ def field_name(field: str) -> str:
 def from_django(err: DjangoValidationError, rename: dict[str, str] | None = None) -> Problem:
     """A service's ValidationError (``message_dict``) as a 422 with one entry per field."""
     rename = rename or {}
-    errors = [
-        {"field": rename.get(f) or field_name(f), "code": "invalid", "message": str(m)}
-        for f, m in messages_of(err)
-    ]
+    # The API speaks English whatever the active language; clients branch on the code.
+    with translation.override("en"):
+        errors = [
+            {"field": rename.get(f) or field_name(f), "code": code, "message": str(m)}
+            for f, code, m in details_of(err)
+        ]
     detail = "; ".join(
         f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
     )

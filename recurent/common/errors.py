@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 
 
@@ -24,3 +26,30 @@ def messages_of(err: ValidationError) -> list[tuple[str, str]]:
     if hasattr(err, "error_dict"):
         return [(f, m) for f, errs in err.message_dict.items() for m in errs]
     return [("__all__", m) for m in err.messages]
+
+
+def field_error(field: str, message: Any, code: str, **params: Any) -> ValidationError:
+    """A service's error on one field: ``message`` is a gettext_lazy literal with %(name)s
+    placeholders, rendered in the language active where it is shown (the user's on screens,
+    English in the API and the CLI); ``code`` is stable for clients and tests."""
+    return ValidationError({field: ValidationError(message, code=code, params=params or None)})
+
+
+def details_of(err: ValidationError) -> list[tuple[str, str, str]]:
+    """(field, code, message) of every error; code "invalid" where the raiser gave none."""
+    if hasattr(err, "error_dict"):
+        return [
+            (field, e.code or "invalid", m)
+            for field, errs in err.error_dict.items()
+            for e in errs
+            for m in e.messages
+        ]
+    return [("__all__", e.code or "invalid", m) for e in err.error_list for m in e.messages]
+
+
+def codes_of(err: ValidationError) -> dict[str, list[str]]:
+    """field -> its error codes (what tests and API clients branch on)."""
+    out: dict[str, list[str]] = {}
+    for field, code, _ in details_of(err):
+        out.setdefault(field, []).append(code)
+    return out

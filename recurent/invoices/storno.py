@@ -15,11 +15,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
 
 from recurent.common import events
+from recurent.common.errors import field_error
 from recurent.companies.models import InvoiceSeries
 from recurent.engine.cycles import BUCHAREST
 from recurent.engine.vat import LineInput, VatCategory, compute_totals
@@ -57,7 +58,7 @@ def _credited_nets(invoice: Invoice) -> dict[int, Decimal]:
 def _credit_series(invoice: Invoice, series: InvoiceSeries | None) -> InvoiceSeries:
     if series is not None:
         if series.company_id != invoice.company_id:
-            raise ValidationError({"series": ["the series belongs to another company"]})
+            raise field_error("series", _("the series belongs to another company"), "other_company")
         return series
     credit = (
         InvoiceSeries.objects.filter(company_id=invoice.company_id, is_credit=True)
@@ -78,18 +79,23 @@ def invoice_storno(
     """Issue a credit note for ``invoice``: every line still not credited (``lines=None``),
     or the given (line, quantity) pairs, quantities positive. Returns the credit note."""
     if as_of.tzinfo is None:
-        raise ValidationError({"as_of": ["must be an aware instant"]})
+        raise field_error("as_of", _("must be an aware instant"), "naive")
     with transaction.atomic():
         # Locked so that two stornos of one invoice cannot both credit the same quantity.
         original = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if original.kind != InvoiceKind.INVOICE:
-            raise ValidationError({"invoice": ["a credit note cannot itself be reversed"]})
-        if original.status == InvoiceStatus.CANCELLED:
-            raise ValidationError(
-                {"invoice": [f"{original.full_number} is already cancelled by a storno"]}
+            raise field_error(
+                "invoice", _("a credit note cannot itself be reversed"), "credit_note"
             )
+        if original.status == InvoiceStatus.CANCELLED:
+            raise field_error(
+                "invoice", _("%(number)s is already cancelled by a storno"), "cancelled",
+                number=original.full_number,
+            )  # fmt: skip
         if as_of < original.issued_at:
-            raise ValidationError({"as_of": ["a storno cannot be dated before the invoice"]})
+            raise field_error(
+                "as_of", _("a storno cannot be dated before the invoice"), "before_invoice"
+            )
         orig_lines = {li.pk: li for li in original.lines.all()}
         done = credited_quantities(original)
         done_nets = _credited_nets(original)
@@ -97,37 +103,40 @@ def invoice_storno(
         if lines is None:
             wanted = [(orig_lines[pk], q) for pk, q in remaining.items() if q > 0]
             if not wanted:
-                raise ValidationError(
-                    {"lines": [f"every line of {original.full_number} is already credited"]}
-                )
+                raise field_error(
+                    "lines", _("every line of %(number)s is already credited"), "all_credited",
+                    number=original.full_number,
+                )  # fmt: skip
         else:
             wanted = []
             seen: set[int] = set()
             for line, qty in lines:
                 qty = Decimal(qty)
                 if line.pk not in orig_lines:
-                    raise ValidationError(
-                        {"lines": [f"line {line.pk} is not a line of {original.full_number}"]}
-                    )
+                    raise field_error(
+                        "lines", _("line %(line)s is not a line of %(number)s"), "foreign_line",
+                        line=line.pk, number=original.full_number,
+                    )  # fmt: skip
                 if line.pk in seen:
-                    raise ValidationError({"lines": [f"line {line.position} is given twice"]})
+                    raise field_error(
+                        "lines", _("line %(n)s is given twice"), "duplicate_line", n=line.position
+                    )
                 seen.add(line.pk)
                 if qty <= 0:
-                    raise ValidationError(
-                        {"lines": [f"line {line.position}: the quantity to credit must be > 0"]}
-                    )
+                    raise field_error(
+                        "lines", _("line %(n)s: the quantity to credit must be > 0"),
+                        "not_positive", n=line.position,
+                    )  # fmt: skip
                 if qty > remaining[line.pk]:
-                    raise ValidationError(
-                        {
-                            "lines": [
-                                f"line {line.position}: {qty} exceeds what is left to credit "
-                                f"({remaining[line.pk]} of {orig_lines[line.pk].quantity})"
-                            ]
-                        }
-                    )
+                    raise field_error(
+                        "lines",
+                        _("line %(n)s: %(qty)s exceeds what is left to credit (%(left)s of %(of)s)"),
+                        "exceeds_remaining", n=line.position, qty=qty, left=remaining[line.pk],
+                        of=orig_lines[line.pk].quantity,
+                    )  # fmt: skip
                 wanted.append((orig_lines[line.pk], qty))
             if not wanted:
-                raise ValidationError({"lines": ["choose at least one line to credit"]})
+                raise field_error("lines", _("choose at least one line to credit"), "empty")
         wanted.sort(key=lambda w: w[0].position)
 
         inputs = [
@@ -139,9 +148,10 @@ def invoice_storno(
         for (li, _qty), net in zip(wanted, totals.line_nets, strict=True):
             # Rounding of partial quantities must never credit more money than the line had.
             if done_nets.get(li.pk, Decimal(0)) - net > li.net:
-                raise ValidationError(
-                    {"lines": [f"line {li.position}: the storno would exceed the invoiced amount"]}
-                )
+                raise field_error(
+                    "lines", _("line %(n)s: the storno would exceed the invoiced amount"),
+                    "exceeds_amount", n=li.position,
+                )  # fmt: skip
 
         # Numbered by the same rule as issue_batch: series row locked, clock checked under it.
         lock = SeriesLock([_credit_series(original, series).pk], as_of=as_of)

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from recurent.common import clock
 from recurent.common.errors import messages_of
@@ -84,7 +85,8 @@ class Command(BaseCommand):
                 invoice=inv, lines=lines or None, as_of=as_of, user=user, series=series
             )
         except ValidationError as e:
-            raise CommandError("; ".join(f"{f}: {m}" for f, m in messages_of(e))) from None
+            with translation.override("en"):  # the CLI speaks English (docs/cli.md)
+                raise CommandError("; ".join(f"{f}: {m}" for f, m in messages_of(e))) from None
         except SeriesClockError as e:
             raise CommandError(str(e)) from None
         inv.refresh_from_db()
