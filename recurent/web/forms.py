@@ -284,6 +284,7 @@ class ContractForm(forms.ModelForm):
         self.fields["issuer"].queryset = (  # type: ignore[attr-defined]
             get_user_model().objects.filter(memberships__company=company).order_by("username")
         )
+        self.fields["series"].label = _("series of the invoices")
         self.fields["issuer"].label = _("invoices issued by")
         self.fields["every_days"].help_text = _("Only for the cycle 'every N days'.")
         self._template_choices(company)

@@ -57,7 +57,7 @@ def test_a_contract_with_two_lines_is_created_and_activated(admin_client, world)
     ]
     page = admin_client.get(reverse("web:contract", args=[c.pk])).content.decode()
     # The next 12 issue dates are previewed, and the audit trail shows the creation.
-    assert page.count("<td>12</td>") == 1 and "created" in page
+    assert page.count("<td>12</td>") == 1 and "Creat" in page
 
 
 def test_a_contract_ending_before_it_starts_is_refused_next_to_the_field(admin_client, world):

@@ -98,6 +98,28 @@ def mail_status_of(context: template.Context) -> Any:
     return request._mail_status  # type: ignore[union-attr]
 
 
+VAT_RATE_SHORT = {
+    "standard": _("standard"),
+    "reduced": _("reduced"),
+    "reduced-low": _("reduced"),
+    "zero": _("zero"),
+}
+
+
+@register.filter
+def vat_rate_label(code: str) -> Any:
+    """A product's VAT rate code ("reduced") in the user's language."""
+    return VAT_RATE_SHORT.get(code, code)
+
+
+@register.filter
+def change_words(change: Any) -> dict[str, Any]:
+    """A contract history row in the user's language (not the raw action and field names)."""
+    from recurent.web.history import change_text
+
+    return change_text(change)
+
+
 @register.filter
 def service_ends(contract: Any) -> Any:
     """The last service day when the contract ends with a given period (cancelled at period
