@@ -187,3 +187,70 @@ class ContractChange(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
+
+
+class ChargeKind(models.TextChoices):
+    CHARGE = "charge", _("charge")
+    CREDIT = "credit", _("credit")
+
+
+class ContractCharge(models.Model):
+    """A one-off charge or credit for a contract's next invoice (a setup fee, an extra hour, a
+    goodwill credit).
+
+    Exactly once: ``invoice`` is ONE nullable column, so a charge can point at one invoice at
+    most. The billing engine (invoices.services.issue_batch) reads the pending charges of the
+    contracts it has claimed (their rows locked) and, in the SAME transaction as the invoice
+    insert, sets ``invoice`` with ``UPDATE ... WHERE id IN (...) AND invoice_id IS NULL``,
+    checking that every row it priced was updated; a second worker (or a retry after a crash
+    that did commit) updates no row, and the mismatch rolls its whole block back. A crash before
+    the commit leaves both the invoice and the mark undone, so the charge stays pending.
+    Adding or removing a charge locks the contract row first (contracts.charges), so it waits
+    for a block that holds the contract instead of changing what that block priced.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="charges")
+    kind = models.CharField(max_length=6, choices=ChargeKind.choices, default=ChargeKind.CHARGE)
+    description = models.CharField(_("description"), max_length=100)
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=14, decimal_places=4, validators=[validate_positive]
+    )
+    unit_code = models.CharField(_("unit"), max_length=3, default="C62")
+    unit_price = models.DecimalField(
+        _("unit price"), max_digits=16, decimal_places=4, validators=[validate_not_negative]
+    )  # in the contract's price currency
+    vat_category = models.CharField(_("VAT category"), max_length=2, default="S")
+    vat_rate = models.CharField(_("VAT rate"), max_length=12, default="standard")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    invoice = models.ForeignKey(
+        "invoices.Invoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contract_charges",
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="charge_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="charge_price_not_negative"
+            ),
+        ]
+        indexes = [
+            # The engine's read of a block's pending charges, and the contract page's list.
+            models.Index(
+                fields=["contract"],
+                condition=models.Q(invoice__isnull=True),
+                name="charge_pending_idx",
+            ),
+        ]
+
+    def signed_quantity(self):  # type: ignore[no-untyped-def]
+        return -self.quantity if self.kind == ChargeKind.CREDIT else self.quantity

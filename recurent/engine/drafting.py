@@ -70,6 +70,7 @@ def draft_invoice(
     fx_rate: Decimal | None = None,
     fx_date: date | None = None,
     seller_vat_payer: bool = True,
+    charges: Sequence[LineTerms] = (),
 ) -> Draft:
     """Price the lines for ``issue_date``.
 
@@ -78,6 +79,8 @@ def draft_invoice(
     - price in a foreign currency, invoice in RON: unit prices converted at the rate
       (kept to 4 decimals, then each line net is rounded once from the printed price).
     A seller that is not a VAT payer invoices everything under category O.
+    ``charges``: one-off charges (quantity > 0) and credits (quantity < 0) added after the
+    contract lines; a credit never takes the invoice below zero.
     """
     if not lines:
         raise DraftError("lines", "a contract needs at least one line to be invoiced")
@@ -93,9 +96,12 @@ def draft_invoice(
     convert = price_currency != invoice_currency
     out: list[DraftLine] = []
     inputs: list[LineInput] = []
-    for pos, term in enumerate(lines, start=1):
-        if term.quantity <= 0:
+    n_lines = len(lines)
+    for pos, term in enumerate([*lines, *charges], start=1):
+        if pos <= n_lines and term.quantity <= 0:
             raise DraftError(f"lines[{pos}].quantity", "must be greater than zero")
+        if term.quantity == 0:
+            raise DraftError(f"charges[{pos - n_lines}].quantity", "cannot be zero")
         if term.unit_price < 0:
             raise MoneyError(f"lines[{pos}].unit_price", "cannot be negative")
         price = round_price(term.unit_price * fx_rate) if convert and fx_rate else term.unit_price
@@ -121,6 +127,8 @@ def draft_invoice(
             )
         )
     totals = compute_totals(inputs, fx_rate if invoice_currency != "RON" else None)
+    if totals.net < 0:
+        raise DraftError("charges", "the credits are larger than the invoice they would go on")
     priced = tuple(
         DraftLine(**{**d.__dict__, "net": net})
         for d, net in zip(out, totals.line_nets, strict=True)

@@ -35,7 +35,14 @@ from recurent.catalog.models import Product
 from recurent.clients.models import Client
 from recurent.common import bulk, clock
 from recurent.companies.models import Company, InvoiceSeries
-from recurent.contracts.models import Contract, ContractLine, ContractStatus, HoldKind
+from recurent.contracts.models import (
+    ChargeKind,
+    Contract,
+    ContractCharge,
+    ContractLine,
+    ContractStatus,
+    HoldKind,
+)
 from recurent.engine import numbering
 from recurent.engine.cycles import BUCHAREST, Period, Schedule
 from recurent.engine.drafting import Draft, DraftError, LineTerms, draft_invoice
@@ -144,6 +151,9 @@ _CLIENT_COLS = ("kind", "name", "tax_id", "trade_register", "street", "city", "c
 _ClientRow = namedtuple("_ClientRow", _CLIENT_COLS)  # type: ignore[misc]
 _LINE_COLS = ("contract_id", "product_id", "description", "quantity", "unit_price",
               "from_index", "until_index")  # fmt: skip
+# A pending one-off charge or credit (contracts.models.ContractCharge says how it is applied once).
+_CHARGE_COLS = ("contract_id", "pk", "kind", "description", "quantity", "unit_code", "unit_price",
+                "vat_category", "vat_rate")  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -170,6 +180,7 @@ class _Due:
     buyer: dict[str, Any] = field(default_factory=dict)
     buyer_problems: list[str] | None = None
     lines: list[tuple[Any, ...]] = field(default_factory=list)  # _LINE_COLS[1:]
+    charges: list[tuple[Any, ...]] = field(default_factory=list)  # _CHARGE_COLS[1:]
     status: str = ContractStatus.ACTIVE
     next_issue_at: datetime | None = None
 
@@ -208,6 +219,9 @@ def _due_rows(qs: Any, limit: int) -> list[_Due]:
         lines = ContractLine.objects.filter(contract_id__in=ids).order_by("position", "pk")
         for li in lines.values_list(*_LINE_COLS):
             block[li[0]].lines.append(li[1:])
+        pending = ContractCharge.objects.filter(contract_id__in=ids, invoice__isnull=True)
+        for ch in pending.order_by("created_at", "pk").values_list(*_CHARGE_COLS):
+            block[ch[0]].charges.append(ch[1:])
     return list(block.values())
 
 
@@ -304,8 +318,11 @@ class _Block:
         applying = tuple(
             li[:4] for li in d.lines if li[4] <= index and (li[5] is None or index < li[5])
         )
+        # Pending one-off charges go on the contract's next invoice only (the period the cursor
+        # is at); later periods of a catch-up or a preview are drafted without them.
+        charges = tuple(ch[1:] for ch in d.charges) if index == d.next_index else ()
         key = (applying, issue_date, d.payment_term_days, d.currency, d.invoice_currency,
-               fx, fx_date, company.vat_payer)  # fmt: skip
+               fx, fx_date, company.vat_payer, charges)  # fmt: skip
         hit = self.drafts.get(key)
         if hit is None:
             draft = draft_invoice(
@@ -317,12 +334,42 @@ class _Block:
                 fx_rate=fx,
                 fx_date=fx_date,
                 seller_vat_payer=company.vat_payer,
+                charges=[_charge_terms(ch) for ch in charges],
             )
             breakdown = vat_breakdown(draft.totals)
             hit = self.drafts[key] = _Priced(
                 draft, _line_rows(draft, self.line_adapters), breakdown, self.json(breakdown)
             )
         return hit
+
+
+def _charge_terms(ch: tuple[Any, ...]) -> LineTerms:
+    kind, description, quantity, unit_code, unit_price, vat_category, vat_rate = ch
+    return LineTerms(
+        name=description[:100],
+        description="",
+        unit_code=unit_code,
+        unit_name=unit_code,
+        quantity=-quantity if kind == ChargeKind.CREDIT else quantity,
+        unit_price=unit_price,
+        vat_category=VatCategory(vat_category),
+        vat_rate_code=VatRateCode(vat_rate),
+    )
+
+
+def _mark_charges(ready: list[Any], invoices: list[Invoice]) -> None:
+    """Point each priced charge at the invoice it went on, in the issuing transaction.
+
+    ``invoice_id IS NULL`` in the WHERE and the row count checked: a charge already on another
+    invoice (which the contract lock should make impossible) rolls the whole block back rather
+    than appearing twice."""
+    for (c, _, _), inv in zip(ready, invoices, strict=True):
+        if not c.charges or inv.period_index != c.next_index:
+            continue
+        ids = [ch[0] for ch in c.charges]
+        n = ContractCharge.objects.filter(pk__in=ids, invoice__isnull=True).update(invoice=inv)
+        if n != len(ids):
+            raise RuntimeError(f"contract {c.pk}: one-off charges changed while being invoiced")
 
 
 def _json_adapter() -> Callable[[Any], Any]:
@@ -561,6 +608,7 @@ def issue_batch(
             )  # fmt: skip
         _hold(held)
         invoices = rows.insert()
+        _mark_charges(ready, invoices)
         lock.save()
         moved = []
         for c, _, _ in ready:

@@ -13,13 +13,14 @@ from typing import Any, Literal
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
 from recurent.common import clock
 from recurent.companies.models import InvoiceSeries
-from recurent.contracts.models import Contract
+from recurent.contracts.charges import charge_add, charges_pending
+from recurent.contracts.models import Contract, ContractCharge
 from recurent.contracts.services import (
     LineSpec,
     contract_activate,
@@ -38,8 +39,11 @@ from ..schemas import (
     ContractOut,
     ContractPage,
     ContractPatch,
+    In,
     LineIn,
     LinesIn,
+    Money,
+    Quantity,
     ScheduleOut,
 )
 from .common import MAX_ID, MAX_LIMIT, MAX_OFFSET, Id, page
@@ -276,3 +280,58 @@ def contract_schedule(
             for p in periods
         ],
     }
+
+
+class ChargeIn(In):
+    kind: Literal["charge", "credit"] = Field("charge", description="a credit lowers the invoice")
+    description: str = Field(min_length=1, max_length=100, description="the line's name")
+    quantity: Quantity
+    unit_price: Money = Field(description="in the contract's price currency, never negative")
+    unit_code: str = Field("C62", min_length=1, max_length=3, description="UN/ECE Rec. 20")
+    vat_category: str = Field("S", max_length=2)
+    vat_rate: str = Field("standard", max_length=12)
+
+
+class ChargeOut(Schema):
+    id: int
+    kind: str
+    description: str
+    quantity: str
+    unit_price: str
+    unit_code: str
+    vat_category: str
+    vat_rate: str
+    created_at: str
+    invoice_id: int | None
+
+
+def charge_out(ch: ContractCharge) -> dict[str, Any]:
+    return {
+        "id": ch.pk, "kind": ch.kind, "description": ch.description,
+        "quantity": str(ch.quantity), "unit_price": str(ch.unit_price), "unit_code": ch.unit_code,
+        "vat_category": ch.vat_category, "vat_rate": ch.vat_rate,
+        "created_at": ch.created_at.isoformat(), "invoice_id": ch.invoice_id,
+    }  # fmt: skip
+
+
+@router.post(
+    "/contracts/{contract_id}/charges",
+    response={201: ChargeOut},
+    summary="Add a one-off charge or credit to the contract's next invoice (once)",
+)
+def add_charge(request: HttpRequest, contract_id: Id, body: ChargeIn) -> Status:
+    caller = caller_of(request)
+    c = _get(request, contract_id)
+    ch = charge_add(contract=c, user=caller.user, as_of=clock.now(), **body.model_dump())
+    ch.refresh_from_db()  # the stored figures (4 decimals), as a later GET shows them
+    return Status(201, charge_out(ch))
+
+
+@router.get(
+    "/contracts/{contract_id}/charges",
+    response=list[ChargeOut],
+    summary="The one-off charges and credits waiting for the contract's next invoice",
+)
+def list_charges(request: HttpRequest, contract_id: Id) -> list[dict[str, Any]]:
+    c = _get(request, contract_id)
+    return [charge_out(ch) for ch in charges_pending(contract=c)]
