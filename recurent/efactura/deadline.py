@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.mail import send_mail
 from django.db.models import Q
 
 from recurent.companies.models import Company
@@ -25,6 +24,7 @@ def _recipient(company: Company) -> str:
 
 def deadline_tick(*, limit: int = 200, as_of: datetime | None = None) -> int:
     from recurent.common import clock
+    from recurent.mail.services import notice_queue
 
     as_of = as_of or clock.now()
     sent = 0
@@ -47,14 +47,18 @@ def deadline_tick(*, limit: int = 200, as_of: datetime | None = None) -> int:
             + (inv.efactura.get_state_display() if getattr(inv, "efactura", None) else "not sent")
             for inv in late
         ]
-        send_mail(
+        # Through the company's outbox, not a direct SMTP call from the worker: with no SMTP
+        # server answering, the sender retries with backoff and the dashboard says the email
+        # waits (issue 16) instead of the worker printing a traceback every minute.
+        notice_queue(
+            company=company,
+            to=[to],
             subject=f"e-Factura: {len(late)} invoice(s) not accepted by ANAF yet",
-            message=(
+            body_text=(
                 f"{company.legal_name}: these invoices have not been accepted by ANAF's SPV yet.\n"
                 "The legal deadline is 5 calendar days from issue.\n\n" + "\n".join(lines) + "\n"
             ),
-            from_email=None,
-            recipient_list=[to],
+            as_of=as_of,
         )
         for inv in late:
             st, _ = EfacturaState.objects.get_or_create(

@@ -10,6 +10,7 @@ from recurent.efactura.deadline import deadline_tick
 from recurent.efactura.models import EfacturaState, EState, IncomingInvoice
 from recurent.efactura.selectors import invoices_not_accepted
 from recurent.efactura.services import efactura_tick, incoming_download, incoming_sync
+from recurent.mail.models import OutboxKind, OutboxMessage
 from tests.factories import local
 
 from .conftest import issue_one
@@ -33,12 +34,15 @@ def test_an_invoice_not_accepted_after_n_days_is_listed_and_emailed_once(world, 
     assert list(invoices_not_accepted(company_id=world.company.pk, as_of=local(2026, 2, 3, 9))) == [
         late
     ]
+    # Queued in the company's outbox (the mail sender delivers it with retries), not sent from
+    # the worker's task directly (issue 16, item 11).
     assert deadline_tick(limit=100, as_of=local(2026, 2, 3, 9)) == 1
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["contabil@demo.ro"] and late.full_number in mail.outbox[0].body
-    assert accepted.full_number not in mail.outbox[0].body
+    [notice] = OutboxMessage.objects.filter(kind=OutboxKind.NOTICE)
+    assert notice.recipients == ["contabil@demo.ro"] and late.full_number in notice.body_text
+    assert accepted.full_number not in notice.body_text
     assert deadline_tick(limit=100, as_of=local(2026, 2, 4, 9)) == 0
-    assert len(mail.outbox) == 1
+    assert OutboxMessage.objects.filter(kind=OutboxKind.NOTICE).count() == 1
+    assert len(mail.outbox) == 0
 
 
 def test_supplier_invoices_are_listed_once_and_archived_on_download(client, world, anaf, connected):
