@@ -88,8 +88,13 @@ def parse(content: bytes, filename: str = "") -> Parsed:
     else:
         text = _decode(content)
         if ":20:" not in text and ":61:" not in text and ":25:" not in text:
-            raise StatementError(1, "neither a CAMT.053 XML file nor an MT940 statement")
-        parsed = parse_mt940(text)
+            from .exports import kind_of, parse_export
+
+            if not kind_of(text):
+                raise StatementError(1, "neither a CAMT.053 XML file nor an MT940 statement")
+            parsed = parse_export(text)  # a BT or ING internet-banking CSV
+        else:
+            parsed = parse_mt940(text)
     return dataclasses.replace(parsed, entries=number_repeats(parsed.entries))
 
 

@@ -1,0 +1,95 @@
+"""CSV exports of internet banking (Banca Transilvania, ING Romania), written to the layouts
+public parsers of these exports describe: read with payer, IBAN and text, matched like a
+statement, refused whole with line and reason when broken."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from recurent.clients.models import Client
+from recurent.payments import selectors as sel
+from recurent.payments.bank import statement_import
+from recurent.payments.models import StatementImport, StatementLine
+from recurent.payments.statements import StatementError, parse
+from tests.factories import local
+
+from .helpers import billed
+
+NOW = local(2026, 2, 20, 9)
+
+BT = """Extras de cont;;;;;;
+Numar cont:;RO49BTRLRONCRT0123456789;;;;;
+Valuta:;RON;;;;;
+Data tranzactie,Data valuta,Descriere,Referinta tranzactiei,Debit,Credit,Sold contabil
+2026-02-05,2026-02-05,"Incasare OP - canal electronic C.I.F.:20744552 Plata REC-000001 1 ALFA SRL RO16BTRLRONCRT0123456701 BTRLRO22  REF: 139ZEXA2600002BX",139ZEXA2600002BX,,121.00,1121.00
+2026-02-05,2026-02-05,"Comision plata OP REF: 029ZEXA2600901JY",029ZEXA2600901JY,-0.51,,1120.49
+2026-02-06,2026-02-06,"Incasare OP - canal electronic abonament 1 BETA SRL RO06RNCB0072049912340001 RNCBROBU  REF: 139ZEXA2600003CC",139ZEXA2600003CC,,242.00,1362.49
+Gasit/e: 3
+""".replace(";", ",")
+
+ING = """ING Bank N.V. Amsterdam - Sucursala Bucuresti
+Cont: RO19INGB0000999904621843
+Data,,,Detalii tranzactie,,Debit,Credit
+05 februarie 2026,,,Incasare,,,"121,00"
+,,,Ordonator: ALFA SRL,,,
+,,,Din contul: RO16BTRLRONCRT0123456701,,,
+,,,Detalii: contravaloare fact REC nr. 1,,,
+,,,Referinta: 2602051234,,,
+06 februarie 2026,,,Plata,,"1.000,00",
+,,,Beneficiar: FURNIZOR SRL,,,
+"""
+
+
+@pytest.fixture
+def ab(world):
+    made = billed(world, ["100", "200"])
+    for (cl, _), iban in zip(made, ["RO16BTRLRONCRT0123456701", "RO06RNCB0072049912340001"],
+                             strict=True):  # fmt: skip
+        Client.objects.filter(pk=cl.pk).update(iban=iban)
+    return [invs[0] for _, invs in made]
+
+
+def test_bt_csv_export_is_read_with_payers_and_matched(world, ab):
+    parsed = parse(BT.encode("utf-8"))
+    assert (parsed.format, parsed.account_iban, len(parsed.entries)) == (
+        "csv-bt", "RO49BTRLRONCRT0123456789", 3,
+    )  # fmt: skip
+    first = parsed.entries[0]
+    assert (first.payer_name, first.payer_iban, first.bank_reference) == (
+        "ALFA SRL", "RO16BTRLRONCRT0123456701", "139ZEXA2600002BX",
+    )  # fmt: skip
+    imp = statement_import(company=world.company, filename="bt.csv", content=BT.encode(),
+                           as_of=NOW, user=world.user)  # fmt: skip
+    assert (imp.lines_new, imp.matched) == (2, 2)  # the fee is ours, not a client's
+    assert all(sel.payment_state(inv, NOW) == "paid" for inv in ab)
+
+
+def test_ing_csv_export_with_detail_rows(world, ab):
+    parsed = parse(ING.encode("cp1250"))
+    credit, debit = parsed.entries
+    assert (credit.payer_name, credit.payer_iban, credit.remittance, credit.bank_reference) == (
+        "ALFA SRL", "RO16BTRLRONCRT0123456701", "contravaloare fact REC nr. 1", "2602051234",
+    )  # fmt: skip
+    assert (str(credit.booking_date), credit.amount) == ("2026-02-05", 121)
+    assert (debit.credit, debit.amount, debit.payer_name) == (False, 1000, "FURNIZOR SRL")
+    statement_import(company=world.company, filename="ing.csv", content=ING.encode("cp1250"),
+                     as_of=NOW, user=world.user)  # fmt: skip
+    assert sel.payment_state(ab[0], NOW) == "paid"
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "reason"),
+    [
+        (BT.replace(",1362.49", ",1362.50"), 7, "incomplete or altered"),
+        (BT.replace("2026-02-06,2026-02-06", "2026-02-31,2026-02-06"), 7, "not a date"),
+        (ING.replace("05 februarie 2026", "35 februarie 2026"), 4, "not a date"),
+        (ING.replace('"1.000,00"', '"1.000,0x"'), 9, "not an amount"),
+    ],
+)
+def test_a_broken_export_is_refused_whole(world, ab, content, line, reason):
+    with pytest.raises(StatementError) as e:
+        parse(content.encode())
+    assert (e.value.line, reason in e.value.reason) == (line, True), e.value.reason
+    with pytest.raises(ValidationError):
+        statement_import(company=world.company, filename="x.csv", content=content.encode(),
+                         as_of=NOW, user=world.user)  # fmt: skip
+    assert StatementImport.objects.count() == 0 and StatementLine.objects.count() == 0
