@@ -28,7 +28,7 @@ from recurent.catalog.models import Product
 from recurent.clients.models import Client
 from recurent.companies.models import Company, InvoiceSeries
 from recurent.engine.cycles import BUCHAREST
-from recurent.engine.drafting import DraftError, LineTerms, draft_invoice
+from recurent.engine.drafting import Draft, DraftError, LineTerms, draft_invoice
 from recurent.engine.money import MoneyError
 from recurent.engine.vat import VatCategory, VatError, VatRateCode
 from recurent.rates.services import RateBook, RateUnavailable
@@ -42,7 +42,7 @@ from .models import (
     InvoiceOrigin,
 )
 from .numbering import SeriesLock, vat_breakdown
-from .services import AFTER_ISSUE
+from .services import AFTER_ISSUE, party_problems
 from .snapshots import buyer_snapshot, seller_snapshot
 
 
@@ -236,34 +236,8 @@ def _issue_instant(d: InvoiceDraft, series: InvoiceSeries, as_of: datetime) -> d
     return max(at, last) if last is not None else at
 
 
-@transaction.atomic
-def invoice_issue_draft(*, draft: InvoiceDraft, as_of: datetime, user: Any) -> Invoice:
-    """Number and write the draft's invoice, then run the AFTER_ISSUE hooks. Returns it."""
-    if as_of.tzinfo is None:
-        raise _error("as_of", _("must be an aware instant"), "naive")
-    # Locked so that the same draft is never issued twice (double click, API retry).
-    d = (
-        InvoiceDraft.objects.select_for_update()
-        .select_related("company", "client")
-        .get(pk=draft.pk)
-    )
-    if d.invoice_id is not None:
-        raise _error("draft", _("already issued as %(number)s"), "issued",
-                     number=d.invoice.full_number if d.invoice else "")  # fmt: skip
-    # The series row locked before its newest date is read: the rule below and the number
-    # taken by SeriesLock see the same row (a re-lock of a held row waits for nothing).
-    series = InvoiceSeries.objects.select_for_update().get(pk=d.series_id)
-    issued_at = _issue_instant(d, series, as_of)
-    issue_date = issued_at.astimezone(BUCHAREST).date()
-    company, client = d.company, d.client
-    seller, buyer = seller_snapshot(company), buyer_snapshot(client)
-    from recurent.documents.validation import check_party
-
-    for role, field, snap in (("seller", "company", seller), ("buyer", "client", buyer)):
-        problems = check_party(snap, role)
-        if problems:
-            raise _error(field, _("incomplete data: %(problems)s"), "incomplete",
-                         problems="; ".join(f"{f}: {m}" for f, m in problems))  # fmt: skip
+def _price(d: InvoiceDraft, company: Company, issue_date: date) -> Draft:
+    """The draft's lines priced by the engine for ``issue_date`` (rates read for that day)."""
     fx = fx_date = None
     if d.currency != "RON" or d.price_currency != "RON":
         foreign = d.price_currency if d.price_currency != "RON" else d.currency
@@ -285,6 +259,36 @@ def invoice_issue_draft(*, draft: InvoiceDraft, as_of: datetime, user: Any) -> I
         )  # fmt: skip
     except (DraftError, VatError, MoneyError) as e:
         raise _error(e.field, e.message, "invalid") from e
+    return priced
+
+
+@transaction.atomic
+def invoice_issue_draft(*, draft: InvoiceDraft, as_of: datetime, user: Any) -> Invoice:
+    """Number and write the draft's invoice, then run the AFTER_ISSUE hooks. Returns it."""
+    if as_of.tzinfo is None:
+        raise _error("as_of", _("must be an aware instant"), "naive")
+    # Locked so that the same draft is never issued twice (double click, API retry).
+    d = (
+        InvoiceDraft.objects.select_for_update()
+        .select_related("company", "client")
+        .get(pk=draft.pk)
+    )
+    if d.invoice_id is not None:
+        raise _error("draft", _("already issued as %(number)s"), "issued",
+                     number=d.invoice.full_number if d.invoice else "")  # fmt: skip
+    # The series row locked before its newest date is read: the rule below and the number
+    # taken by SeriesLock see the same row (a re-lock of a held row waits for nothing).
+    series = InvoiceSeries.objects.select_for_update().get(pk=d.series_id)
+    issued_at = _issue_instant(d, series, as_of)
+    issue_date = issued_at.astimezone(BUCHAREST).date()
+    company, client = d.company, d.client
+    seller, buyer = seller_snapshot(company), buyer_snapshot(client)
+    for role, field, snap in (("seller", "company", seller), ("buyer", "client", buyer)):
+        problems = party_problems(snap, role)
+        if problems:
+            raise _error(field, _("incomplete data: %(problems)s"), "incomplete",
+                         problems="; ".join(f"{f}: {m}" for f, m in problems))  # fmt: skip
+    priced = _price(d, company, issue_date)
 
     lock = SeriesLock([series.pk], as_of=issued_at)
     s, year, number, full_number = lock.take(series.pk)
@@ -424,3 +428,11 @@ def _by_key(
     if found is None:
         raise _error(field, _("%(key)s not found in this company"), "not_found", key=key)
     return found
+
+
+@transaction.atomic
+def invoice_create(*, as_of: datetime, user: Any, **fields: Any) -> Invoice:
+    """Create and issue at once (API, CLI): a draft saved and issued in one transaction, so an
+    error anywhere leaves neither the draft nor a number behind."""
+    draft = invoice_create_draft(as_of=as_of, user=user, **fields)
+    return invoice_issue_draft(draft=draft, as_of=as_of, user=user)

@@ -513,6 +513,14 @@ class _Schedules:
 AFTER_ISSUE: list[Callable[[list[Invoice]], None]] = []
 
 
+def party_problems(snapshot: dict[str, Any], role: str) -> list[tuple[str, str]]:
+    """ANAF's party rules on a seller/buyer snapshot (the check ``_Block`` applies), for the
+    other issuing paths (one-off invoices) without a second import of documents."""
+    from recurent.documents.validation import check_party
+
+    return check_party(snapshot, role)
+
+
 def _bucharest_date(at: datetime) -> Any:
     return at.astimezone(BUCHAREST).date()
 

@@ -7,8 +7,9 @@ from datetime import date
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Status
+from ninja import Query, Router, Schema, Status
 
 from recurent.common import clock
 from recurent.companies.models import InvoiceSeries
@@ -190,3 +191,50 @@ def storno_invoice(request: HttpRequest, invoice_id: Id, body: StornoCreditIn) -
             raise ValidationError({"series_id": ["unknown series"]})
     credit = service(invoice=inv, lines=lines, as_of=clock.now(), user=caller.user, series=series)
     return Status(201, invoice_detail(Invoice.objects.select_related("series").get(pk=credit.pk)))
+
+
+class OneOffLineIn(Schema):
+    """A line from a product (by code or id; blanks are taken from it) or in free text."""
+
+    product: str | int | None = None
+    name: str = ""
+    description: str = ""
+    unit_code: str = ""
+    unit_name: str = ""
+    quantity: str | int | float
+    unit_price: str | int | float | None = None
+    vat_category: str = ""
+    vat_rate: str = ""
+
+
+class OneOffInvoiceIn(Schema):
+    client: str | int  # id, tax id (CUI/CNP) or exact name
+    series: str | None = None  # code; the default series when omitted
+    issue_date: date | None = None  # today when omitted; never before the series' newest
+    due_date: date | None = None
+    currency: str = "RON"
+    price_currency: str | None = None
+    notes: str = ""
+    lines: list[OneOffLineIn]
+    email: bool = False  # queue the invoice email to the client at once
+
+
+@router.post(
+    "/invoices",
+    response={201: InvoiceDetailOut},
+    summary="Issue a one-off invoice (not from a contract)",
+)
+def create_invoice(request: HttpRequest, body: OneOffInvoiceIn) -> Status:
+    from recurent.invoices.oneoff import draft_fields_from_json, invoice_create
+
+    caller = caller_of(request)
+    data = body.model_dump(exclude_none=True, mode="json")
+    email = data.pop("email", False)
+    fields = draft_fields_from_json(company=caller.company, data=data)
+    with transaction.atomic():  # the email is queued with the invoice or not at all
+        inv = invoice_create(as_of=clock.now(), user=caller.user, **fields)
+        if email:
+            from recurent.mail.services import outbox_resend
+
+            outbox_resend(invoice=inv, as_of=inv.issued_at)
+    return Status(201, invoice_detail(Invoice.objects.select_related("series").get(pk=inv.pk)))

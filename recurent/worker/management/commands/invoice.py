@@ -1,0 +1,87 @@
+"""recurent invoice create FILE.json: issue a one-off invoice (or save it as a draft).
+
+The file holds one invoice as ``POST /api/v1/invoices`` takes it (client, series, issue_date,
+due_date, currency, notes, lines, email). An error names its place (the JSON line and column,
+or the field path such as ``lines[2].quantity``) and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import translation
+
+from recurent.common import clock
+from recurent.common.errors import messages_of
+from recurent.companies.models import Company
+from recurent.invoices.oneoff import (
+    draft_fields_from_json,
+    invoice_create,
+    invoice_create_draft,
+)
+from recurent.invoices.services import system_user
+
+
+class Command(BaseCommand):
+    help = "One-off invoices: `create FILE.json` issues one (or saves a draft with --draft)."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("action", choices=["create"])
+        parser.add_argument("file", help="the invoice as JSON (see docs/guide-accountant.md)")
+        parser.add_argument(
+            "--company", type=int, help="company id (needed when there are several)"
+        )
+        parser.add_argument("--user", help="username it is issued under (default: first superuser)")
+        parser.add_argument("--draft", action="store_true", help="save a draft, do not issue")
+
+    def handle(self, *args, **o):  # type: ignore[no-untyped-def]
+        translation.activate("en")
+        path = Path(o["file"])
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise CommandError(f"{path}: {e.strerror}") from None
+        except json.JSONDecodeError as e:
+            raise CommandError(f"{path}:{e.lineno}:{e.colno}: {e.msg}") from None
+        companies = Company.objects.all()
+        if o["company"] is not None:
+            companies = companies.filter(pk=o["company"])
+        found = list(companies[:2])
+        if len(found) != 1:
+            raise CommandError(
+                "--company: " + ("no such company" if not found else "several; name one")
+            )
+        user = (
+            get_user_model().objects.filter(username=o["user"]).first()
+            if o["user"]
+            else system_user()
+        )
+        if user is None:
+            raise CommandError(
+                f"--user: no user {o['user']!r}" if o["user"] else "--user: name one"
+            )
+        as_of = clock.now()
+        try:
+            with transaction.atomic():  # the email with the invoice, or nothing at all
+                email = bool(data.pop("email", False)) if isinstance(data, dict) else False
+                fields = draft_fields_from_json(company=found[0], data=data)
+                if o["draft"]:
+                    draft = invoice_create_draft(as_of=as_of, user=user, **fields)
+                    self.stdout.write(f"draft {draft.pk} saved (no number until it is issued)")
+                    return
+                inv = invoice_create(as_of=as_of, user=user, **fields)
+                if email:
+                    from recurent.mail.services import outbox_resend
+
+                    outbox_resend(invoice=inv, as_of=inv.issued_at)
+        except ValidationError as e:
+            raise CommandError("; ".join(f"{path}: {f}: {m}" for f, m in messages_of(e))) from None
+        self.stdout.write(
+            f"{inv.full_number} issued {inv.issue_date.isoformat()}: "
+            f"{inv.gross_total} {inv.currency}{' (email queued)' if email else ''}"
+        )

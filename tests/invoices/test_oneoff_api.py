@@ -1,0 +1,66 @@
+"""POST /api/v1/invoices: a one-off invoice issued through the API, with its conventions."""
+
+from __future__ import annotations
+
+from recurent.invoices.models import Invoice, InvoiceDraft
+from recurent.invoices.services import issue_due
+from recurent.mail.models import OutboxMessage
+from tests import factories as f
+from tests.api.conftest import accountant_api, admin_api, viewer_api  # noqa: F401
+from tests.factories import local
+
+
+def _body(client, **kw):
+    body = {
+        "client": client.tax_id,
+        "lines": [
+            {"name": "Instalare", "unit_code": "C62", "quantity": "1", "unit_price": "500"},
+            {"product": kw.pop("product_code", None) or "", "quantity": "2"},
+        ],
+    }
+    body.update(kw)
+    return body
+
+
+def test_an_accountant_issues_a_one_off_invoice_numbered_after_the_contract_invoices(
+    world,
+    accountant_api,  # noqa: F811
+):
+    f.contract(world.company, issuer=world.user, first=local(2026, 1, 31))
+    issue_due(as_of=local(2026, 1, 31, 10))
+    cl = f.client(world.company, tax_id="RO1590082")
+    p = f.product(world.company, unit_price="40")
+    r = accountant_api.post(
+        "/invoices", _body(cl, product_code=p.code, email=True),
+        headers={"Idempotency-Key": "one-off-1"},
+    )  # fmt: skip
+    assert r.status_code == 201, r.content
+    out = r.json()
+    assert out["full_number"] == "REC-000002" and out["gross_total"] in ("701.80", "701.8")
+    assert [li["name"] for li in out["lines"]] == ["Instalare", p.name]
+    inv = Invoice.objects.get(pk=out["id"])
+    assert inv.origin == "manual" and inv.client_id == cl.pk
+    assert OutboxMessage.objects.filter(invoice=inv).count() == 1  # emailed, as asked
+    again = accountant_api.post(
+        "/invoices", _body(cl, product_code=p.code, email=True),
+        headers={"Idempotency-Key": "one-off-1"},
+    )  # fmt: skip
+    assert again.json()["id"] == out["id"] and Invoice.objects.count() == 2  # replayed
+
+
+def test_a_bad_line_is_a_problem_naming_it_and_nothing_is_written(world, accountant_api):  # noqa: F811
+    cl = f.client(world.company)
+    body = _body(cl)
+    body["lines"][1] = {"name": "Fără preț", "quantity": "1"}
+    r = accountant_api.post("/invoices", body)
+    assert r.status_code in (400, 422), r.content
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert "lines.1.unit_price" in r.content.decode()  # the API numbers lines from 0
+    assert Invoice.objects.count() == 0 and InvoiceDraft.objects.count() == 0
+    world.series.refresh_from_db()
+    assert world.series.next_number == 1
+
+
+def test_a_viewer_cannot_issue(world, viewer_api):  # noqa: F811
+    r = viewer_api.post("/invoices", _body(f.client(world.company)))
+    assert r.status_code == 403 and Invoice.objects.count() == 0
