@@ -63,6 +63,20 @@ def an_iban(bank: str, n: int) -> str:
     return f"RO{stdiban.calc_check_digits(f'RO00{bban}')}{bban}"
 
 
+def server_cpu() -> float:
+    """CPU seconds of this connection's PostgreSQL backend (same machine), else 0."""
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def written(rng: random.Random, inv: Invoice) -> tuple[str, str]:
     """(style, text) of a payment of ``inv`` with its number in it."""
     n = inv.number
@@ -133,6 +147,7 @@ def main() -> None:
 
         events._listeners.clear()
     prof = cProfile.Profile() if args.profile else None
+    server0 = server_cpu()
     t, cpu = time.perf_counter(), time.process_time()
     with CaptureQueriesContext(connection) as queries:
         if prof:
@@ -141,6 +156,7 @@ def main() -> None:
         if prof:
             prof.disable()
     dt, dcpu = time.perf_counter() - t, time.process_time() - cpu
+    server = server_cpu() - server0
     if prof:
         pstats.Stats(prof).sort_stats("tottime").print_stats(20)
     by_ref = {li.bank_reference: li for li in StatementLine.objects.filter(statement=imp)}
@@ -163,7 +179,9 @@ def main() -> None:
     print(
         f"import + match: {dt:.2f}s wall, {dcpu:.2f}s CPU of this process ({dt / n * 1000:.2f} ms/line)"
         f" on {connection.vendor}, {len(queries.captured_queries)} queries"
+        + (f"; PostgreSQL backend CPU {server:.2f}s" if connection.vendor == "postgresql" else "")
     )
+    print(f"load average during the run: {os.getloadavg()}")
     print(f"automatic: {auto}/{n} = {auto / n:.1%}; wrong: {wrong} {dict(wrong_kinds)}")
     print(f"report: {imp.report}")
     t = time.perf_counter()
