@@ -42,6 +42,10 @@ class SeriesLock:
     """
 
     def __init__(self, series_ids: Iterable[int], *, as_of: datetime | None) -> None:
+        from .services import billing_instant_check
+
+        # No invoice or credit note dated in the future: its series would follow it (issue 14).
+        billing_instant_check(as_of=as_of, dry_run=False)
         self.series: dict[int, InvoiceSeries] = {
             s.pk: s
             for s in InvoiceSeries.objects.select_for_update()

@@ -79,3 +79,15 @@ def test_web_run_in_the_future_is_refused_in_romanian(admin_client, world):  # n
         reverse("web:billing-run"), {"as_of": "2030-01-01T00:00", "dry_run": "on"}, follow=True
     )
     assert "REC-000001" in r.content.decode() and not Invoice.objects.exists()
+
+
+def test_a_storno_cannot_be_dated_in_the_future_either(world):
+    from recurent.invoices.storno import invoice_storno
+
+    _due_contract(world)
+    issue_due(as_of=local(2026, 2, 1, 10))
+    invoice = Invoice.objects.order_by("number").first()
+    with pytest.raises(ValidationError) as e:
+        invoice_storno(invoice=invoice, lines=None, as_of=local(2030, 1, 1), user=world.user)
+    assert e.value.error_dict["as_of"][0].code == "future"
+    assert Invoice.objects.filter(kind="credit_note").count() == 0
