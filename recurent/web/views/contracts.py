@@ -6,6 +6,7 @@ import re
 from itertools import islice
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -19,10 +20,11 @@ from django.views.decorators.http import require_POST
 
 from recurent.catalog.models import Product
 from recurent.common import clock
-from recurent.common.access import company_required, scoped
+from recurent.common.access import company_required, has_role, scoped
 from recurent.companies.models import InvoiceSeries
+from recurent.contracts import charges as charge_services
 from recurent.contracts import services
-from recurent.contracts.models import Contract, ContractStatus
+from recurent.contracts.models import ChargeKind, Contract, ContractCharge, ContractStatus
 from recurent.engine import vat
 from recurent.engine.cycles import BUCHAREST
 from recurent.invoices import services as invoice_services
@@ -283,6 +285,38 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _contract_form(request, get_object_or_404(scoped(Contract.objects, request), pk=pk))
 
 
+class ChargeForm(forms.Form):
+    """A one-off charge or credit (contracts.charges.charge_add checks it)."""
+
+    kind = forms.ChoiceField(label=gettext_lazy("kind"), choices=ChargeKind.choices)
+    description = forms.CharField(label=gettext_lazy("description"), max_length=100)
+    quantity = forms.CharField(label=gettext_lazy("quantity"), initial="1", max_length=30)
+    unit_price = forms.CharField(label=gettext_lazy("unit price"), max_length=30)
+    unit_code = forms.CharField(label=gettext_lazy("unit"), initial="C62", max_length=3)
+    vat_category = forms.ChoiceField(
+        label=gettext_lazy("VAT category"), choices=[(c.value, c.value) for c in vat.VatCategory]
+    )
+    vat_rate = forms.ChoiceField(
+        label=gettext_lazy("VAT rate"), choices=[(c.value, c.value) for c in vat.VatRateCode]
+    )
+
+
+def _charge_action(request: HttpRequest, contract: Contract, action: str) -> None:
+    user: Any = request.user
+    if action == "charge-add":
+        form = ChargeForm(request.POST)
+        form.is_valid()
+        data = {k: request.POST.get(k, "") for k in ChargeForm.base_fields}
+        charge_services.charge_add(contract=contract, user=user, as_of=clock.now(), **data)
+        messages.success(request, _("Added to the contract's next invoice."))
+    else:
+        charge = get_object_or_404(
+            ContractCharge, pk=request.POST.get("charge") or 0, contract=contract
+        )
+        charge_services.charge_remove(charge=charge, user=user, as_of=clock.now())
+        messages.success(request, _("Removed: it will not be invoiced."))
+
+
 @company_required("viewer")
 def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contract = get_object_or_404(
@@ -308,6 +342,13 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "upcoming": upcoming,
         "invoices": paginate(request, invoices, 12),
         "changes": contract.changes.select_related("user")[:100],
+        "charges": ContractCharge.objects.filter(contract=contract, invoice__isnull=True)
+        .select_related("created_by")
+        .order_by("created_at", "pk"),
+        "can_edit": has_role(request, "accountant"),
+        "charge_form": ChargeForm()
+        if contract.status not in {ContractStatus.CANCELLED, ContractStatus.ENDED}
+        else None,
         # "Issue now" for a due contract (the worker would issue it at its next pass).
         "due_now": contract.status == ContractStatus.ACTIVE
         and contract.next_issue_at is not None
@@ -375,6 +416,8 @@ def contract_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
         if action == "issue-now":
             _issue_now(request, contract)
+        elif action in {"charge-add", "charge-remove"}:
+            _charge_action(request, contract, action)
         elif action == "release":
             services.contract_release_hold(contract=contract, user=user)
             messages.success(
