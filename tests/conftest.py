@@ -1,4 +1,10 @@
 import pytest
+from hypothesis import settings
+
+# Property tests check results, not speed: on a 2-core machine running the suite in two xdist
+# processes (and other work), a 200 ms per-example deadline fails at random.
+settings.register_profile("recurent", deadline=None)
+settings.load_profile("recurent")
 
 
 @pytest.fixture
