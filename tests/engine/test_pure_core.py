@@ -8,7 +8,7 @@ import pytest
 from recurent.engine import identifiers, numbering
 
 ENGINE = Path(__file__).resolve().parents[2] / "recurent" / "engine"
-ALLOWED = {"__future__", "collections", "dataclasses", "datetime", "decimal", "enum", "re", "typing",
+ALLOWED = {"__future__", "collections", "dataclasses", "datetime", "decimal", "enum", "functools", "re", "typing",
            "unicodedata", "zoneinfo", "dateutil", "stdnum"}  # fmt: skip
 
 
