@@ -9,6 +9,7 @@ from recurent.web.views import (
     company,
     contracts,
     dashboard,
+    invoice_new,
     invoices,
     nomenclators,
     portal_links,
@@ -87,6 +88,8 @@ urlpatterns = [
     path("contracts/<int:pk>/<slug:action>/", contracts.contract_action, name="contract-action"),
     # Invoices
     path("invoices/", invoices.invoice_list, name="invoices"),
+    path("invoices/new/", invoice_new.invoice_new, name="invoice-add"),
+    path("invoices/drafts/<int:pk>/", invoice_new.invoice_new, name="invoice-draft"),
     path("invoices/<int:pk>/", invoices.invoice_detail, name="invoice"),
     path("invoices/<int:pk>/storno/", invoices.invoice_storno_view, name="invoice-storno"),
     path("invoices/<int:pk>/resend/", invoices.invoice_resend_view, name="invoice-resend"),
