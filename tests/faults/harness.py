@@ -235,11 +235,15 @@ def check_invariants(url: str, *, as_of: datetime, complete: bool = True) -> Sta
     want_lines = dict(
         rows(url, "SELECT contract_id, COUNT(*) FROM contracts_contractline GROUP BY contract_id")
     )
+    # One-off charges (contracts.ContractCharge) add a line each to the invoice they landed on.
+    charges = dict(rows(url, "SELECT invoice_id, COUNT(*) FROM contracts_contractcharge "
+                             "WHERE invoice_id IS NOT NULL GROUP BY invoice_id"))  # fmt: skip
     per_contract: dict[int, list[int]] = defaultdict(list)
     invoices = rows(url, "SELECT id, contract_id, period_index, net_total FROM invoices_invoice")
     for iid, cid, index, net in invoices:
         n, total = lines.get(iid, (0, Decimal(0)))
-        assert n == want_lines[cid], f"invoice {iid}: {n} lines, its contract has {want_lines[cid]}"
+        want = want_lines[cid] + charges.get(iid, 0)
+        assert n == want, f"invoice {iid}: {n} lines, its contract and charges make {want}"
         assert total == Decimal(str(net)).quantize(cent), (
             f"invoice {iid}: lines sum to {total}, net total {net}"
         )
