@@ -68,7 +68,7 @@ def test_a_1_mb_annex_that_inflates_to_1_gib_is_refused_in_little_memory(name, m
     assert "mimetype" in got["outcome"] or "sheet1.xml" in got["outcome"], got
     assert "50 MB" in got["outcome"], got  # the limit, named (in the active language)
     assert got["peak_mb"] < 200, got
-    assert got["seconds"] < 1, got
+    assert got["seconds"] < 5, got  # refused from the sizes (inflating took 24 s)
 
 
 def _ods(mimetype: bytes = b"application/vnd.oasis.opendocument.spreadsheet") -> bytes:

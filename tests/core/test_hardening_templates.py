@@ -49,7 +49,7 @@ def test_the_doubling_bomb_is_refused_at_save_in_little_memory_and_time():
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert str(templating.MAX_VALUE) in got["outcome"], got
-    assert got["peak_mb"] < 200 and got["seconds"] < 1, got
+    assert got["peak_mb"] < 200 and got["seconds"] < 5, got
 
 
 @pytest.mark.parametrize("source", [DOUBLING, PLUS, REPLACE], ids=["concat", "plus", "replace"])
