@@ -34,25 +34,19 @@ StornoLines = Sequence[tuple[InvoiceLine, Decimal]]
 
 def credited_quantities(invoice: Invoice) -> dict[int, Decimal]:
     """Quantity already credited per line of ``invoice`` (positive numbers), by line id."""
+    return _credited(invoice, "quantity")
+
+
+def _credited(invoice: Invoice, column: str) -> dict[int, Decimal]:
+    """Sum of ``column`` over the credit-note lines of each line of ``invoice``, made positive."""
     rows = (
         InvoiceLine.objects.filter(
             credited_line__invoice=invoice, invoice__kind=InvoiceKind.CREDIT_NOTE
         )
         .values("credited_line_id")
-        .annotate(q=Sum("quantity"))
+        .annotate(total=Sum(column))
     )
-    return {r["credited_line_id"]: -(r["q"] or Decimal(0)) for r in rows}
-
-
-def _credited_nets(invoice: Invoice) -> dict[int, Decimal]:
-    rows = (
-        InvoiceLine.objects.filter(
-            credited_line__invoice=invoice, invoice__kind=InvoiceKind.CREDIT_NOTE
-        )
-        .values("credited_line_id")
-        .annotate(n=Sum("net"))
-    )
-    return {r["credited_line_id"]: -(r["n"] or Decimal(0)) for r in rows}
+    return {r["credited_line_id"]: -(r["total"] or Decimal(0)) for r in rows}
 
 
 def _credit_series(invoice: Invoice, series: InvoiceSeries | None) -> InvoiceSeries:
@@ -98,7 +92,7 @@ def invoice_storno(
             )
         orig_lines = {li.pk: li for li in original.lines.all()}
         done = credited_quantities(original)
-        done_nets = _credited_nets(original)
+        done_nets = _credited(original, "net")
         remaining = {pk: li.quantity - done.get(pk, Decimal(0)) for pk, li in orig_lines.items()}
         if lines is None:
             wanted = [(orig_lines[pk], q) for pk, q in remaining.items() if q > 0]
