@@ -30,6 +30,35 @@ from .links import invoice_from_token
 from .models import AgreementStatus, CardAgreement, GatewayAccount, Provider
 from .providers import GatewayError
 
+# Where a pay page's form may lead: the POST answers with a redirect to the processor's hosted
+# page, and the browser applies the page's CSP form-action to that redirect too.
+HOSTED_ORIGINS = {
+    Provider.STRIPE: ["https://checkout.stripe.com"],
+    Provider.NETOPIA: [
+        "https://secure.mobilpay.ro",
+        "https://secure-sandbox.netopia-payments.com",
+        "https://secure.sandbox.netopia-payments.com",
+    ],
+}
+
+
+def _allow_processors(request: HttpRequest, response: HttpResponse, accounts: list[Any]) -> None:
+    from urllib.parse import urlsplit
+
+    from recurent.common import csp
+
+    origins: list[str] = []
+    for a in accounts:
+        origins += HOSTED_ORIGINS.get(a.provider, [])
+        if a.api_base:  # a proxy or a stand-in serves the hosted page from its own origin
+            u = urlsplit(a.api_base)
+            origins.append(f"{u.scheme}://{u.netloc}")
+    policy = csp.policy(getattr(request, "csp_nonce", ""))
+    extra = " ".join(dict.fromkeys(origins))
+    response[csp.HEADER] = policy.replace(
+        "form-action 'self'", f"form-action 'self' {extra}".rstrip()
+    )
+
 
 def _ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
@@ -91,12 +120,14 @@ def _pay(request: HttpRequest, token: str, invoice: Invoice) -> HttpResponse:
             else:
                 return HttpResponseRedirect(checkout.url)
     status = 400 if errors else 200
-    return render(
+    response = render(
         request, "gateways/pay.html",
         {"invoice": invoice, "left": left, "accounts": accounts, "contract": contract,
          "active": active, "consent": consent, "errors": errors, "token": token},
         status=status,
     )  # fmt: skip
+    _allow_processors(request, response, accounts)
+    return response
 
 
 def pay_done(request: HttpRequest, token: str) -> HttpResponse:

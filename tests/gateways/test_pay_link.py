@@ -118,3 +118,13 @@ def test_the_agreement_needs_the_clients_name(world, stripe_account, client):
     _, [inv] = issued(world)
     r = client.post(_path(pay_url(inv.pk)), {"account": stripe_account.pk, "save_card": "1"})
     assert r.status_code == 400 and PaySession.objects.count() == 0
+
+
+def test_the_pay_page_lets_its_form_lead_to_the_processors_page_only(
+    world, stripe_account, stripe_fake, client
+):
+    _, [inv] = issued(world)
+    csp = client.get(_path(pay_url(inv.pk)))["Content-Security-Policy"]
+    form_action = next(d for d in csp.split("; ") if d.startswith("form-action"))
+    assert form_action == f"form-action 'self' https://checkout.stripe.com {stripe_fake.base}"
+    assert "script-src 'self' 'nonce-" in csp
