@@ -267,3 +267,59 @@ class InvoiceDraftLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["draft", "position"], name="invoice_draft_line_once")
         ]
+
+
+class ReceiptSeries(models.Model):
+    """The numbering series of cash receipts (chitanțe): its own counter, locked at issue.
+
+    Separate from InvoiceSeries so that no invoice path (contracts, billing runs, one-off,
+    storno) can ever take a receipt number, and no receipt an invoice number. The number
+    itself is allocated by the same pure rule (``engine.numbering.allocate_block``).
+    """
+
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.CASCADE, related_name="receipt_series"
+    )
+    code = models.CharField(_("series code"), max_length=10)
+    next_number = models.PositiveIntegerField(_("next number"), default=1)
+    width = models.PositiveSmallIntegerField(_("digits"), default=6)
+    yearly_restart = models.BooleanField(_("restart numbering every year"), default=False)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_issued_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="receipt_series_code_once")
+        ]
+
+
+class Receipt(models.Model):
+    """A cash receipt as issued: one per cash payment, never changed (like an invoice)."""
+
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    series = models.ForeignKey(ReceiptSeries, on_delete=models.PROTECT, related_name="receipts")
+    year = models.PositiveSmallIntegerField()
+    number = models.PositiveIntegerField()
+    full_number = models.CharField(max_length=30)
+    payment = models.OneToOneField(
+        "payments.Payment", on_delete=models.PROTECT, related_name="receipt"
+    )
+    issued_at = models.DateTimeField()
+    date = models.DateField()
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    amount_words = models.CharField(max_length=400)
+    seller = models.JSONField()
+    payer = models.JSONField()
+    payer_name = models.CharField(max_length=200)
+    paid_invoices = models.JSONField(default=list)  # [{"number", "amount"}] as at issue
+    issuer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issuer_name = models.CharField(max_length=150)
+    # Cash from this payer on this day above the legal limit (payments.receipts.CASH_LIMITS).
+    over_cash_limit = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-issued_at", "-number"]
+        constraints = [
+            # Gapless numbering relies on this: a number is given once per series and year.
+            models.UniqueConstraint(fields=["series", "year", "number"], name="receipt_number_once")
+        ]

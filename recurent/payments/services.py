@@ -214,10 +214,14 @@ def payment_record(
     user: AbstractBaseUser | None,
     source: str = PaymentSource.MANUAL,
     statement_line: StatementLine | None = None,
+    issue_receipt: bool = False,
 ) -> Payment:
-    """Record money received from a client and apply it to invoices; the rest stays as credit."""
+    """Record money received from a client and apply it to invoices; the rest stays as credit.
+    ``issue_receipt``: a cash payment gets its receipt (payments.receipts) in this transaction."""
     errors, currency = _payment_errors(
-        company=company, client=client, method=method, receipt_number=receipt_number,
+        company=company, client=client, method=method,
+        # A receipt issued here gives the number (payments.receipts); otherwise it is typed in.
+        receipt_number=receipt_number or ("issued" if issue_receipt else ""),
         currency=currency, date=date, reference=reference, as_of=as_of,
     )  # fmt: skip
     if errors:
@@ -232,6 +236,10 @@ def payment_record(
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     _allocate(payment, allocations, as_of)
     _emit_received(payment, [inv if isinstance(inv, int) else inv.pk for inv, _ in allocations])
+    if issue_receipt:
+        from .receipts import receipt_issue
+
+        receipt_issue(payment=payment, as_of=as_of, user=_user(user))
     return payment
 
 
