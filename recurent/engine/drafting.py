@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from .discounts import Allowance, Discount, line_allowances
 from .money import MoneyError, round_price
-from .vat import LineInput, Totals, VatCategory, VatRateCode, compute_totals, rate_on
+from .vat import LineInput, Totals, VatCategory, VatRateCode, compute_totals, line_net, rate_on
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,9 @@ class DraftLine:
     unit_price: Decimal  # in the invoice currency
     vat_category: VatCategory
     vat_rate: Decimal
-    net: Decimal
+    net: Decimal  # quantity x unit price rounded once, minus the allowances
     product_code: str
+    allowances: tuple[Allowance, ...] = ()  # discounts on this line (BG-27)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ def draft_invoice(
     fx_date: date | None = None,
     seller_vat_payer: bool = True,
     charges: Sequence[LineTerms] = (),
+    discounts: Sequence[Discount] = (),
+    period_index: int = 0,
+    period_start: date | None = None,
 ) -> Draft:
     """Price the lines for ``issue_date``.
 
@@ -81,6 +86,8 @@ def draft_invoice(
     A seller that is not a VAT payer invoices everything under category O.
     ``charges``: one-off charges (quantity > 0) and credits (quantity < 0) added after the
     contract lines; a credit never takes the invoice below zero.
+    ``discounts``: the contract's discounts and trials (engine.discounts), applied to the
+    contract lines of period ``period_index`` starting ``period_start`` as line allowances.
     """
     if not lines:
         raise DraftError("lines", "a contract needs at least one line to be invoiced")
@@ -126,11 +133,33 @@ def draft_invoice(
                 product_code=term.product_code,
             )
         )
+    allowances: tuple[Allowance, ...] = ()
+    if discounts:
+        allowances = line_allowances(
+            [line_net(li.quantity, li.unit_price) for li in inputs[:n_lines]],
+            discounts,
+            index=period_index,
+            period_start=period_start or issue_date,
+            amount_rate=fx_rate if convert else None,
+        )
+        off: dict[int, Decimal] = {}
+        for a in allowances:
+            off[a.position] = off.get(a.position, Decimal(0)) + a.amount
+        inputs = [
+            LineInput(li.quantity, li.unit_price, li.category, li.rate, off.get(pos, Decimal(0)))
+            for pos, li in enumerate(inputs, start=1)
+        ]
     totals = compute_totals(inputs, fx_rate if invoice_currency != "RON" else None)
     if totals.net < 0:
         raise DraftError("charges", "the credits are larger than the invoice they would go on")
     priced = tuple(
-        DraftLine(**{**d.__dict__, "net": net})
+        DraftLine(
+            **{
+                **d.__dict__,
+                "net": net,
+                "allowances": tuple(a for a in allowances if a.position == d.position),
+            }
+        )
         for d, net in zip(out, totals.line_nets, strict=True)
     )
     return Draft(

@@ -120,6 +120,9 @@ class LineInput:
     unit_price: Decimal
     category: VatCategory
     rate: Decimal  # percentage in force
+    # Line allowances (discounts, engine.discounts), already rounded: the line's net is
+    # quantity x price rounded once, minus this.
+    allowance: Decimal = Decimal("0")
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def compute_totals(lines: Sequence[LineInput], fx_to_ron: Decimal | None = None)
     VAT in RON is computed per group from the group base x rate x fx and rounded once
     (not converted from the rounded VAT), then summed.
     """
-    nets = tuple(line_net(li.quantity, li.unit_price) for li in lines)
+    nets = tuple(line_net(li.quantity, li.unit_price) - li.allowance for li in lines)
     order: list[tuple[VatCategory, Decimal]] = []
     bases: dict[tuple[VatCategory, Decimal], Decimal] = {}
     for li, net in zip(lines, nets, strict=True):
