@@ -59,6 +59,7 @@ from .collection import collection_return, collection_settle
 from .models import (
     CollectionItem,
     CollectionStatus,
+    ColumnMapping,
     ImportStatus,
     LineStatus,
     Mandate,
@@ -422,9 +423,9 @@ def _check_size(content: bytes) -> None:
         raise ValidationError({"file": ["the file is larger than 20 MB"]})
 
 
-def _parse(content: bytes, filename: str) -> Parsed:
+def _parse(content: bytes, filename: str, mapping: ColumnMapping | None = None) -> Parsed:
     try:
-        return parse(content, filename)
+        return parse(content, filename, mapping)
     except StatementError as err:
         raise ValidationError({"file": [f"line {err.line}: {err.reason}"]}) from None
 
@@ -436,16 +437,20 @@ def statement_receive(
     content: bytes,
     as_of: datetime,
     user: AbstractBaseUser | None,
+    mapping: ColumnMapping | None = None,
 ) -> StatementImport:
     """Check the whole file now (a broken one is refused with its line and reason and nothing
-    is stored) and queue it for the worker."""
+    is stored) and queue it for the worker. ``mapping``: a CSV export read with the account's
+    saved columns."""
     _check_size(content)
-    parsed = _parse(content, filename)
+    if mapping is not None and mapping.company_id != company.pk:
+        raise ValidationError({"mapping": ["unknown bank account"]})
+    parsed = _parse(content, filename, mapping)
     return StatementImport.objects.create(
         company=company, filename=filename[:200], format=parsed.format,
         sha256=hashlib.sha256(content).hexdigest(), account_iban=parsed.account_iban[:34],
         imported_at=as_of, imported_by=_user(user), lines_total=len(parsed.entries),
-        status=ImportStatus.QUEUED, content=content,
+        status=ImportStatus.QUEUED, content=content, mapping=mapping,
     )  # fmt: skip
 
 
@@ -453,7 +458,7 @@ def _run(imp: StatementImport, content: bytes, as_of: datetime) -> None:
     """Write and match every line of the file (the caller holds the transaction)."""
     company = imp.company
     user = imp.imported_by
-    parsed = _parse(content, imp.filename)
+    parsed = _parse(content, imp.filename, imp.mapping)
     entries = [
         e
         for e in parsed.entries
@@ -525,11 +530,12 @@ def statement_import(
     content: bytes,
     as_of: datetime,
     user: AbstractBaseUser | None,
+    mapping: ColumnMapping | None = None,
 ) -> StatementImport:
     """Receive and import a CAMT.053 or MT940 file at once; raise
     ValidationError({"file": ["line N: reason"]}) for a broken one, with nothing written."""
     imp = statement_receive(company=company, filename=filename, content=content, as_of=as_of,
-                            user=user)  # fmt: skip
+                            user=user, mapping=mapping)  # fmt: skip
     imp.started_at = as_of
     _run(imp, content, as_of)
     _finish(imp, as_of)
@@ -551,7 +557,7 @@ def statement_import_next(*, as_of: datetime) -> StatementImport | None:
         ).order_by("imported_at", "pk")
         if connection.vendor == "postgresql":
             qs = qs.select_for_update(skip_locked=True, of=("self",))
-        imp = qs.select_related("company", "imported_by").first()
+        imp = qs.select_related("company", "imported_by", "mapping").first()
         if imp is None:
             return None
         imp.status = ImportStatus.RUNNING
@@ -585,6 +591,48 @@ def statements_task(*, limit: int) -> int:
     while done < min(limit, 5) and statement_import_next(as_of=clock.now()) is not None:
         done += 1
     return done
+
+
+MAPPING_FIELDS = [
+    "currency", "date_column", "amount_column", "credit_column", "debit_column",
+    "details_column", "payer_column", "payer_iban_column", "reference_column", "date_format",
+    "decimal_comma",
+]  # fmt: skip
+DATE_FORMATS = ["%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%m/%d/%Y"]
+
+
+def column_mapping_save(
+    *, company: Company, account_iban: str, values: dict[str, Any], user: AbstractBaseUser | None
+) -> ColumnMapping:
+    """Save (or replace) which columns of an account's CSV export hold what."""
+    from recurent.common.validators import validate_iban
+
+    iban = (account_iban or "").replace(" ", "").upper()
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_iban(iban)
+    except ValidationError:
+        errors["account_iban"] = ["not a valid IBAN"]
+    data = {k: values.get(k, "") for k in MAPPING_FIELDS}
+    data["decimal_comma"] = bool(values.get("decimal_comma"))
+    data["currency"] = (str(data["currency"]) or "RON").upper()[:3]
+    for k in MAPPING_FIELDS:
+        if isinstance(data[k], str):
+            data[k] = data[k].strip()
+    if not data["date_column"]:
+        errors["date_column"] = ["name the column with the date"]
+    if not data["details_column"]:
+        errors["details_column"] = ["name the column with the details"]
+    if not data["amount_column"] and not (data["credit_column"] or data["debit_column"]):
+        errors["amount_column"] = ["name the amount column, or the credit and debit columns"]
+    if data["date_format"] not in DATE_FORMATS:
+        errors["date_format"] = [f"one of {', '.join(DATE_FORMATS)}"]
+    if errors:
+        raise ValidationError(errors)
+    mapping, _ = ColumnMapping.objects.update_or_create(
+        company=company, account_iban=iban, defaults=data
+    )
+    return mapping
 
 
 def clients_by_iban(company_id: int) -> dict[str, int]:

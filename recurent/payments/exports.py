@@ -21,11 +21,28 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Protocol
 
 from . import dialects
 from .statements import Entry, Parsed, StatementError
+
+
+class ColumnMappingLike(Protocol):
+    account_iban: str
+    currency: str
+    date_column: str
+    amount_column: str
+    credit_column: str
+    debit_column: str
+    details_column: str
+    payer_column: str
+    payer_iban_column: str
+    reference_column: str
+    date_format: str
+    decimal_comma: bool
+
 
 BT_HEADER = ["data tranzactie", "data valuta", "descriere", "referinta tranzactiei", "debit",
              "credit", "sold contabil"]  # fmt: skip
@@ -223,3 +240,66 @@ def parse_export(text: str) -> Parsed:
     raise StatementError(
         1, "neither a CAMT.053 XML file, an MT940 statement nor a BT/ING CSV export"
     )
+
+
+def parse_mapped(text: str, m: ColumnMappingLike) -> Parsed:
+    """A CSV export read with an account's saved columns (``models.ColumnMapping``)."""
+    rows = _rows(text)
+    want = _norm(m.date_column)
+    at = next((i for i, r in enumerate(rows) if want in [_norm(c) for c in r]), None)
+    if at is None:
+        raise StatementError(1, f"no header row with the column {m.date_column!r}")
+    head = [_norm(c) for c in rows[at]]
+
+    def col(name: str) -> int | None:
+        if not name:
+            return None
+        if _norm(name) not in head:
+            raise StatementError(at + 1, f"the header has no column {name!r}")
+        return head.index(_norm(name))
+
+    c_date, c_det = col(m.date_column), col(m.details_column)
+    c_amount, c_credit, c_debit = col(m.amount_column), col(m.credit_column), col(m.debit_column)
+    c_payer, c_iban, c_ref = col(m.payer_column), col(m.payer_iban_column), col(m.reference_column)
+    assert c_date is not None and c_det is not None
+    entries: list[Entry] = []
+    for no, row in enumerate(rows[at + 1 :], start=at + 2):
+        if not any(row):
+            continue
+        cell = {k: (row[i] if i is not None and i < len(row) else "") for k, i in
+                (("date", c_date), ("det", c_det), ("amount", c_amount), ("credit", c_credit),
+                 ("debit", c_debit), ("payer", c_payer), ("iban", c_iban), ("ref", c_ref))}  # fmt: skip
+        if not cell["date"]:
+            continue  # totals and notes under the table
+        try:
+            booked = datetime.strptime(cell["date"], m.date_format).date()  # noqa: DTZ007
+        except ValueError:
+            raise StatementError(no, f"{cell['date']!r} is not a date ({m.date_format})") from None
+        if c_amount is not None:
+            signed = _amount(cell["amount"], no, m.decimal_comma)
+        else:
+            credit = _amount(cell["credit"], no, m.decimal_comma) if cell["credit"] else Decimal(0)
+            debit = _amount(cell["debit"], no, m.decimal_comma) if cell["debit"] else Decimal(0)
+            signed = abs(credit) - abs(debit)
+        if signed == 0:
+            raise StatementError(no, "the line has no amount")
+        det = dialects.read_86([cell["det"]], account=m.account_iban, credit=signed > 0)
+        entries.append(
+            Entry(
+                account_iban=m.account_iban,
+                booking_date=booked,
+                value_date=booked,
+                amount=abs(signed),
+                currency=m.currency,
+                credit=signed > 0,
+                reversal=False,
+                bank_reference=(cell["ref"] or det.reference)[:120],
+                end_to_end_id=det.end_to_end_id,
+                payer_name=(cell["payer"] or det.payer_name)[:200],
+                payer_iban=(dialects.iban_in(cell["iban"]) or det.payer_iban)[:34],
+                remittance=cell["det"],
+                return_reason="",
+                source_line=no,
+            )  # fmt: skip
+        )
+    return Parsed("csv", m.account_iban, entries)

@@ -114,6 +114,38 @@ class Allocation(models.Model):
 # --- bank statements -------------------------------------------------------------------------
 
 
+class ColumnMapping(TimeStamped):
+    """Which columns of a bank account's CSV export hold what (for banks without a layout of
+    their own, ``exports.parse_mapped``); one per account, saved once and used at every upload."""
+
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.CASCADE, related_name="column_mappings"
+    )
+    account_iban = models.CharField(_("account IBAN"), max_length=34, validators=[validate_iban])
+    currency = models.CharField(_("currency"), max_length=3, default="RON")
+    # Header texts of the columns, as the export writes them.
+    date_column = models.CharField(_("date column"), max_length=80)
+    amount_column = models.CharField(_("amount column (signed)"), max_length=80, blank=True)
+    credit_column = models.CharField(_("credit column"), max_length=80, blank=True)
+    debit_column = models.CharField(_("debit column"), max_length=80, blank=True)
+    details_column = models.CharField(_("details column"), max_length=80)
+    payer_column = models.CharField(_("payer name column"), max_length=80, blank=True)
+    payer_iban_column = models.CharField(_("payer IBAN column"), max_length=80, blank=True)
+    reference_column = models.CharField(_("reference column"), max_length=80, blank=True)
+    date_format = models.CharField(_("date format"), max_length=20, default="%d.%m.%Y")
+    decimal_comma = models.BooleanField(_("decimal comma (1.234,56)"), default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "account_iban"], name="one_mapping_per_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.account_iban
+
+
 class ImportStatus(models.TextChoices):
     QUEUED = "queued", _("waiting")
     RUNNING = "running", _("importing")
@@ -147,6 +179,10 @@ class StatementImport(models.Model):
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A CSV export read with the account's saved columns.
+    mapping = models.ForeignKey(
+        ColumnMapping, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # The matching report: {"rules": {rule: count}, "suggested": n, "credit": n, "partial": n}.
     report = models.JSONField(default=dict, blank=True)
 

@@ -78,8 +78,14 @@ def number_repeats(entries: list[Entry]) -> list[Entry]:
     return out
 
 
-def parse(content: bytes, filename: str = "") -> Parsed:
-    """Read a CAMT.053 or MT940 file whole, or raise ``StatementError(line, reason)``."""
+def parse(content: bytes, filename: str = "", mapping: object | None = None) -> Parsed:
+    """Read a CAMT.053, MT940 or BT/ING CSV file whole (or a CSV export with an account's saved
+    ``mapping``), or raise ``StatementError(line, reason)``."""
+    if mapping is not None:
+        from .exports import parse_mapped
+
+        parsed = parse_mapped(_decode(content), mapping)  # type: ignore[arg-type]
+        return dataclasses.replace(parsed, entries=number_repeats(parsed.entries))
     head = content.lstrip(b"\xef\xbb\xbf \t\r\n")[:200]
     if content[:4] == b"PK\x03\x04":
         raise StatementError(1, "a ZIP archive: extract the statement file from it and upload that")

@@ -24,6 +24,7 @@ from recurent.invoices.models import Invoice
 from . import bank, collection, reports, selectors, services
 from .models import (
     CollectionRun,
+    ColumnMapping,
     CreditorSettings,
     ImportStatus,
     LineStatus,
@@ -51,6 +52,12 @@ FIELD_LABELS = {
     "invoice": gettext_lazy("Invoice"),
     "invoices": gettext_lazy("Invoices"),
     "line": gettext_lazy("Line"),
+    "account_iban": gettext_lazy("Account IBAN"),
+    "date_column": gettext_lazy("Date column"),
+    "details_column": gettext_lazy("Details column"),
+    "amount_column": gettext_lazy("Amount column"),
+    "date_format": gettext_lazy("Date format"),
+    "mapping": gettext_lazy("Bank account"),
     "mandate_id": gettext_lazy("Mandate identifier"),
     "method": gettext_lazy("Method"),
     "payment": gettext_lazy("Payment"),
@@ -271,6 +278,24 @@ def statements(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if getattr(request, "role", "viewer") == "viewer":
             return HttpResponse(status=403)
+        if request.POST.get("action") == "mapping":
+            try:
+                bank.column_mapping_save(
+                    company=request.company,  # type: ignore[attr-defined]
+                    account_iban=request.POST.get("account_iban", ""),
+                    values=request.POST.dict(),
+                    user=request.user,  # type: ignore[arg-type]
+                )
+            except ValidationError as e:
+                _errors(request, e)
+            else:
+                messages.success(request, _("The CSV columns of the account are saved."))
+            return redirect("payments:statements")
+        mapping = None
+        if (request.POST.get("mapping") or "").isdigit():
+            mapping = get_object_or_404(
+                scoped(ColumnMapping.objects, request), pk=int(request.POST["mapping"])
+            )
         upload = request.FILES.get("file")
         if upload is None:
             messages.error(
@@ -287,6 +312,7 @@ def statements(request: HttpRequest) -> HttpResponse:
                     content=upload.read(bank.MAX_FILE_BYTES + 1),
                     as_of=as_of,
                     user=request.user,  # type: ignore[arg-type]
+                    mapping=mapping,
                 )
             except ValidationError as e:
                 _errors(request, e)
@@ -302,7 +328,16 @@ def statements(request: HttpRequest) -> HttpResponse:
     payers = bank.clients_by_iban(request.company.pk)  # type: ignore[attr-defined]
     rows = [(li, bank.match_candidates(li, as_of, payers=payers)) for li in lines]
     imports = scoped(StatementImport.objects, request).defer("content")[:20]
-    return render(request, "payments/statements.html", {"rows": rows, "imports": imports})
+    return render(
+        request,
+        "payments/statements.html",
+        {
+            "rows": rows,
+            "imports": imports,
+            "mappings": scoped(ColumnMapping.objects, request).order_by("account_iban"),
+            "date_formats": bank.DATE_FORMATS,
+        },
+    )
 
 
 def _import_context(imp: StatementImport) -> dict[str, Any]:

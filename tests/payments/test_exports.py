@@ -93,3 +93,63 @@ def test_a_broken_export_is_refused_whole(world, ab, content, line, reason):
         statement_import(company=world.company, filename="x.csv", content=content.encode(),
                          as_of=NOW, user=world.user)  # fmt: skip
     assert StatementImport.objects.count() == 0 and StatementLine.objects.count() == 0
+
+
+OTHER = """Raport tranzactii;;;;
+Data;Suma;Detalii;Platitor;Cont platitor
+05.02.2026;121,00;Plata REC-000001;ALFA SRL;RO16BTRLRONCRT0123456701
+05.02.2026;-10,00;Comision;;
+06.02.2026;242,00;abonament februarie;BETA SRL;RO06RNCB0072049912340001
+"""
+MAPPING = {"date_column": "Data", "amount_column": "Suma", "details_column": "Detalii",
+           "payer_column": "Platitor", "payer_iban_column": "Cont platitor",
+           "date_format": "%d.%m.%Y", "decimal_comma": "on"}  # fmt: skip
+
+
+def test_another_banks_csv_is_read_with_the_accounts_saved_columns(world, ab):
+    from recurent.payments.bank import column_mapping_save
+
+    with pytest.raises(ValidationError) as e:
+        column_mapping_save(company=world.company, account_iban="RO00XXXX", values={},
+                            user=world.user)  # fmt: skip
+    assert {"account_iban", "date_column", "details_column", "amount_column"} <= set(
+        e.value.message_dict
+    )
+    m = column_mapping_save(company=world.company, account_iban="RO49 AAAA 1B31 0075 9384 0000",
+                            values=MAPPING, user=world.user)  # fmt: skip
+    with pytest.raises(StatementError):
+        parse(OTHER.encode())  # without the columns it is no known format
+    imp = statement_import(company=world.company, filename="x.csv", content=OTHER.encode(),
+                           as_of=NOW, user=world.user, mapping=m)  # fmt: skip
+    assert (imp.format, imp.lines_new, imp.matched) == ("csv", 2, 2)
+    line = StatementLine.objects.get(bank_reference__startswith="H", amount=242)
+    assert (line.payer_name, line.payer_iban) == ("BETA SRL", "RO06RNCB0072049912340001")
+    assert all(sel.payment_state(inv, NOW) == "paid" for inv in ab)
+    broken = OTHER.replace("06.02.2026", "31.02.2026")
+    with pytest.raises(ValidationError) as e:
+        statement_import(company=world.company, filename="x.csv", content=broken.encode(),
+                         as_of=NOW, user=world.user, mapping=m)  # fmt: skip
+    assert e.value.message_dict["file"][0].startswith("line 5: ")
+
+
+def test_the_columns_are_saved_and_used_from_the_page(client, world, ab):
+    from django.urls import reverse
+
+    from recurent.payments import bank
+    from recurent.payments.models import ColumnMapping
+
+    client.force_login(world.user)
+    web = client
+    web.post(reverse("payments:statements"),
+             {"action": "mapping", "account_iban": "RO49AAAA1B31007593840000", **MAPPING})  # fmt: skip
+    m = ColumnMapping.objects.get()
+    assert (m.amount_column, m.decimal_comma) == ("Suma", True)
+    page = web.get(reverse("payments:statements")).content.decode()
+    assert f'<option value="{m.pk}">RO49AAAA1B31007593840000</option>' in page
+    import io
+
+    r = web.post(reverse("payments:statements"),
+                 {"file": io.BytesIO(OTHER.encode()), "mapping": m.pk})  # fmt: skip
+    assert r.status_code == 302 and StatementImport.objects.get().mapping_id == m.pk
+    bank.statements_task(limit=5)
+    assert StatementImport.objects.get().matched == 2
