@@ -144,3 +144,19 @@ def receipt_pdf(receipt: Receipt) -> bytes:
         str(template), root=str(template.parent), font_paths=[str(FONTS)],
         ignore_system_fonts=True, sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
     )  # fmt: skip
+
+
+def receipt_warning(receipt: Receipt) -> str:
+    """The warning a screen shows after a receipt over the cash limit ("" when within it)."""
+    if not receipt.over_cash_limit:
+        return ""
+    from django.utils.translation import gettext
+
+    return gettext(
+        "Cash received from %(payer)s on %(date)s is above the legal daily limit of %(limit)s "
+        "lei (Legea 70/2015); the amount above it should have been paid by bank transfer."
+    ) % {
+        "payer": receipt.payer_name,
+        "date": receipt.date.strftime("%d.%m.%Y"),
+        "limit": f"{cash_limit(receipt.payer.get('kind', 'company')):,.0f}".replace(",", "."),
+    }

@@ -80,3 +80,15 @@ def test_no_receipt_for_a_bank_transfer_or_without_a_series_and_nothing_is_writt
         )  # fmt: skip
     assert "payment" in e.value.error_dict
     assert Payment.objects.count() == 0 and Receipt.objects.count() == 0
+
+
+def test_the_warning_over_the_limit_is_in_romanian(world):
+    from recurent.payments.receipts import receipt_warning
+
+    receipt_series_create(company=world.company, code="CH")
+    firm = f.client(world.company, name="Firma Mare SRL")
+    r = _cash(world, firm, "5000.01").receipt
+    assert r.over_cash_limit
+    assert receipt_warning(r).startswith("Numerarul primit de la Firma Mare SRL la 03.02.2026")
+    assert "5.000 lei" in receipt_warning(r)
+    assert receipt_warning(_cash(world, firm, "0.01", at=local(2026, 2, 3, 11)).receipt) != ""
