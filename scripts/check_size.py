@@ -30,6 +30,9 @@ ALLOWED: dict[str, str] = {
     "recurent/documents/validation.py::_rules": "one flat list of ANAF rules, kept in rule-id "
     "order so it reads against the schematron; split per rule group",
     "recurent/efactura/correction.py::_apply": "being written this session (issue 14)",
+    "recurent/engine/drafting.py::draft_invoice": "being changed this session (one-off charges); "
+    "split line pricing from the totals",
+    "recurent/payments/views.py": "screens to move under recurent/web/ (issue 15), then split",
     "recurent/efactura/services.py": "upload, status, download, reconcile, incoming: split "
     "reconcile and incoming into their own modules",
     "recurent/efactura/services.py::efactura_upload": "intent, call, answer in one transaction "
