@@ -83,6 +83,11 @@ urlpatterns = [
     # Contracts
     path("contracts/", contracts.contract_list, name="contracts"),
     path("contracts/new/", contracts.contract_create_view, name="contract-add"),
+    path(
+        "contracts/schedule-preview/",
+        contracts.contract_schedule_preview,
+        name="contract-schedule-preview",
+    ),
     path("contracts/<int:pk>/", contracts.contract_detail, name="contract"),
     path("contracts/<int:pk>/edit/", contracts.contract_edit, name="contract-edit"),
     path("contracts/<int:pk>/<slug:action>/", contracts.contract_action, name="contract-action"),

@@ -39,6 +39,9 @@ def _world():
 
 
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+# The elements that stick out to the right (to name them when a page scrolls sideways).
+WIDEST = """Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right
+  > window.innerWidth + 1).slice(-5).map(e => e.tagName + '.' + e.className + '#' + e.id)"""
 
 
 def test_no_page_scrolls_sideways_at_1280_or_390_px(live_server, browser_page):
@@ -65,6 +68,27 @@ def test_no_page_scrolls_sideways_at_1280_or_390_px(live_server, browser_page):
     assert wide == {}, wide
 
 
+def test_the_portal_shows_total_and_pdf_on_a_phone(live_server, browser_page):
+    from recurent.documents.services import invoice_render
+    from recurent.portal.links import portal_token
+
+    page = browser_page
+    company, user, cl, c, inv = _world()
+    for each in c.invoices.all():
+        invoice_render(invoice=each, kinds=("pdf",))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/portal/{portal_token(cl.pk)}/")
+    row = page.locator("#portal-invoices tbody tr").first
+    for label in ("Total", "Documente"):
+        cell = row.locator(f"td[data-label='{label}']")
+        box = cell.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (label, box)
+    assert row.locator("a:has-text('PDF')").is_visible()
+    shot(page, "31-portal-phone")
+    wide = page.evaluate(WIDEST)
+    assert page.evaluate(OVERFLOW) <= 0, wide
+
+
 def test_the_contract_form_opens_the_tab_with_the_error_and_lists_it(live_server, browser_page):
     page = browser_page
     company, user, cl, c, inv = _world()
@@ -79,6 +103,10 @@ def test_the_contract_form_opens_the_tab_with_the_error_and_lists_it(live_server
     page.select_option(
         "#id_lines-0-product", label="HOST · Găzduire web cu nume lung de produs (RON)"
     )
+    page.fill("#id_lines-0-quantity", "2")
+    # The next invoices show as the contract is typed: the engine's dates, the typed amount.
+    page.wait_for_function("document.querySelectorAll('#next-invoices-rows tr').length >= 6")
+    assert "605,00" in page.locator("#next-invoices-rows tr").first.inner_text()
     page.fill("#id_lines-0-quantity", "0")
     page.click("button[data-tab=tab-general]")  # the user goes back to the first tab and saves
     page.click("button[name=save]")

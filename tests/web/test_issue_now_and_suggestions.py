@@ -71,3 +71,17 @@ def test_suggest_number_keeps_the_width_and_skips_taken_numbers(world):
     c = Contract.objects.get()
     Contract.objects.filter(pk=c.pk).update(number="CTR-0041")
     assert suggest_number(Contract.objects.all()) == "CTR-0042"
+
+
+def test_the_form_previews_the_next_invoices_from_the_engines_schedule(admin_client, world):
+    url = reverse("web:contract-schedule-preview")
+    r = admin_client.get(url, {"first_issue_at": "2026-01-31T09:00", "cycle": "monthly"})
+    periods = r.json()["periods"]
+    assert len(periods) == 6
+    # Month ends clamp without drifting (31 Jan -> 28 Feb -> 31 Mar), as the engine decides.
+    assert [p["issue_at"][:10] for p in periods[:3]] == ["31.01.2026", "28.02.2026", "31.03.2026"]
+    assert admin_client.get(url, {"first_issue_at": "", "cycle": "monthly"}).json() == {
+        "periods": []
+    }
+    page = admin_client.get(reverse("web:contract-add")).content.decode()
+    assert 'id="next-invoices"' in page and "Următoarele facturi" in page

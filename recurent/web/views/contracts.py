@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
 from django.utils.text import capfirst
@@ -26,11 +26,18 @@ from recurent.contracts import charges as charge_services
 from recurent.contracts import services
 from recurent.contracts.models import ChargeKind, Contract, ContractCharge, ContractStatus
 from recurent.engine import vat
-from recurent.engine.cycles import BUCHAREST
+from recurent.engine.cycles import BUCHAREST, Cycle, Schedule, wall_clock
 from recurent.invoices import services as invoice_services
 from recurent.invoices.models import Invoice
 from recurent.web import seams
-from recurent.web.forms import CancelForm, ContractForm, ContractLineFormSet
+from recurent.web.forms import (
+    VAT_CATEGORY_CHOICES,
+    VAT_RATE_CHOICES,
+    CancelForm,
+    ContractForm,
+    ContractLineFormSet,
+    LocalDateTimeField,
+)
 from recurent.web.views.common import apply_errors, error_text, paginate, sort
 
 
@@ -276,6 +283,42 @@ def _contract_form(request: HttpRequest, contract: Contract | None) -> HttpRespo
 
 
 @company_required("accountant")
+def contract_schedule_preview(request: HttpRequest) -> JsonResponse:
+    """The next issue dates and periods of the contract being typed (the engine's schedule,
+    not a copy in JavaScript); the form multiplies them by its running total per invoice."""
+    field = LocalDateTimeField(required=False)
+    try:
+        first = field.clean(request.GET.get("first_issue_at") or None)
+        ends = field.clean(request.GET.get("ends_at") or None)
+        if first is None:
+            return JsonResponse({"periods": []})
+        every = int(request.GET["every_days"]) if request.GET.get("every_days") else None
+        schedule = Schedule(
+            first_wall=wall_clock(first),
+            cycle=Cycle.parse(request.GET.get("cycle") or "monthly", every),
+            end=ends,
+            in_arrears=request.GET.get("in_arrears") in {"on", "true", "1"},
+        )
+        periods = list(islice(schedule.periods(0), 6))
+    except (ValidationError, ValueError, TypeError, KeyError):
+        return JsonResponse({"periods": []})
+    return JsonResponse(
+        {
+            "periods": [
+                {
+                    "issue_at": date_format(
+                        p.issue_at.astimezone(BUCHAREST), "SHORT_DATETIME_FORMAT"
+                    ),
+                    "period": f"{date_format(p.start, 'SHORT_DATE_FORMAT')} – "
+                    f"{date_format(p.end, 'SHORT_DATE_FORMAT')}",
+                }
+                for p in periods
+            ]
+        }
+    )
+
+
+@company_required("accountant")
 def contract_create_view(request: HttpRequest) -> HttpResponse:
     return _contract_form(request, None)
 
@@ -293,12 +336,11 @@ class ChargeForm(forms.Form):
     quantity = forms.CharField(label=gettext_lazy("quantity"), initial="1", max_length=30)
     unit_price = forms.CharField(label=gettext_lazy("unit price"), max_length=30)
     unit_code = forms.CharField(label=gettext_lazy("unit"), initial="C62", max_length=3)
+    # The product form's labels: the Romanian page shows no raw code ("reduced") (issue 16).
     vat_category = forms.ChoiceField(
-        label=gettext_lazy("VAT category"), choices=[(c.value, c.value) for c in vat.VatCategory]
+        label=gettext_lazy("VAT category"), choices=VAT_CATEGORY_CHOICES
     )
-    vat_rate = forms.ChoiceField(
-        label=gettext_lazy("VAT rate"), choices=[(c.value, c.value) for c in vat.VatRateCode]
-    )
+    vat_rate = forms.ChoiceField(label=gettext_lazy("VAT rate"), choices=VAT_RATE_CHOICES)
 
 
 def _charge_action(request: HttpRequest, contract: Contract, action: str) -> None:
