@@ -277,9 +277,17 @@ def payload(d: DocData, style: Style) -> dict[str, Any]:
             {
                 "position": str(li.position),
                 "name": li.name,
-                "description": (li.description or "")[:300]
-                if li.description.strip() != li.name.strip()
-                else "",
+                "description": " · ".join(
+                    [
+                        *(
+                            [li.description[:300]]
+                            if li.description.strip() != li.name.strip()
+                            else []
+                        ),
+                        # Line allowances (discounts): the net beside is already after them.
+                        *(f"Reducere ({r}): −{money(a)}" for a, r in li.allowances),
+                    ]
+                ),
                 "unit": li.unit_name or li.unit_code,
                 "quantity": number(li.quantity),
                 "price": number(li.unit_price, 2),

@@ -66,6 +66,8 @@ class Line:
     unit_name: str = ""
     description: str = ""
     product_code: str = ""
+    # Line allowances (discounts, BG-27): (amount, reason) pairs; ``net`` is already after them.
+    allowances: tuple[tuple[Decimal, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -363,6 +363,14 @@ def _line(root: etree._Element, li: Line, cur: str, sign: Decimal, credit: bool)
         unitCode=li.unit_code,
     )
     _money(el, "LineExtensionAmount", sign * li.net, cur, f"{field}.net")
+    for amount, reason in li.allowances:
+        # BG-27: the line's net (BT-131) is quantity x price minus these; a reason is required
+        # (BR-42) and code 95 ("discount", UNCL5189) names it for the buyer's software.
+        ac = _sub(el, _C + "AllowanceCharge")
+        _sub(ac, _B + "ChargeIndicator", "false")
+        _sub(ac, _B + "AllowanceChargeReasonCode", "95")
+        _sub(ac, _B + "AllowanceChargeReason", _limit(reason, 100, f"{field}.allowance"))
+        _money(ac, "Amount", sign * amount, cur, f"{field}.allowance")
     item = _sub(el, _C + "Item")
     if li.description and li.description.strip() != li.name.strip():
         _sub(item, _B + "Description", _cut(li.description, DESCRIPTION_MAX))
