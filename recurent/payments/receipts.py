@@ -46,6 +46,9 @@ CASH_LIMITS: dict[str, Decimal] = {
 }
 
 
+DEFAULT_SERIES = "CH"
+
+
 def _error(field: str, message: Any, code: str, **params: Any) -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code, params=params or None)})
 
@@ -89,6 +92,10 @@ def receipt_issue(
     qs = ReceiptSeries.objects.select_for_update().filter(company_id=payment.company_id)
     # Locked: two receipts at once take consecutive numbers, never the same one.
     s = (qs.filter(pk=series.pk) if series else qs.order_by("pk")).first()
+    if s is None and series is None:
+        # The first receipt of a company opens its receipt series (code CH, from 1).
+        ReceiptSeries.objects.get_or_create(company_id=payment.company_id, code=DEFAULT_SERIES)
+        s = qs.order_by("pk").first()
     if s is None:
         raise _error("series", _("create a receipt series first"), "no_series")
     if s.last_issued_at and as_of < s.last_issued_at:
@@ -105,6 +112,7 @@ def receipt_issue(
     full_number = numbering.full_number(s.code, numbers.start, s.width)
     # The payment shows the receipt's number, as one typed in by hand would be.
     Payment.objects.filter(pk=payment.pk).update(receipt_number=full_number)
+    payment.receipt_number = full_number
     payer = buyer_snapshot(payment.client)
     paid = [
         {"number": a.invoice.full_number, "amount": str(a.amount)}

@@ -9,6 +9,7 @@ urlpatterns = [
     path("record/invoice/<int:invoice_id>/", views.payment_record, name="record-for-invoice"),
     path("<int:pk>/allocate/", views.payment_allocate, name="allocate"),
     path("<int:pk>/reverse/", views.payment_reverse, name="reverse"),
+    path("receipts/<int:pk>.pdf", views.receipt_pdf_view, name="receipt-pdf"),
     path("statements/", views.statements, name="statements"),
     path("statements/<int:pk>/", views.statement_import, name="statement-import"),
     path(

@@ -184,6 +184,7 @@ def payment_record(request: HttpRequest, invoice_id: int | None = None) -> HttpR
                 allocations=_allocations_from(request, opened),
                 as_of=as_of,
                 user=request.user,  # type: ignore[arg-type]
+                issue_receipt=request.POST.get("issue_receipt") == "on",
             )
         except ValidationError as e:
             _errors(request, e)
@@ -193,6 +194,7 @@ def payment_record(request: HttpRequest, invoice_id: int | None = None) -> HttpR
                 _("Payment recorded: %(amount)s %(currency)s.")
                 % {"amount": p.amount, "currency": p.currency},
             )
+            _receipt_messages(request, p)
             return redirect("payments:list")
     suggested = {}
     if invoice is not None:
@@ -571,3 +573,28 @@ def report_download(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
     else:
         return HttpResponse(status=404)
     return resp
+
+
+def _receipt_messages(request: HttpRequest, payment: Payment) -> None:
+    from recurent.invoices.models import Receipt
+
+    from .receipts import receipt_warning
+
+    receipt = Receipt.objects.filter(payment=payment).first()
+    if receipt is None:
+        return
+    messages.success(request, _("Receipt %(number)s issued.") % {"number": receipt.full_number})
+    if receipt.over_cash_limit:
+        messages.warning(request, receipt_warning(receipt))
+
+
+@company_required("viewer")
+def receipt_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
+    from recurent.invoices.models import Receipt
+
+    from .receipts import receipt_pdf
+
+    receipt = get_object_or_404(scoped(Receipt.objects, request), pk=pk)
+    response = HttpResponse(receipt_pdf(receipt), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{receipt.full_number}.pdf"'
+    return response

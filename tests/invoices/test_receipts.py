@@ -67,12 +67,8 @@ def test_cash_above_the_daily_limit_from_a_company_marks_the_receipt(world):
     assert not _cash(world, person, "6000", at=local(2026, 2, 3, 12)).receipt.over_cash_limit
 
 
-def test_no_receipt_for_a_bank_transfer_or_without_a_series_and_nothing_is_written(world):
+def test_no_receipt_for_a_bank_transfer_and_nothing_is_written(world):
     cl = f.client(world.company)
-    with pytest.raises(ValidationError) as e:
-        _cash(world, cl, "100")
-    assert "series" in e.value.error_dict
-    receipt_series_create(company=world.company, code="CH")
     with pytest.raises(ValidationError) as e:
         payment_record(
             company=world.company, client=cl, date=DAY, amount="100", method="bank_transfer",
@@ -92,3 +88,29 @@ def test_the_warning_over_the_limit_is_in_romanian(world):
     assert receipt_warning(r).startswith("Numerarul primit de la Firma Mare SRL la 03.02.2026")
     assert "5.000 lei" in receipt_warning(r)
     assert receipt_warning(_cash(world, firm, "0.01", at=local(2026, 2, 3, 11)).receipt) != ""
+
+
+def test_the_first_receipt_opens_the_ch_series(world):
+    r = _cash(world, f.client(world.company), "100").receipt
+    assert r.full_number == "CH-000001" and r.payment.receipt_number == "CH-000001"
+
+
+def test_the_payment_form_issues_the_receipt_and_warns_above_the_limit(world):
+    from tests.web.conftest import login
+
+    web = login(world.user)
+    cl = f.client(world.company)
+    r = web.post(
+        "/payments/record/",
+        {"client": cl.pk, "date": "2026-02-03", "amount": "6000", "currency": "RON",
+         "method": "cash", "issue_receipt": "on"},
+        follow=True,
+    )  # fmt: skip
+    assert r.status_code == 200
+    receipt = Receipt.objects.get()
+    text = r.content.decode()
+    assert "CH-000001" in text and "Legea 70/2015" in text  # issued, and the warning shown
+    pdf = web.get(f"/payments/receipts/{receipt.pk}.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    other, _, other_user = f.setup_company()
+    assert login(other_user).get(f"/payments/receipts/{receipt.pk}.pdf").status_code == 404
