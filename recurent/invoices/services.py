@@ -23,6 +23,7 @@ from collections import defaultdict, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -752,6 +753,46 @@ def preview_due(
             if progress:
                 progress(len(result.previews), len(result.held))
     return result
+
+
+def contract_upcoming(*, contract: Contract, as_of: datetime, count: int) -> list[dict[str, Any]]:
+    """The contract's next ``count`` invoices with their amounts, writing nothing.
+
+    Drafted by ``_Block.draft``, the function ``issue_batch`` prices with: contract lines in force
+    for each period, pending one-off charges on the first one, VAT by the period's issue date.
+    A foreign-currency amount uses the newest stored BNR rate (the day's is not published yet)
+    and says so with ``estimated``. A period that cannot be drafted carries its ``problem``.
+    """
+    block = _due_rows(Contract.objects.filter(pk=contract.pk), 1)
+    if not block or count < 1:
+        return []
+    d = block[0]
+    shared, schedules = _Block(block), _Schedules()
+    today = _bucharest_date(as_of)
+    out: list[dict[str, Any]] = []
+    try:
+        periods = list(islice(schedules.schedule(d).periods(d.next_index), count))
+    except (ValueError, OverflowError):
+        periods = []  # past year 9999
+    for period in periods:
+        day = max(_bucharest_date(period.issue_at), today)
+        row: dict[str, Any] = {"index": period.index, "issue_at": period.issue_at,
+                               "start": period.start, "end": period.end, "estimated": False}  # fmt: skip
+        try:
+            if d.currency != "RON" and day > today:
+                # The rate of a future day is not known: price it at the newest one stored.
+                known = shared.rates.rate(d.currency, today)
+                shared.rates._cache[(d.currency, day)] = known
+                row["estimated"] = True
+            draft = shared.draft(d, period.index, day).draft
+        except (RateUnavailable, DraftError, VatError, MoneyError, ValueError) as e:
+            row["problem"] = str(e)
+        else:
+            t = draft.totals
+            row.update(currency=draft.currency, net=t.net, vat=t.vat, total=t.gross,
+                       lines=len(draft.lines))  # fmt: skip
+        out.append(row)
+    return out
 
 
 def next_due_at(*, company_id: int | None = None) -> datetime | None:

@@ -366,10 +366,10 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     upcoming = []
     if contract.status in {ContractStatus.ACTIVE, ContractStatus.DRAFT, ContractStatus.PAUSED}:
-        try:
-            upcoming = list(islice(contract.schedule().periods(contract.next_index), 12))
-        except ValueError:
-            upcoming = []
+        # With their amounts, drafted as the billing engine will (charges, lines in force, VAT).
+        upcoming = invoice_services.contract_upcoming(
+            contract=contract, as_of=clock.now(), count=12
+        )
     lines = contract.lines.select_related("product").order_by("from_index", "position", "pk")
     # The payment state written by the payments services (not the issue status: a paid invoice
     # reads "paid" here as on the invoice list).

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from recurent.common import clock
 from recurent.contracts.models import Contract
 from recurent.engine.cycles import BUCHAREST, Cycle, Schedule, ScheduleError, localize
+from recurent.invoices.services import contract_upcoming
 
 from ._util import parse_wall
 
@@ -37,6 +38,7 @@ class Command(BaseCommand):
         if o["count"] < 1:
             raise CommandError("--count: must be 1 or more")
         start = 0
+        amounts: dict[int, dict] = {}  # period index -> the drafted invoice (saved contracts)
         if o["contract"]:
             if o["first"] or o["cycle"]:
                 raise CommandError("give either a saved contract or --first/--cycle, not both")
@@ -53,6 +55,9 @@ class Command(BaseCommand):
                 )
             sched = found[0].schedule()
             start = found[0].next_index
+            # Priced by the engine's own drafting (lines in force, pending charges, VAT by date).
+            upcoming = contract_upcoming(contract=found[0], as_of=clock.now(), count=o["count"])
+            amounts = {u["index"]: u for u in upcoming}
         else:
             if not o["first"] or not o["cycle"]:
                 raise CommandError("--first and --cycle are required without a saved contract")
@@ -72,7 +77,11 @@ class Command(BaseCommand):
             if len(periods) >= o["count"]:
                 break
         if o["json"]:
-            out = [{k: v for k, v in p.as_json().items() if k != "index"} for p in periods]
+            out = [
+                {k: v for k, v in p.as_json().items() if k != "index"}
+                | _amount_json(amounts.get(p.index))
+                for p in periods
+            ]
             self.stdout.write(json.dumps(out, indent=2))
             return
         now = clock.now()
@@ -80,7 +89,26 @@ class Command(BaseCommand):
             local = p.issue_at.astimezone(BUCHAREST)
             mark = " (past)" if p.issue_at <= now else ""
             self.stdout.write(
-                f"{local:%Y-%m-%d %H:%M %Z}  covers {p.start.isoformat()} .. {p.end.isoformat()}{mark}"
+                f"{local:%Y-%m-%d %H:%M %Z}  covers {p.start.isoformat()} .. {p.end.isoformat()}"
+                f"{_amount_text(amounts.get(p.index))}{mark}"
             )
         if not periods:
             self.stdout.write("no more invoices: the schedule is over")
+
+
+def _amount_json(u: dict | None) -> dict:
+    if u is None:
+        return {}
+    if "problem" in u:
+        return {"problem": u["problem"]}
+    return {"currency": u["currency"], "net": str(u["net"]), "vat": str(u["vat"]),
+            "total": str(u["total"]), "estimated": u["estimated"]}  # fmt: skip
+
+
+def _amount_text(u: dict | None) -> str:
+    if u is None:
+        return ""
+    if "problem" in u:
+        return f"  (cannot be priced: {u['problem']})"
+    est = " estimated at the latest BNR rate" if u["estimated"] else ""
+    return f"  total {u['total']} {u['currency']} (net {u['net']}, VAT {u['vat']}){est}"
