@@ -237,6 +237,14 @@ class InvoiceDraft(models.Model):
     invoice = models.OneToOneField(
         Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="draft"
     )
+    # A proforma issued from this draft (invoices.proforma): its number and its PDF as sent;
+    # the draft is then frozen, and the invoice issued from it later is linked by ``invoice``.
+    proforma_series = models.ForeignKey(
+        "invoices.ReceiptSeries", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    proforma_number = models.CharField(max_length=30, blank=True)
+    proforma_issued_at = models.DateTimeField(null=True, blank=True)
+    proforma_pdf = models.BinaryField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -281,6 +289,9 @@ class ReceiptSeries(models.Model):
         "companies.Company", on_delete=models.CASCADE, related_name="receipt_series"
     )
     code = models.CharField(_("series code"), max_length=10)
+    # receipt or proforma: documents numbered in series that are not invoices (not fiscal
+    # invoices: no e-Factura, no VAT report), each kind taking numbers only from its own series.
+    kind = models.CharField(max_length=10, default="receipt")
     next_number = models.PositiveIntegerField(_("next number"), default=1)
     width = models.PositiveSmallIntegerField(_("digits"), default=6)
     yearly_restart = models.BooleanField(_("restart numbering every year"), default=False)

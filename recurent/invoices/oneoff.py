@@ -193,6 +193,9 @@ def invoice_draft_update(
     d = InvoiceDraft.objects.select_for_update().get(pk=draft.pk)
     if d.invoice_id is not None:
         raise _error("draft", _("already issued; issue a storno to change it"), "issued")
+    if d.proforma_number:
+        raise _error("draft", _("sent as proforma %(number)s; it cannot change"), "proforma_issued",
+                     number=d.proforma_number)  # fmt: skip
     for name, value in fields.items():
         setattr(d, name, value)
     _check_header(company=d.company, client=d.client, series=d.series, issue_date=d.issue_date,

@@ -31,9 +31,8 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
-from recurent.engine import numbering
-from recurent.engine.cycles import BUCHAREST
 from recurent.engine.words import amount_in_words_ro
+from recurent.invoices.docseries import series_take
 from recurent.invoices.models import Receipt, ReceiptSeries
 from recurent.invoices.snapshots import buyer_snapshot, seller_snapshot
 
@@ -44,9 +43,6 @@ CASH_LIMITS: dict[str, Decimal] = {
     "company": Decimal("5000"),
     "individual": Decimal("10000"),
 }
-
-
-DEFAULT_SERIES = "CH"
 
 
 def _error(field: str, message: Any, code: str, **params: Any) -> ValidationError:
@@ -89,27 +85,9 @@ def receipt_issue(
         raise _error("payment", _("a receipt is issued in lei"), "not_ron")
     if Receipt.objects.filter(payment=payment).exists():
         raise _error("payment", _("this payment already has a receipt"), "has_receipt")
-    qs = ReceiptSeries.objects.select_for_update().filter(company_id=payment.company_id)
-    # Locked: two receipts at once take consecutive numbers, never the same one.
-    s = (qs.filter(pk=series.pk) if series else qs.order_by("pk")).first()
-    if s is None and series is None:
-        # The first receipt of a company opens its receipt series (code CH, from 1).
-        ReceiptSeries.objects.get_or_create(company_id=payment.company_id, code=DEFAULT_SERIES)
-        s = qs.order_by("pk").first()
-    if s is None:
-        raise _error("series", _("create a receipt series first"), "no_series")
-    if s.last_issued_at and as_of < s.last_issued_at:
-        raise _error("as_of", _("the series has a later receipt; dates cannot go backwards"),
-                     "before_series")  # fmt: skip
-    year = as_of.astimezone(BUCHAREST).year
-    s.year, numbers = numbering.allocate_block(
-        next_number=s.next_number, series_year=s.year, yearly_restart=s.yearly_restart,
-        year=year, count=1,
-    )  # fmt: skip
-    ReceiptSeries.objects.filter(pk=s.pk).update(
-        next_number=numbers.stop, year=s.year, last_issued_at=as_of
+    s, year, number, full_number = series_take(
+        company_id=payment.company_id, kind="receipt", as_of=as_of, series=series
     )
-    full_number = numbering.full_number(s.code, numbers.start, s.width)
     # The payment shows the receipt's number, as one typed in by hand would be.
     Payment.objects.filter(pk=payment.pk).update(receipt_number=full_number)
     payment.receipt_number = full_number
@@ -120,7 +98,7 @@ def receipt_issue(
     ]
     limit = cash_limit(payer.get("kind", "company"))
     return Receipt.objects.create(
-        company_id=payment.company_id, series=s, year=s.year, number=numbers.start,
+        company_id=payment.company_id, series=s, year=year, number=number,
         full_number=full_number, payment=payment,
         issued_at=as_of, date=payment.date, amount=payment.amount,
         amount_words=amount_in_words_ro(payment.amount), seller=seller_snapshot(payment.company),

@@ -95,6 +95,7 @@ urlpatterns = [
     path("invoices/", invoices.invoice_list, name="invoices"),
     path("invoices/new/", invoice_new.invoice_new, name="invoice-add"),
     path("invoices/drafts/<int:pk>/", invoice_new.invoice_new, name="invoice-draft"),
+    path("invoices/drafts/<int:pk>/proforma.pdf", invoice_new.proforma_pdf, name="proforma-pdf"),
     path("invoices/<int:pk>/", invoices.invoice_detail, name="invoice"),
     path("invoices/<int:pk>/storno/", invoices.invoice_storno_view, name="invoice-storno"),
     path("invoices/<int:pk>/resend/", invoices.invoice_resend_view, name="invoice-resend"),

@@ -62,3 +62,23 @@ def test_a_viewer_cannot_open_the_new_invoice_page(world):
     assert web.get("/invoices/new/").status_code == 403
     r = _post(web, "/invoices/new/", f.client(world.company), world.series, "issue")
     assert r.status_code == 403 and Invoice.objects.count() == 0
+
+
+def test_a_proforma_from_the_page_then_its_invoice_by_hand(world):
+    web = client_for(world, Role.ACCOUNTANT)
+    cl = f.client(world.company)
+    from recurent.common import clock
+    from recurent.engine.cycles import BUCHAREST
+
+    today = clock.now().astimezone(BUCHAREST).date().isoformat()
+    r = _post(web, "/invoices/new/", cl, world.series, "proforma", issue_date=today)
+    assert r.status_code == 302, r.content.decode()[:2000]
+    draft = InvoiceDraft.objects.get()
+    assert draft.proforma_number == "PF-000001" and Invoice.objects.count() == 0
+    page = web.get(r["Location"])
+    assert b"PF-000001" in page.content
+    pdf = web.get(f"/invoices/drafts/{draft.pk}/proforma.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    r = web.post(f"/invoices/drafts/{draft.pk}/")
+    inv = Invoice.objects.get()
+    assert r["Location"] == f"/invoices/{inv.pk}/" and inv.full_number == "REC-000001"

@@ -21,6 +21,7 @@ from recurent.clients.models import Client
 from recurent.common import clock
 from recurent.common.access import company_required, scoped
 from recurent.companies.models import InvoiceSeries
+from recurent.documents.proforma import render as proforma_render
 from recurent.engine.cycles import BUCHAREST
 from recurent.invoices.models import InvoiceDraft
 from recurent.invoices.oneoff import (
@@ -29,6 +30,7 @@ from recurent.invoices.oneoff import (
     invoice_draft_update,
     invoice_issue_draft,
 )
+from recurent.invoices.proforma import proforma_convert, proforma_issue
 from recurent.web import seams
 from recurent.web.views.common import error_text
 
@@ -157,6 +159,8 @@ def invoice_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if pk is not None:
         draft = get_object_or_404(scoped(InvoiceDraft.objects, request), pk=pk, invoice=None)
     errors: list[str] = []
+    if draft is not None and draft.proforma_number:
+        return _proforma_page(request, draft)
     if request.method == "POST":
         form = InvoiceHeaderForm(request.POST, company=company)
         formset = LineFormSet(request.POST, form_kwargs={"company": company})
@@ -179,7 +183,17 @@ def invoice_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                         draft = invoice_draft_update(
                             draft=draft, lines=_specs(formset), as_of=now, **fields
                         )
-                    if request.POST.get("action") != "issue":
+                    action = request.POST.get("action")
+                    if action == "proforma":
+                        draft = proforma_issue(
+                            draft=draft, as_of=now, user=request.user, render=proforma_render
+                        )
+                        messages.success(
+                            request,
+                            _("Proforma %(number)s issued.") % {"number": draft.proforma_number},
+                        )
+                        return redirect("web:invoice-draft", pk=draft.pk)
+                    if action != "issue":
                         messages.success(
                             request, _("Draft saved. It has no number until it is issued.")
                         )
@@ -202,3 +216,28 @@ def invoice_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         formset = LineFormSet(initial=lines, form_kwargs={"company": company})
     ctx = {"form": form, "formset": formset, "draft": draft, "errors": errors}
     return render(request, "web/invoices/new.html", ctx, status=400 if errors else 200)
+
+
+def _proforma_page(request: HttpRequest, draft: InvoiceDraft) -> HttpResponse:
+    """A draft sent as a proforma: frozen; its PDF, and the button that issues the invoice."""
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            inv = proforma_convert(draft=draft, as_of=clock.now(), user=request.user)
+        except ValidationError as e:
+            errors.append(error_text(e))
+        else:
+            messages.success(request, _("Invoice %(number)s issued.") % {"number": inv.full_number})
+            return redirect("web:invoice", pk=inv.pk)
+    ctx = {"draft": draft, "lines": list(draft.lines.all()), "errors": errors}
+    return render(request, "web/invoices/proforma.html", ctx, status=400 if errors else 200)
+
+
+@company_required("viewer")
+def proforma_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = get_object_or_404(
+        scoped(InvoiceDraft.objects, request), pk=pk, proforma_pdf__isnull=False
+    )
+    response = HttpResponse(bytes(draft.proforma_pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{draft.proforma_number}.pdf"'
+    return response
