@@ -155,3 +155,21 @@ def test_the_api_adds_a_charge_and_lists_it_pending(world, admin_api, viewer_api
     issue_due(as_of=local(2026, 1, 31))
     assert admin_api.get(f"/contracts/{c.pk}/charges").json() == []
     assert Invoice.objects.get(contract=c).net_total == Decimal("280.00")
+
+
+def test_the_api_withdraws_a_pending_charge_and_not_an_invoiced_one(world, admin_api):
+    c = _contract(world)
+    body = {"description": "Setup", "quantity": "1", "unit_price": "10"}
+    first = admin_api.post(f"/contracts/{c.pk}/charges", body).json()
+    second = admin_api.post(f"/contracts/{c.pk}/charges", body).json()
+    r = admin_api.http.delete(f"/api/v1/contracts/{c.pk}/charges/{first['id']}",
+                              headers={"Authorization": f"Bearer {admin_api.token}"})  # fmt: skip
+    assert r.status_code == 204
+    issue_due(as_of=local(2026, 1, 31))
+    assert Invoice.objects.get(contract=c).net_total == Decimal("110.00")
+    again = admin_api.http.delete(f"/api/v1/contracts/{c.pk}/charges/{second['id']}",
+                                  headers={"Authorization": f"Bearer {admin_api.token}"})  # fmt: skip
+    assert again.status_code in (400, 409, 422)
+    other = admin_api.http.delete(f"/api/v1/contracts/{c.pk}/charges/{first['id']}",
+                                  headers={"Authorization": f"Bearer {admin_api.token}"})  # fmt: skip
+    assert other.status_code == 404

@@ -19,7 +19,7 @@ from recurent.catalog.models import Product
 from recurent.clients.models import Client
 from recurent.common import clock
 from recurent.companies.models import InvoiceSeries
-from recurent.contracts.charges import charge_add, charges_pending
+from recurent.contracts.charges import charge_add, charge_remove, charges_pending
 from recurent.contracts.models import Contract, ContractCharge
 from recurent.contracts.services import (
     LineSpec,
@@ -33,6 +33,7 @@ from recurent.contracts.services import (
 )
 
 from ..auth import Caller, caller_of, get_or_404, scoped
+from ..problems import Problem
 from ..schemas import (
     CancelIn,
     ContractIn,
@@ -335,3 +336,18 @@ def add_charge(request: HttpRequest, contract_id: Id, body: ChargeIn) -> Status:
 def list_charges(request: HttpRequest, contract_id: Id) -> list[dict[str, Any]]:
     c = _get(request, contract_id)
     return [charge_out(ch) for ch in charges_pending(contract=c)]
+
+
+@router.delete(
+    "/contracts/{contract_id}/charges/{charge_id}",
+    response={204: None},
+    summary="Withdraw a one-off charge or credit not yet invoiced",
+)
+def remove_charge(request: HttpRequest, contract_id: Id, charge_id: Id) -> Status:
+    caller = caller_of(request)
+    c = _get(request, contract_id)
+    ch = ContractCharge.objects.filter(contract=c, pk=charge_id).first()
+    if ch is None:  # the contract is the caller's (checked above); its charges are scoped by it
+        raise Problem(404, "not_found", "no such charge")
+    charge_remove(charge=ch, user=caller.user, as_of=clock.now())
+    return Status(204, None)
