@@ -47,7 +47,7 @@ def readiness() -> dict[str, Any]:
     checks["migrations"] = {"ok": not plan, "pending": len(plan)}
 
     from recurent.mail.models import OutboxMessage, OutboxState
-    from recurent.worker.models import WorkerHeartbeat
+    from recurent.ops.models import WorkerHeartbeat
 
     now = clock.now()
     max_age = _setting("RECURENT_READY_WORKER_MAX_AGE", 600)

@@ -35,7 +35,7 @@ class RecurentCollector:
         from recurent.efactura.models import Attempt, EfacturaState, EState
         from recurent.invoices.models import BillingRun, Invoice
         from recurent.mail.models import OutboxMessage, OutboxState
-        from recurent.worker.models import WorkerHeartbeat
+        from recurent.ops.models import WorkerHeartbeat
 
         now = clock.now()
         g = GaugeMetricFamily(

@@ -79,7 +79,7 @@ def test_workers_with_their_own_connection_settings_share_one_run(databases, tmp
         assert wait_until(lambda: invoice_count(url) >= target, 180, 0.3, procs=procs)
         # Each worker is seen alive, by its own name.
         assert wait_until(
-            lambda: len(rows(url, "SELECT name FROM worker_workerheartbeat")) >= 2,
+            lambda: len(rows(url, "SELECT name FROM ops_workerheartbeat")) >= 2,
             60,
             0.3,
             procs=procs,
@@ -88,6 +88,6 @@ def test_workers_with_their_own_connection_settings_share_one_run(databases, tmp
         codes = stop(procs)
     assert codes == [0, 0]
     assert check_invariants(url, as_of=datetime.now(UTC)).invoices == target
-    beats = rows(url, "SELECT name, issued, stopped_at FROM worker_workerheartbeat")
+    beats = rows(url, "SELECT name, issued, stopped_at FROM ops_workerheartbeat")
     assert len(beats) == 2 and all(stopped for *_, stopped in beats)
     assert sum(issued for _, issued, _ in beats) == target

@@ -12,8 +12,8 @@ from django.test import override_settings
 from recurent.common import clock
 from recurent.mail.models import OutboxMessage
 from recurent.ops.logs import JsonFormatter, RedactingFormatter, redact
+from recurent.ops.models import WorkerHeartbeat
 from recurent.worker.management.commands.worker import run_loop
-from recurent.worker.models import WorkerHeartbeat
 from tests import factories as f
 
 
@@ -102,3 +102,17 @@ def test_amounts_and_dates_are_not_mistaken_for_personal_numbers():
     assert redact("issued 1000 invoices in 12.5 s, total 1234567.89 RON on 2026-12-02") == (
         "issued 1000 invoices in 12.5 s, total 1234567.89 RON on 2026-12-02"
     )
+
+
+def test_the_dashboard_shows_each_worker_and_says_when_none_runs(world, client):
+    client.force_login(world.user)
+    page = client.get("/").content.decode()
+    assert "Niciun proces de facturare nu a rulat" in page
+    now = clock.now()
+    WorkerHeartbeat.objects.create(name="billing-1:4242", host="billing-1", pid=4242,
+                                   started_at=now, beat_at=now, issued=1500)  # fmt: skip
+    WorkerHeartbeat.objects.create(name="billing-2:77", host="billing-2", pid=77, started_at=now,
+                                   beat_at=now - timedelta(hours=2))  # fmt: skip
+    page = client.get("/").content.decode()
+    assert "billing-1:4242" in page and "rulează" in page and "1500" in page
+    assert "billing-2:77" in page and "nu mai răspunde" in page

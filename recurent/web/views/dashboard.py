@@ -21,6 +21,7 @@ from recurent.documents.api import render_problems
 from recurent.engine.cycles import BUCHAREST
 from recurent.engine.money import round_money
 from recurent.invoices.models import Invoice, InvoiceKind
+from recurent.ops.selectors import workers_seen
 from recurent.web import figures, seams
 
 ZERO = Decimal("0.00")
@@ -167,5 +168,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "efactura_labels": seams.efactura_state_labels(),
         "mail": seams.mail_failures(company.pk),
         "render_problems": render_problems(company.pk, now),
+        "workers": workers_seen(as_of=now),
     }
     return render(request, "web/dashboard.html", ctx)

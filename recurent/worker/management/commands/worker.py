@@ -38,7 +38,7 @@ def run_loop(
     back whole, so retrying is safe, and a worker that died instead would stop billing.
     """
     from recurent.common.dbsession import harden_worker_connections
-    from recurent.worker.heartbeat import Heartbeat
+    from recurent.ops.heartbeat import Heartbeat
 
     # Session timeouts: a worker cut off mid-block must not hold the series locks for hours.
     harden_worker_connections()
