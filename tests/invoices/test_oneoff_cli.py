@@ -49,3 +49,15 @@ def test_errors_name_their_place_and_nothing_is_written(world, tmp_path):
     assert Invoice.objects.count() == 0 and InvoiceDraft.objects.count() == 0
     world.series.refresh_from_db()
     assert world.series.next_number == 1
+
+
+def test_a_proforma_from_a_json_file_with_its_pdf(world, tmp_path, capsys):
+    world.user.is_superuser = True
+    world.user.save()
+    f.client(world.company, tax_id="RO13548146")
+    data = {"client": "RO13548146", "lines": [{"name": "Audit", "quantity": 1, "unit_price": 10}]}
+    out = tmp_path / "pf.pdf"
+    call_command("invoice", "create", _write(tmp_path, data), "--proforma", str(out))
+    assert "proforma PF-000001 issued" in capsys.readouterr().out
+    assert out.read_bytes().startswith(b"%PDF") and Invoice.objects.count() == 0
+    assert InvoiceDraft.objects.get().proforma_number == "PF-000001"

@@ -38,6 +38,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--user", help="username it is issued under (default: first superuser)")
         parser.add_argument("--draft", action="store_true", help="save a draft, do not issue")
+        parser.add_argument(
+            "--proforma", metavar="OUT.pdf",
+            help="issue a proforma (series PF) instead of an invoice and write its PDF here",
+        )  # fmt: skip
 
     def handle(self, *args, **o):  # type: ignore[no-untyped-def]
         translation.activate("en")
@@ -70,8 +74,19 @@ class Command(BaseCommand):
             with transaction.atomic():  # the email with the invoice, or nothing at all
                 email = bool(data.pop("email", False)) if isinstance(data, dict) else False
                 fields = draft_fields_from_json(company=found[0], data=data)
-                if o["draft"]:
+                if o["draft"] or o["proforma"]:
                     draft = invoice_create_draft(as_of=as_of, user=user, **fields)
+                    if o["proforma"]:
+                        from recurent.documents.proforma import render
+                        from recurent.invoices.proforma import proforma_issue
+
+                        draft = proforma_issue(draft=draft, as_of=as_of, user=user, render=render)
+                        Path(o["proforma"]).write_bytes(bytes(draft.proforma_pdf))
+                        self.stdout.write(
+                            f"proforma {draft.proforma_number} issued (draft {draft.pk}), "
+                            f"PDF in {o['proforma']}"
+                        )
+                        return
                     self.stdout.write(f"draft {draft.pk} saved (no number until it is issued)")
                     return
                 inv = invoice_create(as_of=as_of, user=user, **fields)
