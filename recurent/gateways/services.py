@@ -39,7 +39,7 @@ from recurent.engine.money import round_money
 from recurent.invoices.models import Invoice, InvoiceKind
 from recurent.payments import selectors as pay
 from recurent.payments import services as payments
-from recurent.payments.models import PaymentMethod
+from recurent.payments.models import PaymentMethod, PaymentSource
 
 from . import secrets
 from .links import absolute, pay_url
@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 STALE_SECONDS = getattr(settings, "RECURENT_GATEWAYS_STALE_SECONDS", 300)
 # Payments from providers are recorded with this source (payments.models.PaymentSource has no
 # choice for it yet; the value is stored as is).
-SOURCE = "online"
+SOURCE = PaymentSource.ONLINE
 
 
 # --- provider accounts ------------------------------------------------------------------------

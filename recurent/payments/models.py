@@ -26,6 +26,8 @@ class PaymentMethod(models.TextChoices):
 class PaymentSource(models.TextChoices):
     MANUAL = "manual", _("recorded by hand")
     STATEMENT = "statement", _("bank statement")
+    # Paid on a payment processor's page or charged to a saved card (recurent.gateways).
+    ONLINE = "online", _("online payment")
 
 
 class Payment(TimeStamped):
