@@ -49,7 +49,8 @@ def test_the_doubling_bomb_is_refused_at_save_in_little_memory_and_time():
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert str(templating.MAX_VALUE) in got["outcome"], got
-    assert got["peak_mb"] < 200 and got["seconds"] < 5, got
+    # Generous bounds (a loaded CI machine): unbounded, the doubling reached 3 GB and MemoryError.
+    assert got["peak_mb"] < 400 and got["seconds"] < 20, got
 
 
 @pytest.mark.parametrize("source", [DOUBLING, PLUS, REPLACE], ids=["concat", "plus", "replace"])
