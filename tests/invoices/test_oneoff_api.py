@@ -64,3 +64,30 @@ def test_a_bad_line_is_a_problem_naming_it_and_nothing_is_written(world, account
 def test_a_viewer_cannot_issue(world, viewer_api):  # noqa: F811
     r = viewer_api.post("/invoices", _body(f.client(world.company)))
     assert r.status_code == 403 and Invoice.objects.count() == 0
+
+
+def test_a_draft_through_the_api_is_numbered_only_when_issued(world, accountant_api):  # noqa: F811
+    cl = f.client(world.company, tax_id="RO1590082")
+    body = {"client": cl.tax_id, "lines": [{"name": "Curs", "quantity": "1", "unit_price": "100"}]}
+    r = accountant_api.post("/invoice-drafts", body)
+    assert r.status_code == 201, r.content
+    draft = r.json()
+    assert draft["invoice_id"] is None and Invoice.objects.count() == 0
+    pf = accountant_api.post(f"/invoice-drafts/{draft['id']}/proforma")
+    assert pf.status_code == 201 and pf.json()["proforma_number"] == "PF-000001"
+    assert accountant_api.get(f"/invoice-drafts/{draft['id']}/proforma.pdf").content[:4] == b"%PDF"
+    issued = accountant_api.post(f"/invoice-drafts/{draft['id']}/issue")
+    assert issued.status_code == 201 and issued.json()["full_number"] == "REC-000001"
+    again = accountant_api.post(f"/invoice-drafts/{draft['id']}/issue")
+    assert again.status_code == 422 and Invoice.objects.count() == 1
+
+
+def test_another_company_cannot_reach_a_draft(world, accountant_api):  # noqa: F811
+    from tests.api.conftest import Api, token_for
+
+    cl = f.client(world.company)
+    body = {"client": cl.pk, "lines": [{"name": "Curs", "quantity": "1", "unit_price": "100"}]}
+    draft = accountant_api.post("/invoice-drafts", body).json()
+    other, _, other_user = f.setup_company()
+    _, raw = token_for(other_user, other)
+    assert Api(raw).post(f"/invoice-drafts/{draft['id']}/issue").status_code == 404

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from recurent.common import clock
 from recurent.companies.models import InvoiceSeries
@@ -17,7 +17,15 @@ from recurent.invoices.models import Invoice
 
 from ..auth import caller_of, get_or_404, scoped
 from ..problems import Problem
-from ..schemas import InvoiceDetailOut, InvoiceOut, InvoicePage, StornoCreditIn
+from ..schemas import (
+    Currency,
+    InvoiceDetailOut,
+    InvoiceOut,
+    InvoicePage,
+    Money,
+    Quantity,
+    StornoCreditIn,
+)
 from .common import MAX_ID, MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["invoices"])
@@ -197,12 +205,12 @@ class OneOffLineIn(Schema):
     """A line from a product (by code or id; blanks are taken from it) or in free text."""
 
     product: str | int | None = None
-    name: str = ""
+    name: str = Field("", max_length=100)
     description: str = ""
     unit_code: str = ""
     unit_name: str = ""
-    quantity: str | int | float
-    unit_price: str | int | float | None = None
+    quantity: Quantity
+    unit_price: Money | None = None
     vat_category: str = ""
     vat_rate: str = ""
 
@@ -212,8 +220,8 @@ class OneOffInvoiceIn(Schema):
     series: str | None = None  # code; the default series when omitted
     issue_date: date | None = None  # today when omitted; never before the series' newest
     due_date: date | None = None
-    currency: str = "RON"
-    price_currency: str | None = None
+    currency: Currency = "RON"
+    price_currency: Currency | None = None
     notes: str = ""
     lines: list[OneOffLineIn]
     email: bool = False  # queue the invoice email to the client at once
@@ -238,3 +246,82 @@ def create_invoice(request: HttpRequest, body: OneOffInvoiceIn) -> Status:
 
             outbox_resend(invoice=inv, as_of=inv.issued_at)
     return Status(201, invoice_detail(Invoice.objects.select_related("series").get(pk=inv.pk)))
+
+
+class DraftOut(Schema):
+    id: int
+    client_id: int
+    series_id: int
+    issue_date: date | None
+    due_date: date | None
+    currency: str
+    notes: str
+    proforma_number: str
+    invoice_id: int | None
+
+
+def _draft_out(d: Any) -> dict[str, Any]:
+    return {f: getattr(d, f) for f in DraftOut.model_fields}
+
+
+@router.post(
+    "/invoice-drafts",
+    response={201: DraftOut},
+    summary="Save a one-off invoice as a draft (no number until it is issued)",
+)
+def create_draft(request: HttpRequest, body: OneOffInvoiceIn) -> Status:
+    from recurent.invoices.oneoff import draft_fields_from_json, invoice_create_draft
+
+    caller = caller_of(request)
+    data = body.model_dump(exclude_none=True, mode="json")
+    data.pop("email", None)
+    fields = draft_fields_from_json(company=caller.company, data=data)
+    d = invoice_create_draft(as_of=clock.now(), user=caller.user, **fields)
+    return Status(201, _draft_out(d))
+
+
+@router.post(
+    "/invoice-drafts/{draft_id}/issue",
+    response={201: InvoiceDetailOut},
+    summary="Issue a draft (or a proforma's draft): it takes the next number of its series",
+)
+def issue_draft(request: HttpRequest, draft_id: Id) -> Status:
+    from recurent.invoices.models import InvoiceDraft
+    from recurent.invoices.oneoff import invoice_issue_draft
+
+    caller = caller_of(request)
+    d = get_or_404(InvoiceDraft.objects.all(), request, "draft", pk=draft_id)
+    inv = invoice_issue_draft(draft=d, as_of=clock.now(), user=caller.user)
+    return Status(201, invoice_detail(Invoice.objects.select_related("series").get(pk=inv.pk)))
+
+
+@router.post(
+    "/invoice-drafts/{draft_id}/proforma",
+    response={201: DraftOut},
+    summary="Issue the draft as a proforma (series PF); its PDF at .../proforma.pdf",
+)
+def issue_proforma(request: HttpRequest, draft_id: Id) -> Status:
+    from recurent.documents.proforma import render
+    from recurent.invoices.models import InvoiceDraft
+    from recurent.invoices.proforma import proforma_issue
+
+    caller = caller_of(request)
+    d = get_or_404(InvoiceDraft.objects.all(), request, "draft", pk=draft_id)
+    d = proforma_issue(draft=d, as_of=clock.now(), user=caller.user, render=render)
+    return Status(201, _draft_out(d))
+
+
+@router.get(
+    "/invoice-drafts/{draft_id}/proforma.pdf",
+    summary="Download a proforma's PDF",
+    openapi_extra={"responses": _PDF},
+)
+def proforma_pdf(request: HttpRequest, draft_id: Id) -> HttpResponse:
+    from recurent.invoices.models import InvoiceDraft
+
+    d = get_or_404(InvoiceDraft.objects.all(), request, "draft", pk=draft_id)
+    if not d.proforma_pdf:
+        raise Problem(404, "not_a_proforma", "this draft was not issued as a proforma")
+    response = HttpResponse(bytes(d.proforma_pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{d.proforma_number}.pdf"'
+    return response
