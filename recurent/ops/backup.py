@@ -103,7 +103,9 @@ def backup_create(*, dest: Path, as_of: datetime) -> BackupResult:
             raise BackupError(f"database engine {vendor!r} is not supported")
         media = Path(settings.MEDIA_ROOT)
         entries = [(db_file.name, db_file)]
-        if media.is_dir():
+        # Media in an S3 bucket are the bucket's to keep (versioning, replication): not here.
+        on_disk = getattr(settings, "RECURENT_MEDIA_STORAGE", "file") == "file"
+        if on_disk and media.is_dir():
             for path in sorted(p for p in media.rglob("*") if p.is_file()):
                 entries.append(("media/" + path.relative_to(media).as_posix(), path))
         manifest = {
@@ -111,6 +113,7 @@ def backup_create(*, dest: Path, as_of: datetime) -> BackupResult:
             "created_at": as_of.isoformat(),
             "engine": vendor,
             "migrations": _migrations(),
+            "media": "included" if on_disk else "in the S3 bucket, not in this backup",
             "files": [
                 {"name": name, "bytes": path.stat().st_size, "sha256": _sha256(path)}
                 for name, path in entries

@@ -191,7 +191,9 @@ RECURENT: dict[str, Any] = {
 # CNPs, tokens and passwords are masked in every line (recurent.ops.logs).
 RECURENT_LOG_FORMAT = os.environ.get("RECURENT_LOG_FORMAT", "plain")
 if RECURENT_LOG_FORMAT not in {"plain", "json"}:
-    raise ImproperlyConfigured(f"RECURENT_LOG_FORMAT={RECURENT_LOG_FORMAT!r}: expected plain or json")
+    raise ImproperlyConfigured(
+        f"RECURENT_LOG_FORMAT={RECURENT_LOG_FORMAT!r}: expected plain or json"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -202,13 +204,58 @@ LOGGING = {
         },
         "json": {"()": "recurent.ops.logs.JsonFormatter"},
     },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": RECURENT_LOG_FORMAT}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": RECURENT_LOG_FORMAT}},
     "loggers": {
-        "recurent": {"handlers": ["console"], "level": os.environ.get("RECURENT_LOG_LEVEL", "INFO")},
+        "recurent": {
+            "handlers": ["console"],
+            "level": os.environ.get("RECURENT_LOG_LEVEL", "INFO"),
+        },
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
+}
+
+# Media (company logos): on this machine's disk (RECURENT_MEDIA_ROOT), or in an S3-compatible
+# bucket (AWS S3, MinIO, Ceph, Hetzner/OVH/Scaleway object storage) for several web machines.
+# Issued documents themselves live in the database, with the invoices.
+RECURENT_MEDIA_STORAGE = os.environ.get("RECURENT_MEDIA_STORAGE", "file")
+
+
+def media_storage() -> dict[str, Any]:
+    """The STORAGES["default"] entry for RECURENT_MEDIA_STORAGE (file or s3)."""
+    if RECURENT_MEDIA_STORAGE == "file":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if RECURENT_MEDIA_STORAGE != "s3":
+        raise ImproperlyConfigured(
+            f"RECURENT_MEDIA_STORAGE={RECURENT_MEDIA_STORAGE!r}: expected file or s3"
+        )
+    bucket = os.environ.get("RECURENT_S3_BUCKET", "")
+    if not bucket:
+        raise ImproperlyConfigured(
+            "RECURENT_S3_BUCKET: give the bucket for RECURENT_MEDIA_STORAGE=s3"
+        )
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            # Empty: AWS itself; else the provider's address (https://s3.example.net).
+            "endpoint_url": os.environ.get("RECURENT_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("RECURENT_S3_REGION") or None,
+            "access_key": os.environ.get("RECURENT_S3_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("RECURENT_S3_SECRET_KEY") or None,
+            "location": os.environ.get("RECURENT_S3_PREFIX", "media"),
+            # Private objects, read through signed URLs that expire; never overwritten.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 600,
+            "file_overwrite": False,
+        },
+    }
+
+
+STORAGES = {
+    "default": media_storage(),
+    # Production (prod.py) serves hashed, compressed copies made by collectstatic.
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
 # /metrics: a scrape sends "Authorization: Bearer <token>"; unset, only loopback may scrape.
