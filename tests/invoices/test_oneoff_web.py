@@ -46,6 +46,8 @@ def test_an_accountant_saves_a_draft_then_issues_it(world):
     assert r["Location"] == f"/invoices/{inv.pk}/"
     assert (inv.full_number, inv.gross_total, inv.origin) == ("REC-000001", 605, "manual")
     assert OutboxMessage.objects.filter(invoice=inv).count() == 1
+    page = web.get(r["Location"])  # the invoice page of an invoice without a contract
+    assert page.status_code == 200 and b"REC-000001" in page.content
     assert web.get(f"/invoices/drafts/{draft.pk}/").status_code == 404  # issued: no longer a draft
 
 
