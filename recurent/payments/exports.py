@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
@@ -303,3 +304,87 @@ def parse_mapped(text: str, m: ColumnMappingLike) -> Parsed:
             )  # fmt: skip
         )
     return Parsed("csv", m.account_iban, entries)
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+XLSX_LIMITS_MB = 20
+
+
+def is_xlsx(content: bytes) -> bool:
+    return (
+        content[:4] == b"PK\x03\x04" and b"xl/workbook.xml" in content[:20_000] + content[-20_000:]
+    )
+
+
+def _xlsx_rows(content: bytes) -> list[list[object]]:
+    """The first sheet's cells. The archive is unpacked through safezip's limits first (an .xlsx
+    is a ZIP: a small file could inflate to gigabytes), then read by openpyxl from that copy."""
+    from openpyxl import load_workbook
+
+    from recurent.common.safezip import ArchiveRefused, Limits, open_zip
+
+    limits = Limits(max_member=XLSX_LIMITS_MB << 20, max_total=XLSX_LIMITS_MB << 20)
+    try:
+        with open_zip(content, limits) as z:
+            members = {name: z.read(name) for name in z.namelist()}
+    except ArchiveRefused as e:
+        raise StatementError(1, str(e)) from None
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as out:
+        for name, data in members.items():
+            out.writestr(name, data)
+    try:
+        wb = load_workbook(buf, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many kinds on a damaged workbook
+        raise StatementError(1, f"not a readable XLSX workbook ({type(e).__name__})") from None
+    ws = wb.worksheets[0]
+    return [list(row) for row in ws.iter_rows(values_only=True)]
+
+
+def _cell_text(value: object, *, decimal_comma: bool, ro_dates: bool, date_format: str) -> str:
+    """A cell as the bank's CSV export writes it, so the CSV readers above read the workbook."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        if ro_dates:
+            return f"{value.day:02d} {list(MONTHS)[value.month - 1]} {value.year}"
+        return value.strftime(date_format)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) and abs(value) >= 10**7:
+        return str(value)  # a long whole number is a reference or an account, not an amount
+    if isinstance(value, int | float | Decimal):
+        # Amounts with their two decimals, as the CSV writes them (1000.00, not 1000): the entry's
+        # identity (a digest of what it says) is then the same from the XLSX and from the CSV.
+        text = f"{Decimal(str(value)):.2f}"
+        return text.replace(".", ",") if decimal_comma else text
+    return str(value)
+
+
+def xlsx_to_text(content: bytes, mapping: ColumnMappingLike | None = None) -> str:
+    """An internet-banking XLSX export as the text of its CSV twin: dates and amounts written
+    the way that bank's CSV writes them (BT: ISO dates, 1234.56; ING: "05 februarie 2026",
+    1234,56; another bank: its saved column mapping's date format and decimal mark)."""
+    rows = _xlsx_rows(content)
+    as_text = [[_cell_text(c, decimal_comma=False, ro_dates=False, date_format="%Y-%m-%d")
+                for c in r] for r in rows]  # fmt: skip
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";").writerows(as_text)
+    kind = "" if mapping is not None else kind_of(buf.getvalue())
+    if kind == "bt":
+        return buf.getvalue()
+    if kind == "ing":
+        fmt = {"decimal_comma": True, "ro_dates": True, "date_format": ""}
+    elif mapping is not None:
+        fmt = {"decimal_comma": bool(mapping.decimal_comma), "ro_dates": False,
+               "date_format": mapping.date_format or "%Y-%m-%d"}  # fmt: skip
+    else:
+        return buf.getvalue()  # no known layout: parse() says so
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";").writerows(
+        [[_cell_text(c, **fmt) for c in r] for r in rows]  # type: ignore[arg-type]
+    )
+    return buf.getvalue()

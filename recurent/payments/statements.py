@@ -79,8 +79,15 @@ def number_repeats(entries: list[Entry]) -> list[Entry]:
 
 
 def parse(content: bytes, filename: str = "", mapping: object | None = None) -> Parsed:
-    """Read a CAMT.053, MT940 or BT/ING CSV file whole (or a CSV export with an account's saved
-    ``mapping``), or raise ``StatementError(line, reason)``."""
+    """Read a CAMT.053, MT940 or BT/ING CSV or XLSX file whole (or a CSV/XLSX export with an
+    account's saved ``mapping``), or raise ``StatementError(line, reason)``."""
+    from .exports import is_xlsx, xlsx_to_text
+
+    if is_xlsx(content):
+        # An internet-banking XLSX export: read as the text of its CSV twin (one reader per bank).
+        text = xlsx_to_text(content, mapping)  # type: ignore[arg-type]
+        parsed = parse(text.encode("utf-8"), filename, mapping)
+        return dataclasses.replace(parsed, format=parsed.format.replace("csv", "xlsx", 1))
     if mapping is not None:
         from .exports import parse_mapped
 

@@ -153,3 +153,86 @@ def test_the_columns_are_saved_and_used_from_the_page(client, world, ab):
     assert r.status_code == 302 and StatementImport.objects.get().mapping_id == m.pk
     bank.statements_task(limit=5)
     assert StatementImport.objects.get().matched == 2
+
+
+def _xlsx(text: str, delimiter: str, typed) -> bytes:  # type: ignore[no-untyped-def]
+    """The CSV as the bank's XLSX export holds it: the same table, dates and amounts typed."""
+    import csv
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+        ws.append([typed(c) for c in row])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _typed_bt(cell: str):  # type: ignore[no-untyped-def]
+    import re
+    from datetime import date
+    from decimal import Decimal
+
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", cell):
+        return date.fromisoformat(cell)
+    if re.fullmatch(r"-?\d+\.\d{2}", cell):
+        return float(Decimal(cell))
+    return cell
+
+
+def _typed_ing(cell: str):  # type: ignore[no-untyped-def]
+    import re
+    from datetime import date
+
+    from recurent.payments.exports import MONTHS
+
+    m = re.fullmatch(r"(\d{2}) ([a-z]+) (\d{4})", cell)
+    if m:
+        return date(int(m.group(3)), MONTHS[m.group(2)], int(m.group(1)))
+    if re.fullmatch(r"[\d.]+,\d{2}", cell):
+        return float(cell.replace(".", "").replace(",", "."))
+    return cell
+
+
+@pytest.mark.parametrize(("text", "typed"), [(BT, _typed_bt), (ING, _typed_ing)])
+def test_an_xlsx_export_reads_like_its_csv_twin(text, typed):
+    from_csv = parse(text.encode("utf-8"))
+    from_xlsx = parse(_xlsx(text, ",", typed))
+    assert from_xlsx.format == from_csv.format.replace("csv", "xlsx")
+    assert from_xlsx.account_iban == from_csv.account_iban
+    assert from_xlsx.entries == from_csv.entries and from_xlsx.entries
+
+
+def test_an_xlsx_of_another_bank_is_read_with_the_saved_columns(world, ab):
+    import re
+    from datetime import datetime
+
+    from recurent.payments.bank import column_mapping_save
+
+    def typed(cell: str):  # type: ignore[no-untyped-def]
+        if re.fullmatch(r"\d{2}\.\d{2}\.\d{4}", cell):
+            return datetime.strptime(cell, "%d.%m.%Y")
+        if re.fullmatch(r"-?\d+,\d{2}", cell):
+            return float(cell.replace(",", "."))
+        return cell
+
+    m = column_mapping_save(company=world.company, account_iban="RO49 AAAA 1B31 0075 9384 0000",
+                            values=MAPPING, user=world.user)  # fmt: skip
+    imp = statement_import(company=world.company, filename="x.xlsx", content=_xlsx(OTHER, ";", typed),
+                           as_of=NOW, user=world.user, mapping=m)  # fmt: skip
+    assert (imp.lines_new, imp.matched) == (2, 2)
+
+
+def test_an_xlsx_bomb_is_refused_cheaply():
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"\0" * (64 << 20))  # 64 MB of zeros, ~64 KB zipped
+    with pytest.raises(StatementError):
+        parse(buf.getvalue())
