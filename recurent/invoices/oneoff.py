@@ -425,8 +425,17 @@ def _by_key(
     else:
         found = None
         for f in text_fields:
-            found = qs.filter(**{f: str(key)}).order_by("pk").first()
-            if found is not None:
+            # Two rows with the same tax id or name: refuse rather than invoice the wrong one.
+            rows = list(qs.filter(**{f: str(key)}).order_by("pk")[:2])
+            if len(rows) > 1:
+                raise _error(
+                    field,
+                    _("%(key)s names more than one in this company; give the id"),
+                    "ambiguous",
+                    key=key,
+                )
+            if rows:
+                found = rows[0]
                 break
     if found is None:
         raise _error(field, _("%(key)s not found in this company"), "not_found", key=key)

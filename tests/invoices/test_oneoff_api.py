@@ -12,7 +12,7 @@ from tests.factories import local
 
 def _body(client, **kw):
     body = {
-        "client": client.tax_id,
+        "client": client.pk,
         "lines": [
             {"name": "Instalare", "unit_code": "C62", "quantity": "1", "unit_price": "500"},
             {"product": kw.pop("product_code", None) or "", "quantity": "2"},
@@ -91,3 +91,15 @@ def test_another_company_cannot_reach_a_draft(world, accountant_api):  # noqa: F
     other, _, other_user = f.setup_company()
     _, raw = token_for(other_user, other)
     assert Api(raw).post(f"/invoice-drafts/{draft['id']}/issue").status_code == 404
+
+
+def test_a_tax_id_shared_by_two_clients_is_refused_not_guessed(world, accountant_api):  # noqa: F811
+    a = f.client(world.company, tax_id="RO1590082", name="Alfa SRL")
+    f.client(world.company, tax_id="RO1590082", name="Alfa SRL (punct de lucru)")
+    body = _body(a, product_code=f.product(world.company, unit_price="40").code)
+    body["client"] = "RO1590082"
+    r = accountant_api.post("/invoices", body)
+    assert r.status_code in (400, 422) and "RO1590082" in r.content.decode(), r.content
+    assert Invoice.objects.count() == 0
+    body["client"] = a.pk
+    assert accountant_api.post("/invoices", body).status_code == 201
