@@ -23,7 +23,14 @@ PLUS = "{% set a = client.name %}" + "{% set a = a + a %}" * 27 + "{{ a }}"
 REPLACE = "{{ client.name" + ('|replace("", "' + "x" * 60 + '")') * 4 + " }}"
 
 SAVE_CHECK = r"""
-import json, resource, sys, time
+import json, sys, time
+def vm_hwm_mb():
+    # The peak RSS of this process's own memory (VmHWM), not ru_maxrss: Linux carries
+    # ru_maxrss over exec from the parent, so a child of a big pytest worker would report
+    # the worker's peak.
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
+
 import django
 django.setup()
 from django.core.exceptions import ValidationError
@@ -35,7 +42,7 @@ try:
 except ValidationError as e:
     outcome = " ".join(e.message_dict["body_text"])
 print(json.dumps({"outcome": outcome, "seconds": time.monotonic() - t,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": vm_hwm_mb()}))
 """
 
 
@@ -50,7 +57,7 @@ def test_the_doubling_bomb_is_refused_at_save_in_little_memory_and_time():
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert str(templating.MAX_VALUE) in got["outcome"], got
     # Generous bounds (a loaded CI machine): unbounded, the doubling reached 3 GB and MemoryError.
-    assert got["peak_mb"] < 400 and got["seconds"] < 20, got
+    assert got["peak_mb"] < 250 and got["seconds"] < 20, got
 
 
 @pytest.mark.parametrize("source", [DOUBLING, PLUS, REPLACE], ids=["concat", "plus", "replace"])
