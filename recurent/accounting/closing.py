@@ -94,16 +94,26 @@ class MonthSummary:
     missing: list[str]
 
 
-def summarize(company: Company, month: str, as_of: datetime, user_name: str = "") -> MonthSummary:
+def summarize(
+    company: Company,
+    month: str,
+    as_of: datetime,
+    user_name: str = "",
+    invoices: list[Any] | None = None,
+    rows: list[Any] | None = None,
+) -> MonthSummary:
+    """``invoices`` and their journal ``rows``, when the caller has them (the package), are not
+    read again."""
     first, last = month_period(month)
-    invoices = list(invoices_between(company.pk, first, last))
+    if invoices is None:
+        invoices = list(invoices_between(company.pk, first, last))
     runs: dict[tuple[str, int], SeriesRun] = {}
     for inv in invoices:
         key = (inv.series.code, inv.year)
         runs.setdefault(key, SeriesRun(inv.series.code, inv.year, inv.series.yearly_restart))
         runs[(inv.series.code, inv.year)].numbers.append(inv.number)
     vat: dict[tuple[str, Decimal], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for r in journal(invoices, accounts_for(company.pk)):
+    for r in rows if rows is not None else journal(invoices, accounts_for(company.pk)):
         vat[(r.vat_category, r.vat_rate)][0] += r.net_ron
         vat[(r.vat_category, r.vat_rate)][1] += r.vat_ron
     pending = []
@@ -266,7 +276,9 @@ def month_close_package(
         )  # fmt: skip
         files.append((f"contabilitate/{fname}", data))
     files.append((f"incasari/incasari_{month}.csv", payments_csv(receipts)))
-    summary = summarize(company, month, as_of, getattr(user, "username", "") or "")
+    summary = summarize(
+        company, month, as_of, getattr(user, "username", "") or "", invoices=invoices, rows=rows
+    )
     files.append((f"efactura_{month}.csv", efactura_csv(summary)))
     incoming = IncomingInvoice.objects.filter(
         company=company, anaf_created_at__date__gte=first, anaf_created_at__date__lte=last

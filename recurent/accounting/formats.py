@@ -121,7 +121,7 @@ def zip_files(files: Iterable[tuple[str, bytes]]) -> bytes:
 # --- Saga ---------------------------------------------------------------------------------
 
 
-def _saga_tax_id(tax_id: str, country: str) -> str:
+def _saga_tax_id(tax_id: str) -> str:
     # Saga adds the "RO" attribute itself for a VAT payer; a partner's code is written as the
     # invoice shows it (RO prefix kept), a foreign one as it is.
     return (tax_id or "").replace(" ", "").upper()
@@ -147,7 +147,7 @@ def saga_invoice(rows: list[JournalRow], seller: dict[str, Any], buyer: dict[str
     _sub(a, "FurnizorInformatiiSuplimentare", "")
     _sub(a, "ClientNume", first.client_name)
     _sub(a, "ClientInformatiiSuplimentare", "")
-    _sub(a, "ClientCIF", _saga_tax_id(first.client_tax_id, first.client_country))
+    _sub(a, "ClientCIF", _saga_tax_id(first.client_tax_id))
     _sub(a, "ClientNrRegCom", buyer.get("trade_register"))
     _sub(a, "ClientJudet", buyer.get("county"))
     _sub(a, "ClientTara", first.client_country)

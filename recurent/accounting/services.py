@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from recurent.clients.models import Client
 from recurent.companies.models import Company
-from recurent.payments.models import Payment, PaymentMethod
+from recurent.payments.models import Payment
 
 from . import formats
 from .formats import Party, Receipt
@@ -264,10 +264,6 @@ def accounting_export(
             "concurrent_export",
         ) from None  # fmt: skip
     return ExportFile(name, ctype, data, len(invoices))
-
-
-def export_methods() -> dict[str, str]:
-    return {m.value: str(m.label) for m in PaymentMethod}
 
 
 def manifest(files: list[tuple[str, bytes]]) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from datetime import datetime
 
 from recurent.common import clock
@@ -17,6 +18,7 @@ from recurent.common import clock
 from .models import WorkerHeartbeat
 
 log = logging.getLogger("recurent.worker")
+TOUCH_EVERY = 10.0
 
 
 def worker_name() -> str:
@@ -30,10 +32,13 @@ class Heartbeat:
         self.passes = 0
         self.issued = 0
         self.last_issued_at: datetime | None = None
+        self._written = 0.0
 
     def touch(self) -> None:
-        """Alive, between the steps of a long pass (a task rendering thousands of documents)."""
-        self.beat(count=False)
+        """Alive, between the steps of a long pass (a task rendering thousands of documents); at
+        most one write every TOUCH_EVERY seconds, not one per task."""
+        if time.monotonic() - self._written >= TOUCH_EVERY:
+            self.beat(count=False)
 
     def beat(
         self, *, issued: int = 0, error: str = "", stopped: bool = False, count: bool = True
@@ -44,6 +49,7 @@ class Heartbeat:
         if issued:
             self.issued += issued
             self.last_issued_at = now
+        self._written = time.monotonic()
         try:
             WorkerHeartbeat.objects.update_or_create(
                 name=self.name,
