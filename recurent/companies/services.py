@@ -73,6 +73,15 @@ def company_create(**fields: Any) -> Company:
     return company
 
 
+@transaction.atomic
+def company_found(*, user: User, **fields: Any) -> Company:
+    """A new company with ``user`` as its first administrator (the guided set-up's first step):
+    both or neither, so a refused membership never leaves a company nobody can reach."""
+    company = company_create(**fields)
+    membership_grant(user=user, company=company, role=Role.ADMIN)
+    return company
+
+
 def _set_logo(company: Company, value: Any) -> None:
     """``False`` clears the logo (a form's "clear" box), a new upload is checked and scaled
     down (companies/logo.py), the current file (or None) leaves it as it is."""

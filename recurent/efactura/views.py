@@ -247,7 +247,8 @@ def registry_lookup_view(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"error": {"field": "__all__", "message": _("login required")}}, status=401
         )
-    if not Membership.objects.filter(user=request.user).exists():
+    # A superuser without a company yet looks up the CUI of the company being set up.
+    if not (request.user.is_superuser or Membership.objects.filter(user=request.user).exists()):
         message = _("your user has no access to a company")
         return JsonResponse({"error": {"field": "__all__", "message": message}}, status=403)
     cui = request.GET.get("cui", "")

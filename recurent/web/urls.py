@@ -13,6 +13,7 @@ from recurent.web.views import (
     invoices,
     nomenclators,
     portal_links,
+    setup,
     users,
 )
 
@@ -60,6 +61,10 @@ urlpatterns = [
     path("language/", account.set_language, name="set-language"),
     path("company/switch/", account.switch_company, name="switch-company"),
     path("no-company/", account.no_company, name="no-company"),
+    # Guided set-up (a new installation, or a company still missing a step)
+    path("setup/", setup.setup, name="setup"),
+    path("setup/done/", setup.setup_done, name="setup-done"),
+    path("setup/<slug:step>/", setup.setup, name="setup-step"),
     # Nomenclators
     path("products/", nomenclators.product_list, name="products"),
     path("products/new/", nomenclators.product_create_view, name="product-add"),

@@ -172,5 +172,6 @@ def test_list_pages_run_a_constant_number_of_queries(admin_client, world):
     # The dashboard is the largest: figures, receivables, MRR, due next, held contracts,
     # e-Factura rejections and deadline watch, failed emails, whether emails leave at all (3:
     # SMTP set up, waiting, failed) (PostgreSQL: 2 more, a savepoint around a planner setting
-    # for the receivables query), the billing workers' heartbeats (1).
-    assert max(few.values()) <= 25, few
+    # for the receivables query), the billing workers' heartbeats (1), what the guided set-up
+    # still misses (1).
+    assert max(few.values()) <= 26, few

@@ -10,7 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse_lazy
 from django.utils import translation
@@ -181,4 +181,8 @@ def switch_company(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def no_company(request: HttpRequest) -> HttpResponse:
+    # Whoever runs the installation (the first login after createsuperuser) founds the first
+    # company through the guided set-up instead of reading "ask an administrator".
+    if request.user.is_authenticated and request.user.is_superuser:
+        return redirect("web:setup")
     return render(request, "web/no_company.html", status=403)

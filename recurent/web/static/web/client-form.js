@@ -1,11 +1,15 @@
-/* Client form: fill the fields from ANAF's registry by CUI (efactura:registry-lookup, JSON).
-   The form works the same without it; when ANAF does not answer, a line under the field says so. */
+/* Client form (and the set-up's company step): fill the fields from ANAF's registry by CUI
+   (efactura:registry-lookup, JSON). The form works the same without it; when ANAF does not answer,
+   a line under the field says so. data-registry-cui names the CUI input (default id_tax_id) and
+   data-registry-map renames the registry's client fields to the form's (name -> legal_name). */
 (function () {
   "use strict";
   var form = document.querySelector("form[data-registry-url]");
   if (!form) return;
   var url = form.getAttribute("data-registry-url");
-  var cui = form.querySelector("#id_tax_id");
+  var cui = document.getElementById(form.getAttribute("data-registry-cui") || "id_tax_id");
+  var rename = JSON.parse(form.getAttribute("data-registry-map") || "{}");
+  function target(name) { return rename[name] || name; }
   var button = document.getElementById("registry-fill");
   var status = document.getElementById("registry-status");
   if (!cui || !button || !status) return;
@@ -23,7 +27,7 @@
 
   function fill(fields) {
     Object.keys(fields).forEach(function (name) {
-      var el = form.querySelector("#id_" + name);
+      var el = form.querySelector("#id_" + target(name));
       var value = fields[name];
       if (!el || value === null || value === undefined) return;
       if (el.type === "checkbox") el.checked = !!value;
@@ -63,7 +67,7 @@
   button.addEventListener("click", function (e) { e.preventDefault(); lookup(); });
   // A new client whose CUI was just typed: look it up once, without a click, if the name is empty.
   cui.addEventListener("change", function () {
-    var name = form.querySelector("#id_name");
+    var name = form.querySelector("#id_" + target("name"));
     if (name && !name.value.trim()) lookup();
   });
 })();
