@@ -440,6 +440,37 @@ def contract_change_lines(
     return contract
 
 
+def _current_specs(contract: Contract) -> list[tuple[Any, ...]]:
+    return [
+        (li.product_id, li.quantity, li.unit_price, li.description, li.self_service,
+         li.min_quantity, li.max_quantity, li.quantity_step)
+        for li in contract.lines.filter(until_index__isnull=True).order_by("position", "pk")
+    ]  # fmt: skip
+
+
+@transaction.atomic
+def contract_edit(
+    *,
+    contract: Contract,
+    user: User | None,
+    lines: Sequence[LineSpec] | None = None,
+    actor: str = "",
+    **fields: Any,
+) -> Contract:
+    """A whole edit (billing fields and, when they differ from the lines in force, new lines) in
+    one transaction: refused lines leave the fields as they were, and the other way round."""
+    contract = contract_update(contract=contract, user=user, actor=actor, **fields)
+    if lines is not None:
+        wanted = [
+            (s.product.pk, s.quantity, s.unit_price, s.description, s.self_service,
+             s.min_quantity, s.max_quantity, s.quantity_step)
+            for s in lines
+        ]  # fmt: skip
+        if wanted != _current_specs(contract):
+            contract = contract_change_lines(contract=contract, user=user, lines=lines, actor=actor)
+    return contract
+
+
 def contract_release_hold(*, contract: Contract, user: User | None) -> None:
     """Retry a contract set aside (after its data was fixed elsewhere)."""
     Contract.objects.filter(pk=contract.pk).update(

@@ -203,20 +203,6 @@ def _error_summary(form: ContractForm, formset: Any) -> list[dict[str, str]]:
     return out
 
 
-def _same_lines(contract: Contract, specs: list[tuple[Any, services.LineSpec]]) -> bool:
-    current = [
-        (x["product"], x["quantity"], x["unit_price"], x["description"], x["portal"],
-         x["portal_min"], x["portal_max"], x["portal_step"])
-        for x in _line_initial(contract)
-    ]  # fmt: skip
-    wanted = [
-        (s.product.pk, s.quantity, s.unit_price, s.description, s.self_service,
-         s.min_quantity, s.max_quantity, s.quantity_step)
-        for _f, s in specs
-    ]  # fmt: skip
-    return current == wanted
-
-
 def _contract_form(request: HttpRequest, contract: Contract | None) -> HttpResponse:
     company = request.company  # type: ignore[attr-defined]
     user: Any = request.user
@@ -261,9 +247,9 @@ def _contract_form(request: HttpRequest, contract: Contract | None) -> HttpRespo
                     request, _("Contract %(number)s created.") % {"number": contract.number}
                 )
             else:
-                contract = services.contract_update(contract=contract, user=user, **fields)
-                if not _same_lines(contract, lines):
-                    services.contract_change_lines(contract=contract, user=user, lines=specs)
+                contract = services.contract_edit(
+                    contract=contract, user=user, lines=specs, **fields
+                )
                 messages.success(
                     request, _("Contract %(number)s saved.") % {"number": contract.number}
                 )
