@@ -7,6 +7,7 @@ from recurent.web.views import (
     accounting,
     billing,
     company,
+    contract_inline,
     contracts,
     dashboard,
     invoice_new,
@@ -95,6 +96,8 @@ urlpatterns = [
     ),
     path("contracts/<int:pk>/", contracts.contract_detail, name="contract"),
     path("contracts/<int:pk>/edit/", contracts.contract_edit, name="contract-edit"),
+    path("contracts/quick/client/", contract_inline.quick_client, name="contract-quick-client"),
+    path("contracts/quick/product/", contract_inline.quick_product, name="contract-quick-product"),
     path("contracts/<int:pk>/<slug:action>/", contracts.contract_action, name="contract-action"),
     # Invoices
     path("invoices/", invoices.invoice_list, name="invoices"),

@@ -38,6 +38,7 @@ from recurent.web.forms import (
     ContractLineFormSet,
     LocalDateTimeField,
 )
+from recurent.web.forms_inline import quick_forms
 from recurent.web.views.common import apply_errors, error_text, paginate, sort
 
 
@@ -264,6 +265,8 @@ def _contract_form(request: HttpRequest, contract: Contract | None) -> HttpRespo
         "error_tabs": {e["tab"] for e in errors},
         "object": contract,
         "products": _product_options(products),
+        # "+ New client" / "+ New product" dialogs (contract_inline.py answers them).
+        **quick_forms(),
     }
     return render(request, "web/contracts/form.html", ctx)
 
