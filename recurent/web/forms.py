@@ -131,7 +131,7 @@ class AddressForm(forms.ModelForm):
     the choices and says which fields a Romanian address needs.
     """
 
-    sector = forms.ChoiceField(label=_("sector"), choices=SECTOR_CHOICES, required=False)
+    sector = forms.ChoiceField(label=_("Sector"), choices=SECTOR_CHOICES, required=False)
 
     def _setup_address(self) -> None:
         county = self.fields["county"]
@@ -165,7 +165,7 @@ class AddressForm(forms.ModelForm):
 
 class ClientForm(AddressForm):
     emails = forms.CharField(
-        label=_("email addresses"),
+        label=_("Email addresses"),
         required=False,
         help_text=_("Separate several addresses with commas."),
     )

@@ -45,7 +45,7 @@ class SetupSeriesForm(forms.ModelForm):
         model = InvoiceSeries
         fields = ["code", "next_number", "yearly_restart"]
         help_texts = {
-            "code": _("Letters printed before the number, e.g. FCT: FCT000001."),
+            "code": _("Letters printed before the number, e.g. FCT: FCT-000001."),
             "next_number": _("1 for a new business; the next free number when moving from "
                              "another program."),
         }  # fmt: skip

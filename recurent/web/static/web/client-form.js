@@ -26,6 +26,9 @@
   }
 
   function fill(fields) {
+    // A Bucharest address comes as city "SECTORn": the form shows "București" and the sector.
+    var sector = form.querySelector("#id_sector"), m = /^SECTOR(\d)$/.exec(fields.city || "");
+    if (sector && m) { fields = Object.assign({}, fields, {city: "București", sector: m[1]}); }
     Object.keys(fields).forEach(function (name) {
       var el = form.querySelector("#id_" + target(name));
       var value = fields[name];
