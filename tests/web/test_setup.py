@@ -115,4 +115,3 @@ def test_the_dashboard_lists_what_the_set_up_still_misses():
     body = ro(viewer).get("/").content.decode()
     assert 'id="setup-reminder"' in body and "/setup/email/" not in body
     assert ro(viewer).get("/setup/email/").status_code == 302
-
