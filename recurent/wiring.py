@@ -50,8 +50,9 @@ def wire() -> None:
     from recurent.efactura.deadline import deadline_tick
     from recurent.efactura.services import efactura_tick, on_invoices_issued
     from recurent.efactura.supplier import supplier_tick
-    from recurent.gateways.selectors import pdf_pay_link
+    from recurent.gateways.selectors import pay_link_for, pdf_pay_link
     from recurent.gateways.services import charges_after_issue, charges_run, expiring_cards_notify
+    from recurent.mail import templating
     from recurent.mail.selectors import invoices_awaiting_documents
     from recurent.mail.sender import send_pending
     from recurent.mail.services import outbox_after_issue, reminders_queue
@@ -98,8 +99,10 @@ def wire() -> None:
     # What a document snapshot applies over the issued invoice: e-Factura's corrections of an
     # invoice ANAF rejected (buyer, delivery data, notes), so PDF and XML show them.
     snapshot_corrections = [latest_corrections]
-    # The online pay link printed as a QR code next to the IBAN on an invoice's PDF.
+    # The online pay link printed as a QR code next to the IBAN on an invoice's PDF, and the
+    # one the email templates offer as {{ pay_url }}.
     pdf_pay_links = [pdf_pay_link]
+    mail_pay_links = [pay_link_for]
 
     # Rendered before the other invoices: those whose email waits for its attachments.
     render_first = [invoices_awaiting_documents]
@@ -107,6 +110,7 @@ def wire() -> None:
     RENDER_FIRST[:] = _ordered(render_first, RENDER_FIRST)
     CORRECTIONS[:] = _ordered(snapshot_corrections, CORRECTIONS)
     pdf.PAY_LINKS[:] = _ordered(pdf_pay_links, pdf.PAY_LINKS)
+    templating.PAY_LINKS[:] = _ordered(mail_pay_links, templating.PAY_LINKS)
     for fn in listeners:
         events.listen(fn)
     names = {n for n, _ in worker_tasks}

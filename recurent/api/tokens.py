@@ -20,7 +20,7 @@ TOKEN_PREFIX = "rct_"  # noqa: S105  (a marker, not a secret)
 # every read into a write (SQLite serialises writers).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-# Mirrors recurent.common.access (viewer < accountant < admin): the same user, the same rights.
+# Mirrors recurent.companies.access (viewer < accountant < admin): the same user, the same rights.
 RANK = {Role.VIEWER: 0, Role.ACCOUNTANT: 1, Role.ADMIN: 2}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

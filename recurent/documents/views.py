@@ -15,7 +15,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from recurent.common.access import company_required, scoped
+from recurent.companies.access import company_required, scoped
 from recurent.companies.models import Role
 from recurent.companies.selectors import role_in
 from recurent.contracts.models import Contract

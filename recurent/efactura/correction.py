@@ -159,7 +159,7 @@ def _clean_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_buyer(buyer: dict[str, Any]) -> None:
-    from recurent.documents.validation import check_party
+    from recurent.engine.parties import check_party
 
     if buyer.get("kind") not in ("company", "individual"):
         raise ValidationError({"buyer.kind": [_("company or individual")]})

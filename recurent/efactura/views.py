@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from recurent.common import clock
-from recurent.common.access import company_required, scoped
 from recurent.common.errors import messages_of
+from recurent.companies.access import company_required, scoped
 from recurent.companies.models import Membership, Role
 from recurent.invoices.models import Invoice
 

@@ -1,5 +1,5 @@
 """Pay links: a signed Recurent address per invoice, the same ``django.core.signing`` as the
-portal links (``recurent.portal.links``), with a salt of its own.
+portal links (``recurent.clients.portal_links``), with a salt of its own.
 
 Unlike a portal link it does not expire: it is printed on the PDF (a QR code next to the IBAN)
 and the PDF lives as long as the invoice. It shows only what the invoice itself shows (number,

@@ -669,8 +669,8 @@ def _card_expires(ag: CardAgreement) -> date | None:
 
 def expiring_cards_notify(*, limit: int = 100, as_of: datetime | None = None) -> int:
     """The worker task: one notice per agreement whose card expires within a month."""
+    from recurent.clients.portal_links import portal_url
     from recurent.mail.services import client_language, notice_queue
-    from recurent.portal.links import portal_url
 
     now = as_of or clock.now()
     today = pay.day_of(now)

@@ -18,8 +18,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from recurent.common import clock
-from recurent.common.access import company_required
 from recurent.common.errors import messages_of
+from recurent.companies.access import company_required
 from recurent.companies.models import Role
 from recurent.invoices.models import Invoice, InvoiceKind
 from recurent.mail.services import client_language
@@ -157,7 +157,7 @@ def notify(request: HttpRequest, account_id: int) -> HttpResponse:
 @require_POST
 def withdraw(request: HttpRequest, token: str, agreement_id: int) -> HttpResponse:
     """The client withdraws a card agreement from the portal (the portal's signed link)."""
-    from recurent.portal.links import client_from_token
+    from recurent.clients.portal_links import client_from_token
 
     try:
         client_id = client_from_token(token)

@@ -5,7 +5,7 @@ engine and storno, never a copy of them:
 - priced by ``engine.drafting.draft_invoice`` (VAT rate by the issue date, BNR rate of the day
   through ``rates.services.RateBook``, rounding in ``engine.money``);
 - numbered by ``numbering.SeriesLock`` (series row locked, gapless, dates never go backwards);
-- seller and buyer checked by ``documents.validation.check_party`` as ``issue_batch`` does;
+- seller and buyer checked by ``engine.parties.check_party`` as ``issue_batch`` does;
 - then the ``AFTER_ISSUE`` hooks (e-Factura queue, mail, balances, card charges, webhooks) in
   the issuing transaction, as for contract invoices and credit notes.
 The issue date may be today or an earlier day, but never before the series' newest invoice

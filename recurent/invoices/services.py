@@ -273,7 +273,7 @@ class _Block:
         """(snapshot, JSON as the database takes it, data problems) of a company."""
         hit = self.sellers.get(company_id)
         if hit is None:
-            from recurent.documents.validation import check_party
+            from recurent.engine.parties import check_party
 
             snap = seller_snapshot(self.companies[company_id])
             problems = [f"company {f}: {m}" for f, m in check_party(snap, "seller")]
@@ -304,7 +304,7 @@ class _Block:
 
         Raises what ``draft_for`` raises, in the same order, with the same reasons."""
         if d.buyer_problems is None:
-            from recurent.documents.validation import check_party
+            from recurent.engine.parties import check_party
 
             d.buyer_problems = [f"client {f}: {m}" for f, m in check_party(d.buyer, "buyer")]
         company = self.companies[d.company_id]
@@ -517,7 +517,7 @@ AFTER_ISSUE: list[Callable[[list[Invoice]], None]] = []
 def party_problems(snapshot: dict[str, Any], role: str) -> list[tuple[str, str]]:
     """ANAF's party rules on a seller/buyer snapshot (the check ``_Block`` applies), for the
     other issuing paths (one-off invoices) without a second import of documents."""
-    from recurent.documents.validation import check_party
+    from recurent.engine.parties import check_party
 
     return check_party(snapshot, role)
 

@@ -44,10 +44,10 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext
 
+from recurent.clients.portal_links import portal_url
 from recurent.common import clock, hosts
 from recurent.documents.api import attachments as invoice_attachments
 from recurent.engine.cycles import BUCHAREST
-from recurent.portal.links import portal_url
 
 from . import crypto, templating
 from .models import OutboxKind, OutboxMessage, OutboxState, Security, SmtpSettings

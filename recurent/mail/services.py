@@ -12,9 +12,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy
 
+from recurent.clients.portal_links import portal_url
 from recurent.common import bulk, clock, hosts
 from recurent.engine.cycles import BUCHAREST
-from recurent.portal.links import portal_url
 
 from . import crypto, templating
 from .defaults import DEFAULT_TEMPLATES

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from recurent.common import clock
-from recurent.common.access import company_required, has_role, scoped
+from recurent.companies.access import company_required, has_role, scoped
 from recurent.companies.models import Role
 from recurent.invoices.models import Invoice
 

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 
 from recurent.clients.models import Client
 from recurent.common import clock
-from recurent.common.access import company_required, scoped
 from recurent.common.errors import messages_of
+from recurent.companies.access import company_required, scoped
 from recurent.invoices.models import Invoice
 
 from . import bank, collection, reports, selectors, services

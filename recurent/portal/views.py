@@ -21,16 +21,16 @@ from django.views.decorators.http import require_POST
 
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
+from recurent.clients.portal_links import client_from_token, portal_url
 from recurent.common import clock
-from recurent.common.access import company_required, scoped
 from recurent.common.errors import messages_of
+from recurent.companies.access import company_required, scoped
 from recurent.contracts.models import Contract
 from recurent.invoices.models import Invoice
 from recurent.mail.services import client_language
 from recurent.payments import selectors as pay
 
 from . import services
-from .links import client_from_token, portal_url
 
 # The payment state of an invoice as the client reads it.
 STATE_LABELS = {

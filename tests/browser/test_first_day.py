@@ -69,8 +69,8 @@ def test_no_page_scrolls_sideways_at_1280_or_390_px(live_server, browser_page):
 
 
 def test_the_portal_shows_total_and_pdf_on_a_phone(live_server, browser_page):
+    from recurent.clients.portal_links import portal_token
     from recurent.documents.services import invoice_render
-    from recurent.portal.links import portal_token
 
     page = browser_page
     company, user, cl, c, inv = _world()

@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from recurent.clients.portal_links import portal_token
 from recurent.contracts.models import Contract
 from recurent.invoices.models import Invoice
 from recurent.invoices.services import issue_due
-from recurent.portal.links import portal_token
 from tests import factories as f
 from tests.browser.conftest import shot
 from tests.factories import local

@@ -555,7 +555,7 @@ def test_every_page_has_a_policy_and_runs_only_its_own_scripts(world):
 
     from django.test import Client as Browser
 
-    from recurent.portal import links
+    from recurent.clients import portal_links as links
     from tests import factories as f
 
     world.user.is_staff = world.user.is_superuser = True

@@ -353,7 +353,7 @@ def test_a_buyer_corrected_to_a_person_is_sent_again_to_the_b2c_endpoint(world, 
 
 
 def test_the_portal_hands_the_client_the_corrected_pdf_and_xml(client, world, rejected):
-    from recurent.portal import links
+    from recurent.clients import portal_links as links
 
     invoice_efactura_correct(invoice=rejected, changes={"buyer": NEW_BUYER}, user=world.user,
                              reason="wrong name", as_of=T0 + timedelta(minutes=5))  # fmt: skip

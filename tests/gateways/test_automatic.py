@@ -11,13 +11,13 @@ import requests
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from recurent.clients.portal_links import portal_token
 from recurent.gateways import services
 from recurent.gateways.models import CardAgreement, ChargeAttempt
 from recurent.mail.models import OutboxMessage
 from recurent.payments import selectors as pay
 from recurent.payments.models import Payment
 from recurent.payments.services import payment_record
-from recurent.portal.links import portal_token
 from tests.gateways.helpers import attempts, issue_next, later, with_card
 
 PROVIDERS = ["stripe", "netopia"]

@@ -4,12 +4,12 @@ on the PDF (a QR code next to the IBAN)."""
 import subprocess
 from urllib.parse import urlsplit
 
+from recurent.clients.portal_links import portal_token
 from recurent.documents import pdf
 from recurent.documents.snapshot import from_invoice
 from recurent.gateways.links import pay_url
 from recurent.gateways.selectors import pay_link_for
 from recurent.mail import templating
-from recurent.portal.links import portal_token
 from tests.payments.helpers import issued
 
 

@@ -11,6 +11,7 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
+from recurent.clients import portal_links as links
 from recurent.clients.models import Client
 from recurent.contracts.models import ContractChange, ContractLine
 from recurent.documents.models import InvoiceDocument
@@ -18,7 +19,6 @@ from recurent.invoices.models import Invoice
 from recurent.invoices.services import issue_due
 from recurent.mail.models import OutboxKind, OutboxMessage, OutboxState
 from recurent.mail.sender import send_pending
-from recurent.portal import links
 from recurent.portal.services import portal_revoke, portal_unsubscribe
 from tests import factories as f
 from tests.factories import local

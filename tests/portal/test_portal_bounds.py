@@ -8,9 +8,9 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
+from recurent.clients import portal_links as links
 from recurent.contracts.models import ContractChange, ContractLine
 from recurent.invoices.services import issue_due
-from recurent.portal import links
 from tests import factories as f
 from tests.factories import local
 

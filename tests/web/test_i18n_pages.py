@@ -10,7 +10,7 @@ import html
 import pytest
 from django.urls import reverse
 
-from recurent.portal import links
+from recurent.clients import portal_links as links
 from recurent.web.i18n import catalogue
 
 # page -> (Romanian texts, English texts); each pair is the same label in both languages.

@@ -103,7 +103,7 @@ def test_lists_show_only_the_current_company(admin_client, data, other_company):
 
 
 def test_a_crafted_session_company_is_ignored(admin_client, data, other_company):
-    from recurent.common.access import SESSION_KEY
+    from recurent.companies.access import SESSION_KEY
 
     s = admin_client.session
     s[SESSION_KEY] = other_company.company.pk

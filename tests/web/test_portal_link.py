@@ -5,9 +5,9 @@ import re
 
 from django.urls import reverse
 
+from recurent.clients import portal_links as links
+from recurent.clients.portal_links import client_from_token
 from recurent.mail.models import OutboxKind, OutboxMessage
-from recurent.portal import links
-from recurent.portal.links import client_from_token
 
 
 def _links(page: str) -> list[str]:

@@ -9,9 +9,9 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from recurent.clients.portal_links import portal_token
 from recurent.invoices.services import issue_due
 from recurent.payments.services import payment_record
-from recurent.portal.links import portal_token
 from recurent.web.i18n import catalogue
 from tests import factories as f
 from tests.factories import local

@@ -11,7 +11,7 @@ from django.utils.formats import number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from recurent.common import access
+from recurent.companies import access
 
 register = template.Library()
 
@@ -135,7 +135,7 @@ def service_ends(contract: Any) -> Any:
 @register.simple_tag
 def portal_link(client_id: int) -> str:
     """The client's current portal link, absolute on the configured site address."""
-    from recurent.portal.links import portal_url
+    from recurent.clients.portal_links import portal_url
 
     return portal_url(client_id)
 

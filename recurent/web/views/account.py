@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from recurent.common import access
+from recurent.companies import access
 from recurent.companies.models import Membership
 from recurent.web import appmail
 from recurent.web.models import UserPreference

@@ -23,7 +23,7 @@ from recurent.accounting.models import (
 )
 from recurent.accounting.services import ExportFile, accounting_export
 from recurent.common import clock
-from recurent.common.access import company_required, scoped
+from recurent.companies.access import company_required, scoped
 
 
 class ExportForm(forms.Form):

@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from recurent.common import clock
-from recurent.common.access import company_required
+from recurent.companies.access import company_required
 from recurent.contracts.models import Contract
 from recurent.invoices import services as billing
 from recurent.invoices.models import BillingRun

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from recurent.common.access import company_required
+from recurent.companies.access import company_required
 from recurent.companies.models import Company, Membership
 from recurent.companies.services import company_update
 from recurent.web.forms import CompanyForm

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from recurent.catalog.services import product_create
 from recurent.clients.services import client_create
-from recurent.common.access import company_required
+from recurent.companies.access import company_required
 from recurent.web.forms_inline import (
     CLIENT_PREFIX,
     PRODUCT_PREFIX,

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from recurent.catalog.models import Product
 from recurent.common import clock
-from recurent.common.access import company_required, has_role, scoped
+from recurent.companies.access import company_required, has_role, scoped
 from recurent.companies.models import InvoiceSeries
 from recurent.contracts import charges as charge_services
 from recurent.contracts import services

@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.utils.formats import date_format
 
 from recurent.common import clock
-from recurent.common.access import company_required
+from recurent.companies.access import company_required
 from recurent.contracts.models import Contract, ContractLine, ContractStatus
 from recurent.documents.api import render_problems
 from recurent.engine.cycles import BUCHAREST

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
 from recurent.common import clock
-from recurent.common.access import company_required, scoped
+from recurent.companies.access import company_required, scoped
 from recurent.companies.models import InvoiceSeries
 from recurent.documents.proforma import render as proforma_render
 from recurent.engine.cycles import BUCHAREST

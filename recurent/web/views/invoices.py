@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from recurent.common import clock
-from recurent.common.access import company_required, scoped
+from recurent.companies.access import company_required, scoped
 from recurent.companies.models import InvoiceSeries
 from recurent.documents.api import render_failure
 from recurent.invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus

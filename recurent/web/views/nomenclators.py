@@ -19,7 +19,7 @@ from recurent.catalog.services import product_create, product_update
 from recurent.clients.models import Client
 from recurent.clients.services import client_create, client_update
 from recurent.common import clock
-from recurent.common.access import company_required, scoped
+from recurent.companies.access import company_required, scoped
 from recurent.companies.models import InvoiceSeries
 from recurent.companies.services import series_create
 from recurent.web import seams

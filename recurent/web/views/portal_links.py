@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from recurent.clients.models import Client
+from recurent.clients.portal_links import portal_url
 from recurent.common import clock
-from recurent.common.access import company_required, scoped
+from recurent.companies.access import company_required, scoped
 from recurent.mail.services import client_language, notice_queue
-from recurent.portal.links import portal_url
 from recurent.web.views.common import error_text
 
 

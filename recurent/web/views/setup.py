@@ -22,7 +22,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from recurent.common.access import SESSION_KEY, current_membership, has_role
+from recurent.companies.access import SESSION_KEY, current_membership, has_role
 from recurent.companies.models import Company, InvoiceSeries, Role
 from recurent.companies.services import company_found, company_update, series_create
 from recurent.efactura.models import SpvConnection

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from recurent.common import clock
-from recurent.common.access import company_required
+from recurent.companies.access import company_required
 from recurent.companies.models import Membership, Role
 from recurent.web import appmail, seams
 from recurent.web.forms import ApiTokenForm, InviteForm

@@ -10,13 +10,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from recurent.common import clock
+from recurent.common.cli_args import parse_instant
 from recurent.common.errors import messages_of
 from recurent.companies.models import InvoiceSeries
 from recurent.engine.numbering import NumberingError
 from recurent.invoices.selectors import invoice_by_full_number
 from recurent.invoices.services import SeriesClockError, system_user
 from recurent.invoices.storno import invoice_storno
-from recurent.worker.management.commands._util import parse_instant
 
 
 class Command(BaseCommand):

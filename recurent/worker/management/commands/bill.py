@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recurent.common import clock
+from recurent.common.cli_args import parse_instant
 from recurent.common.dbsession import harden_worker_connections
 from recurent.invoices.services import (
     SeriesClockError,
@@ -17,8 +18,6 @@ from recurent.invoices.services import (
     due_contracts,
     issue_due,
 )
-
-from ._util import parse_instant
 
 
 class Command(BaseCommand):

@@ -9,10 +9,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from recurent.common.cli_args import parse_instant
 from recurent.engine.numbering import NumberingError
 from recurent.invoices.selectors import invoice_by_full_number, invoices_export
-
-from ._util import parse_instant
 
 
 class Command(BaseCommand):

@@ -7,11 +7,10 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from recurent.common import clock
+from recurent.common.cli_args import parse_wall
 from recurent.contracts.models import Contract
 from recurent.engine.cycles import BUCHAREST, Cycle, Schedule, ScheduleError, localize
 from recurent.invoices.services import contract_upcoming
-
-from ._util import parse_wall
 
 
 class Command(BaseCommand):

@@ -1,4 +1,8 @@
-"""Signed, expiring links to a client's portal (sent in invoice emails).
+"""Signed, expiring links to a client's portal (sent in invoice emails, shown on the client page).
+
+A domain module: mail, online payments and the screens put these links in what they write; the
+portal (an interface) only checks them. The revocation counter lives in the portal's model, read by
+name so that this module imports no interface.
 
 A token signs ``"<client id>.<key version>"`` with a timestamp. It is valid while it is younger
 than ``MAX_AGE_DAYS`` and its key version is the client's current one (``PortalAccess``): the
@@ -23,8 +27,9 @@ class RevokedLink(signing.BadSignature):
 
 
 def _version(client_id: int) -> int:
-    from .models import PortalAccess
+    from django.apps import apps
 
+    PortalAccess = apps.get_model("portal", "PortalAccess")  # noqa: N806
     v = (
         PortalAccess.objects.filter(client_id=client_id)
         .values_list("key_version", flat=True)

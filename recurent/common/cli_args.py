@@ -1,4 +1,5 @@
-"""Helpers shared by the CLI commands."""
+"""Parsing of command-line values shared by the management commands of every app (dates and
+instants in Bucharest time, refused with the option's name)."""
 
 from __future__ import annotations
 
