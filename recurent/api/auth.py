@@ -10,11 +10,10 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from recurent.common import clock
-from recurent.companies.models import Company, Role
+from recurent.companies.api_tokens import api_token_authenticate, may
+from recurent.companies.models import ApiToken, Company, Role
 
-from .models import ApiToken
 from .problems import Problem
-from .tokens import api_token_authenticate, may
 
 _CACHE = "_recurent_api_auth"
 

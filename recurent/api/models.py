@@ -1,8 +1,8 @@
-"""API tokens, idempotency records and webhooks (endpoints and their delivery log)."""
+"""Idempotency records and webhooks (endpoints and their delivery log). The API tokens are a
+company's access, kept with the memberships (companies.ApiToken)."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -14,35 +14,6 @@ EVENT_TYPES = (
 )  # fmt: skip
 
 
-class ApiToken(models.Model):
-    """A secret that acts as its user inside one company.
-
-    Only a SHA-256 of the secret is stored: the plain token is shown once, at creation. The
-    role is not copied here but read from the user's membership at every call, so a token
-    can never do more than its user can do in the web app today.
-    """
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
-    )
-    company = models.ForeignKey(
-        "companies.Company", on_delete=models.CASCADE, related_name="api_tokens"
-    )
-    name = models.CharField(_("name"), max_length=100)
-    # The public part of the token ("rct_<prefix>_<secret>"): finds the row without the secret.
-    prefix = models.CharField(max_length=16, unique=True)
-    hash = models.CharField(max_length=64)
-    created = models.DateTimeField()
-    last_used = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created", "-pk"]
-
-    def __str__(self) -> str:
-        return f"{self.name} (rct_{self.prefix}_…)"
-
-
 class IdempotencyKey(models.Model):
     """The first successful answer to a POST sent with an ``Idempotency-Key``.
 
@@ -51,7 +22,7 @@ class IdempotencyKey(models.Model):
     then fails, and api.idempotency answers it with the stored response.
     """
 
-    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    token = models.ForeignKey("companies.ApiToken", on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)  # sha256 of method, path and body
     method = models.CharField(max_length=10)

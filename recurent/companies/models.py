@@ -98,3 +98,31 @@ class InvoiceSeries(TimeStamped):
 
     def __str__(self) -> str:
         return self.code
+
+
+class ApiToken(models.Model):
+    """A secret that acts as its user inside one company.
+
+    Only a SHA-256 of the secret is stored: the plain token is shown once, at creation. The
+    role is not copied here but read from the user's membership at every call, so a token
+    can never do more than its user can do in the web app today.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    # The public part of the token ("rct_<prefix>_<secret>"): finds the row without the secret.
+    prefix = models.CharField(max_length=16, unique=True)
+    hash = models.CharField(max_length=64)
+    created = models.DateTimeField()
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        db_table = "api_apitoken"  # created by the api app before the model moved here
+
+    def __str__(self) -> str:
+        return f"{self.name} (rct_{self.prefix}_…)"

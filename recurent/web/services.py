@@ -107,8 +107,8 @@ def member_remove(*, membership: Membership, as_of: datetime) -> None:
     # API tokens act as their user in this company: they die with the access, so that giving
     # the access back later does not bring old tokens back to life.
     try:
-        from recurent.api.models import ApiToken
-        from recurent.api.tokens import api_token_revoke
+        from recurent.companies.api_tokens import api_token_revoke
+        from recurent.companies.models import ApiToken
     except ImportError:  # pragma: no cover - the API app is not installed
         return
     for token in ApiToken.objects.filter(

@@ -20,7 +20,7 @@ from django.core.management import call_command
 from recurent.accounting.closing import month_close_package, summarize
 from recurent.accounting.models import AccountingSettings
 from recurent.accounting.tasks import month_close_notify
-from recurent.api.tokens import api_token_create
+from recurent.companies.api_tokens import api_token_create
 from recurent.companies.models import Role
 from recurent.companies.services import membership_grant
 from recurent.engine.workdays import add_working_days, public_holidays

@@ -3,8 +3,8 @@ import json
 import pytest
 from django.test import Client as DjangoClient
 
-from recurent.api.tokens import api_token_create
 from recurent.common import clock
+from recurent.companies.api_tokens import api_token_create
 from recurent.companies.models import Role
 from recurent.companies.services import membership_grant
 from tests import factories as f

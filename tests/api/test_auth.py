@@ -1,10 +1,9 @@
 """Tokens act as their user in their company, with the user's role, and nothing more."""
 
-from recurent.api.models import ApiToken
-from recurent.api.tokens import api_token_revoke
 from recurent.catalog.models import Product
 from recurent.common import clock
-from recurent.companies.models import Membership, Role
+from recurent.companies.api_tokens import api_token_revoke
+from recurent.companies.models import ApiToken, Membership, Role
 from recurent.companies.services import membership_grant
 from tests import factories as f
 

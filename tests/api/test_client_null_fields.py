@@ -1,7 +1,7 @@
 """PATCH with JSON nulls in address fields (schemathesis found a 500 there)."""
 
-from recurent.api.tokens import api_token_create
 from recurent.common import clock
+from recurent.companies.api_tokens import api_token_create
 from tests import factories as f
 
 

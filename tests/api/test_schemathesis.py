@@ -18,8 +18,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from recurent.api.tokens import api_token_create
 from recurent.common import clock
+from recurent.companies.api_tokens import api_token_create
 from recurent.invoices.services import issue_due
 from tests import factories as f
 from tests.factories import local

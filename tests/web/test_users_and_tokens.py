@@ -6,10 +6,9 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.urls import reverse
 
-from recurent.api.models import ApiToken
-from recurent.api.tokens import api_token_authenticate
 from recurent.common import clock
-from recurent.companies.models import Membership, Role
+from recurent.companies.api_tokens import api_token_authenticate
+from recurent.companies.models import ApiToken, Membership, Role
 from recurent.companies.services import membership_grant
 from tests import factories as f
 
@@ -123,7 +122,7 @@ def test_an_api_token_is_shown_once_works_and_is_revoked(admin_client, world):
 
 
 def test_removing_a_users_access_revokes_their_tokens(admin_client, world):
-    from recurent.api.tokens import api_token_create
+    from recurent.companies.api_tokens import api_token_create
 
     u = f.user()
     m = membership_grant(user=u, company=world.company, role=Role.ACCOUNTANT)

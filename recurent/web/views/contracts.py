@@ -29,7 +29,7 @@ from recurent.engine import vat
 from recurent.engine.cycles import BUCHAREST, Cycle, Schedule, wall_clock
 from recurent.invoices import services as invoice_services
 from recurent.invoices.models import Invoice
-from recurent.web import seams
+from recurent.web import panels
 from recurent.web.forms import (
     VAT_CATEGORY_CHOICES,
     VAT_RATE_CHOICES,
@@ -362,12 +362,12 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lines = contract.lines.select_related("product").order_by("from_index", "position", "pk")
     # The payment state written by the payments services (not the issue status: a paid invoice
     # reads "paid" here as on the invoice list).
-    invoices = seams.with_payment_state(
+    invoices = panels.with_payment_state(
         Invoice.objects.filter(contract=contract).select_related("series").order_by("-issued_at"),
         clock.now(),
     )
     ctx = {
-        "state_labels": seams.payment_state_labels(),
+        "state_labels": panels.payment_state_labels(),
         "contract": contract,
         "lines": [li for li in lines if li.until_index is None],
         "upcoming": upcoming,
@@ -387,7 +387,9 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and not contract.hold_kind,
         "cancel_form": CancelForm(),
         # Shown before the client's next invoice: the registry re-check found something.
-        "flags": seams.clients_flagged(contract.company_id, contract.client_id) if upcoming else [],
+        "flags": panels.clients_flagged(contract.company_id, contract.client_id)
+        if upcoming
+        else [],
     }
     return render(request, "web/contracts/detail.html", ctx)
 

@@ -22,7 +22,7 @@ from recurent.engine.cycles import BUCHAREST
 from recurent.engine.money import round_money
 from recurent.invoices.models import Invoice, InvoiceKind
 from recurent.ops.selectors import workers_seen
-from recurent.web import figures, seams
+from recurent.web import figures, panels
 from recurent.web.views import setup as setup_views
 
 ZERO = Decimal("0.00")
@@ -120,11 +120,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     company = request.company  # type: ignore[attr-defined]
     now = clock.now()
     today = now.astimezone(BUCHAREST).date()
-    has_payments = seams.payments_available()
     # Read from the stored invoice balances through the payments selectors (figures.py).
     months = figures.month_figures(company_id=company.pk, months=12, as_of=now)
     this_month, last_month = months[-1], months[-2]
-    receivables = figures.receivables(company_id=company.pk, as_of=now) if has_payments else None
+    receivables = figures.receivables(company_id=company.pk, as_of=now)
     money = mrr(company.pk)
     due_count, upcoming = due_next(company.pk, now)
     attention = list(
@@ -145,7 +144,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     chart = {
         "labels": [date_format(m.month, "YEAR_MONTH_FORMAT") for m in months],
         "invoiced": [float(m.invoiced) for m in months],
-        "collected": [float(m.collected) for m in months] if has_payments else None,
+        "collected": [float(m.collected) for m in months],
     }
     active_contracts = Contract.objects.filter(
         company=company, status=ContractStatus.ACTIVE
@@ -155,7 +154,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "last_month": last_month,
         "months": months,
         "chart": chart,
-        "has_payments": has_payments,
         "receivables": receivables,
         "mrr": money.get("RON", ZERO),
         "mrr_other": {k: v for k, v in money.items() if k != "RON"},
@@ -165,9 +163,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "attention": attention,
         "attention_count": attention_count,
         "active_contracts": active_contracts,
-        "efactura": seams.efactura_attention(company.pk, now),
-        "efactura_labels": seams.efactura_state_labels(),
-        "mail": seams.mail_failures(company.pk),
+        "efactura": panels.efactura_attention(company.pk, now),
+        "efactura_labels": panels.efactura_state_labels(),
+        "mail": panels.mail_failures(company.pk),
         "render_problems": render_problems(company.pk, now),
         "workers": workers_seen(as_of=now),
         # What the guided set-up still misses (administrators finish it; others just see it).

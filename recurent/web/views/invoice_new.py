@@ -31,7 +31,7 @@ from recurent.invoices.oneoff import (
     invoice_issue_draft,
 )
 from recurent.invoices.proforma import proforma_convert, proforma_issue
-from recurent.web import seams
+from recurent.web import panels
 from recurent.web.views.common import error_text
 
 VAT_CATEGORIES = [
@@ -200,7 +200,7 @@ def invoice_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                         return redirect("web:invoice-draft", pk=draft.pk)
                     inv = invoice_issue_draft(draft=draft, as_of=now, user=request.user)
                     if c["email"]:
-                        seams.invoice_resend(invoice=inv, as_of=inv.issued_at)
+                        panels.invoice_resend(invoice=inv, as_of=inv.issued_at)
             except ValidationError as e:
                 errors.append(error_text(e))
                 if pk is None:

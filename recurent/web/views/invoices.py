@@ -23,7 +23,7 @@ from recurent.invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceS
 from recurent.invoices.services import SeriesClockError
 from recurent.invoices.storno import credited_quantities, invoice_storno
 from recurent.payments import selectors as payment_selectors
-from recurent.web import seams
+from recurent.web import panels
 from recurent.web.views.common import DeferredRows, error_text, paginate, sort
 
 # Payment states offered in the filter (the payments app derives them); without it, the stored status.
@@ -64,14 +64,12 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(issue_date__gte=date_from)
     if date_to:
         qs = qs.filter(issue_date__lte=date_to)
-    has_payments = seams.payments_available()
-    has_efactura = seams.efactura_available()
     efactura = request.GET.get("efactura") or ""
-    if has_efactura and efactura:
-        qs = seams.filter_efactura_state(qs, efactura)
+    if efactura:
+        qs = panels.filter_efactura_state(qs, efactura)
     now = clock.now()
     status = request.GET.get("status") or ""
-    by_payment_state = has_payments and status in PAYMENT_FILTERS
+    by_payment_state = status in PAYMENT_FILTERS
     if by_payment_state:
         # Conditions on the stored balances (payments.selectors.filter_payment_state): the
         # database reads the balance indexes instead of deciding every invoice's state.
@@ -93,17 +91,11 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 
     def load(ids: list[int]) -> Any:
         rows: Any = Invoice.objects.filter(pk__in=ids).only(*LIST_FIELDS)
-        if has_payments:
-            rows = seams.with_payment_state(rows, now)
-        return seams.with_efactura_state(rows) if has_efactura else rows
+        return panels.with_efactura_state(panels.with_payment_state(rows, now))
 
     # Counting a payment state still joins the balances of every matching invoice: at most 1,000.
     rows = DeferredRows(qs, load, cap=PAYMENT_STATE_COUNT_CAP if by_payment_state else None)
-    statuses = (
-        [(k, seams.payment_state_labels()[k]) for k in PAYMENT_FILTERS]
-        if has_payments
-        else list(InvoiceStatus.choices)
-    )
+    statuses = [(k, panels.payment_state_labels()[k]) for k in PAYMENT_FILTERS]
     ctx = {
         "page": paginate(request, rows),
         "q": q,
@@ -115,11 +107,9 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "client_id": client_id,
         "date_from": request.GET.get("from", ""),
         "date_to": request.GET.get("to", ""),
-        "has_payments": has_payments,
-        "state_labels": seams.payment_state_labels(),
-        "has_efactura": has_efactura,
+        "state_labels": panels.payment_state_labels(),
         "efactura": efactura,
-        "efactura_labels": seams.efactura_state_labels(),
+        "efactura_labels": panels.efactura_state_labels(),
     }
     return render(request, "web/invoices/list.html", ctx)
 
@@ -127,21 +117,18 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 @company_required("viewer")
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     qs = scoped(Invoice.objects, request).select_related("series", "contract", "credited_invoice")
-    has_payments = seams.payments_available()
-    if has_payments:
-        qs = seams.with_payment_state(qs, clock.now())
+    qs = panels.with_payment_state(qs, clock.now())
     invoice = get_object_or_404(qs, pk=pk)
     ctx = {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
-        "links": seams.invoice_links(invoice.pk),
-        "payments": seams.payments_of(invoice.pk) if has_payments else [],
-        "has_payments": has_payments,
-        "state_labels": seams.payment_state_labels(),
+        "links": panels.invoice_links(invoice.pk),
+        "payments": panels.payments_of(invoice.pk),
+        "state_labels": panels.payment_state_labels(),
         "credit_notes": list(invoice.credit_notes.all()),
-        "efactura": seams.efactura_of(invoice.pk),
-        "efactura_labels": seams.efactura_state_labels(),
-        "delivery": seams.delivery_of(invoice.pk),
+        "efactura": panels.efactura_of(invoice.pk),
+        "efactura_labels": panels.efactura_state_labels(),
+        "delivery": panels.delivery_of(invoice.pk),
         "render_failure": render_failure(invoice.pk),
     }
     return render(request, "web/invoices/detail.html", ctx)
@@ -214,7 +201,7 @@ def invoice_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue the invoice email again (the mail app's outbox sends it)."""
     invoice = get_object_or_404(scoped(Invoice.objects, request), pk=pk)
     try:
-        seams.invoice_resend(invoice=invoice, as_of=clock.now())
+        panels.invoice_resend(invoice=invoice, as_of=clock.now())
     except ValidationError as e:
         messages.error(request, error_text(e))
     else:

@@ -22,7 +22,7 @@ from recurent.common import clock
 from recurent.companies.access import company_required, scoped
 from recurent.companies.models import InvoiceSeries
 from recurent.companies.services import series_create
-from recurent.web import seams
+from recurent.web import panels
 from recurent.web.forms import ClientForm, ProductForm, SeriesForm
 from recurent.web.services import client_flag_acknowledge
 from recurent.web.templatetags.web import safe_reverse
@@ -153,16 +153,16 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     client = get_object_or_404(scoped(Client.objects, request), pk=pk)
     contracts = client.contracts.select_related("series").order_by("-signed_on")[:50]
-    invoices = seams.with_payment_state(
+    invoices = panels.with_payment_state(
         Invoice.objects.filter(client=client).select_related("series").order_by("-issued_at"),
         clock.now(),
     )[:20]
     ctx: dict[str, Any] = {
-        "state_labels": seams.payment_state_labels(),
+        "state_labels": panels.payment_state_labels(),
         "client": client,
         "contracts": contracts,
         "invoices": invoices,
-        "flags": seams.clients_flagged(client.company_id, client.pk),
+        "flags": panels.clients_flagged(client.company_id, client.pk),
     }
     return render(request, "web/clients/detail.html", ctx)
 
@@ -172,7 +172,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def client_flag_ack(request: HttpRequest, pk: int, flag: int) -> HttpResponse:
     client = get_object_or_404(scoped(Client.objects, request), pk=pk)
     check = next(
-        (f for f in seams.clients_flagged(client.company_id, client.pk) if f.pk == flag), None
+        (f for f in panels.clients_flagged(client.company_id, client.pk) if f.pk == flag), None
     )
     if check is None:
         raise Http404

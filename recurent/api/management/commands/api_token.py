@@ -8,11 +8,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recurent.api.models import ApiToken
-from recurent.api.tokens import api_token_create, api_token_revoke
 from recurent.common import clock
 from recurent.common.errors import messages_of
-from recurent.companies.models import Company
+from recurent.companies.api_tokens import api_token_create, api_token_revoke
+from recurent.companies.models import ApiToken, Company
 
 
 class Command(BaseCommand):

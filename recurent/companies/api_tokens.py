@@ -11,9 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from recurent.companies.models import Company, Membership, Role
-
-from .models import ApiToken
+from recurent.companies.models import ApiToken, Company, Membership, Role
 
 TOKEN_PREFIX = "rct_"  # noqa: S105  (a marker, not a secret)
 # last_used is written at most this often per token: a busy integration must not turn
