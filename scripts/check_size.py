@@ -32,7 +32,6 @@ ALLOWED: dict[str, str] = {
     "recurent/efactura/correction.py::_apply": "being written this session (issue 14)",
     "recurent/engine/drafting.py::draft_invoice": "being changed this session (one-off charges); "
     "split line pricing from the totals",
-    "recurent/payments/views.py": "screens to move under recurent/web/ (issue 15), then split",
     "recurent/efactura/services.py": "upload, status, download, reconcile, incoming: split "
     "reconcile and incoming into their own modules",
     "recurent/efactura/services.py::efactura_upload": "intent, call, answer in one transaction "

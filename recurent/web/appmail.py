@@ -58,7 +58,7 @@ def app_mail_send(*, company: Company | None, to: str, subject: str, body: str) 
     if cfg is None:
         raise NotSent("no mail server: set RECURENT_EMAIL_HOST or the company's email settings")
     from recurent.mail import sender
-    from recurent.mail.forms import NotConnected, send_plain_message
+    from recurent.mail.direct import NotConnected, send_plain_message
 
     try:
         send_plain_message(

@@ -27,10 +27,11 @@ from recurent.companies.models import Company, InvoiceSeries, Role
 from recurent.companies.services import company_found, company_update, series_create
 from recurent.efactura.models import SpvConnection
 from recurent.mail import sender
-from recurent.mail.forms import NotConnected, SmtpSettingsForm, send_test_message
+from recurent.mail.direct import NotConnected, send_test_message
 from recurent.mail.models import SmtpSettings
 from recurent.mail.services import smtp_settings_save
 from recurent.web.forms_setup import SetupBankForm, SetupCompanyForm, SetupSeriesForm
+from recurent.web.mail.forms import SmtpSettingsForm
 from recurent.web.templatetags.web import safe_reverse
 from recurent.web.views.common import apply_errors, translate_errors
 

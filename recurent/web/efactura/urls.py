@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from recurent.web.efactura import views
 
 app_name = "efactura"
 urlpatterns = [

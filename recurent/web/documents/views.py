@@ -19,13 +19,18 @@ from recurent.companies.access import company_required, scoped
 from recurent.companies.models import Role
 from recurent.companies.selectors import role_in
 from recurent.contracts.models import Contract
+from recurent.documents import pdf
+from recurent.documents.annexes import MAX_TOTAL_BYTES
+from recurent.documents.models import Annex, DocumentKind, DocumentSettings
+from recurent.documents.services import (
+    DocumentInvalid,
+    annex_add,
+    doc_data,
+    document_bytes,
+    style_for,
+)
 from recurent.invoices.models import Invoice
-
-from . import pdf
-from .annexes import MAX_TOTAL_BYTES
-from .forms import AnnexForm, DocumentSettingsForm, translate_refusal
-from .models import Annex, DocumentKind, DocumentSettings
-from .services import DocumentInvalid, annex_add, doc_data, document_bytes, style_for
+from recurent.web.documents.forms import AnnexForm, DocumentSettingsForm, translate_refusal
 
 
 def _download(request: HttpRequest, pk: int, kind: str) -> HttpResponse:

@@ -20,9 +20,8 @@ from recurent.common import clock
 from recurent.common.errors import messages_of
 from recurent.companies.access import company_required, scoped
 from recurent.invoices.models import Invoice
-
-from . import bank, collection, reports, selectors, services
-from .models import (
+from recurent.payments import bank, collection, reports, selectors, services
+from recurent.payments.models import (
     CollectionRun,
     ColumnMapping,
     CreditorSettings,
@@ -577,8 +576,7 @@ def report_download(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
 
 def _receipt_messages(request: HttpRequest, payment: Payment) -> None:
     from recurent.invoices.models import Receipt
-
-    from .receipts import receipt_warning
+    from recurent.payments.receipts import receipt_warning
 
     receipt = Receipt.objects.filter(payment=payment).first()
     if receipt is None:
@@ -591,8 +589,7 @@ def _receipt_messages(request: HttpRequest, payment: Payment) -> None:
 @company_required("viewer")
 def receipt_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
     from recurent.invoices.models import Receipt
-
-    from .receipts import receipt_pdf
+    from recurent.payments.receipts import receipt_pdf
 
     receipt = get_object_or_404(scoped(Receipt.objects, request), pk=pk)
     response = HttpResponse(receipt_pdf(receipt), content_type="application/pdf")

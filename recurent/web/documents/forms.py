@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from .annexes import MAX_TOTAL_BYTES, TYPES
-from .models import DocumentSettings
+from recurent.documents.annexes import MAX_TOTAL_BYTES, TYPES
+from recurent.documents.models import DocumentSettings
 
 
 class ColorInput(forms.TextInput):

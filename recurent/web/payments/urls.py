@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from recurent.web.payments import views
 
 app_name = "payments"
 urlpatterns = [

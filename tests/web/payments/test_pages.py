@@ -24,10 +24,9 @@ from recurent.payments.models import (
 from recurent.payments.services import payment_record
 from tests import factories as f
 from tests.factories import IBAN_SELLER, local
+from tests.payments.helpers import billed
 
-from .helpers import billed
-
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[2] / "payments" / "samples"
 
 
 @pytest.fixture

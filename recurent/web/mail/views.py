@@ -22,18 +22,9 @@ from recurent.common import clock
 from recurent.companies.access import company_required, has_role, scoped
 from recurent.companies.models import Role
 from recurent.invoices.models import Invoice
-
-from . import sender, services, templating
-from .forms import (
-    EmailTemplateForm,
-    NotConnected,
-    ReminderRuleForm,
-    SmtpSettingsForm,
-    apply_errors,
-    send_test_message,
-    translate,
-)
-from .models import (
+from recurent.mail import sender, services, templating
+from recurent.mail.direct import NotConnected, send_test_message
+from recurent.mail.models import (
     EmailTemplate,
     OutboxKind,
     OutboxMessage,
@@ -42,7 +33,14 @@ from .models import (
     SmtpSettings,
     TemplateKind,
 )
-from .selectors import ATTENTION
+from recurent.mail.selectors import ATTENTION
+from recurent.web.mail.forms import (
+    EmailTemplateForm,
+    ReminderRuleForm,
+    SmtpSettingsForm,
+    apply_errors,
+    translate,
+)
 
 log = logging.getLogger("recurent.mail")
 

@@ -22,10 +22,8 @@ from recurent.common import clock
 from recurent.common.errors import messages_of
 from recurent.companies.access import company_required, scoped
 from recurent.companies.models import Membership, Role
-from recurent.invoices.models import Invoice
-
-from . import correction, registry, supplier
-from .connection import (
+from recurent.efactura import correction, registry, supplier
+from recurent.efactura.connection import (
     NeedsReconnect,
     connection_authorize_url,
     connection_complete,
@@ -33,9 +31,21 @@ from .connection import (
     connection_disconnect,
     connection_for,
 )
-from .http import AnafError
-from .models import EfacturaState, Environment, IncomingInvoice, InvoiceCorrection, SpvConnection
-from .services import NotSendable, efactura_send, efactura_upload, incoming_download
+from recurent.efactura.http import AnafError
+from recurent.efactura.models import (
+    EfacturaState,
+    Environment,
+    IncomingInvoice,
+    InvoiceCorrection,
+    SpvConnection,
+)
+from recurent.efactura.services import (
+    NotSendable,
+    efactura_send,
+    efactura_upload,
+    incoming_download,
+)
+from recurent.invoices.models import Invoice
 
 log = logging.getLogger("recurent.efactura")
 OAUTH_SESSION_KEY = "efactura_oauth"

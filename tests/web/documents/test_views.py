@@ -226,7 +226,8 @@ def test_a_refused_annex_is_refused_with_the_reason_next_to_the_file(
 
 
 def test_annexes_over_the_size_limit_are_refused(world, contract, monkeypatch):
-    from recurent.documents import annexes, forms
+    from recurent.documents import annexes
+    from recurent.web.documents import forms
 
     c = as_role(world, Role.ACCOUNTANT)
     url = reverse("documents:contract-annexes", args=[contract.pk])
