@@ -25,3 +25,14 @@ def _default_language():
     translation.activate("ro")
     yield
     translation.deactivate()
+
+
+@pytest.fixture
+def english():
+    """Service errors in English, as the API and the command line show them (a module that
+    asserts those texts uses it; screens are tested in Romanian)."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("ro")

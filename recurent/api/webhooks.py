@@ -28,8 +28,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connection, transaction
+from django.utils.translation import gettext_lazy
 
 from recurent.common import clock, hosts
+from recurent.common.errors import field_error
 from recurent.companies.models import Company
 
 from .models import EVENT_TYPES, DeliveryState, WebhookDelivery, WebhookEndpoint
@@ -77,11 +79,17 @@ def _clean_events(events: Sequence[str]) -> list[str]:
     events = list(dict.fromkeys(events))
     unknown = [e for e in events if e not in EVENT_TYPES and e != "*"]
     if unknown:
-        raise ValidationError(
-            {"events": [f"unknown event {unknown[0]!r}; expected {', '.join(EVENT_TYPES)} or *"]}
+        raise field_error(
+            "events",
+            gettext_lazy("unknown event %(value)s; expected %(value2)s or *"),
+            "unknown_event_expected_or",
+            value=repr(unknown[0]),
+            value2=", ".join(EVENT_TYPES),
         )
     if not events:
-        raise ValidationError({"events": ["subscribe to at least one event"]})
+        raise field_error(
+            "events", gettext_lazy("subscribe to at least one event"), "subscribe_least_one_event"
+        )
     return events
 
 
@@ -98,17 +106,20 @@ def _clean_url(url: str) -> str:
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
-        raise ValidationError({"url": ["an http:// or https:// address"]}) from None
+        raise field_error(
+            "url", gettext_lazy("an http:// or https:// address"), "http_or_https_address"
+        ) from None
     if len(url) > 500:
-        raise ValidationError({"url": ["at most 500 characters"]})
+        raise field_error("url", gettext_lazy("at most 500 characters"), "most_500_characters")
     blocked = _private_address(url)
     if blocked:
-        raise ValidationError(
-            {
-                "url": [
-                    f"refused: the address is not public ({blocked}); webhooks go to the internet only"
-                ]
-            }
+        raise field_error(
+            "url",
+            gettext_lazy(
+                "refused: the address is not public (%(blocked)s); webhooks go to the internet only"
+            ),
+            "refused_address_not_public_webhooks",
+            blocked=blocked,
         )
     return url
 
@@ -122,7 +133,9 @@ def endpoint_create(
     as_of: datetime,
 ) -> WebhookEndpoint:
     if len(description) > 200:
-        raise ValidationError({"description": ["at most 200 characters"]})
+        raise field_error(
+            "description", gettext_lazy("at most 200 characters"), "most_200_characters"
+        )
     return WebhookEndpoint.objects.create(
         company=company,
         url=_clean_url(url),
@@ -144,12 +157,16 @@ def endpoint_update(
     if "description" in fields:
         d = fields.pop("description") or ""
         if len(d) > 200:
-            raise ValidationError({"description": ["at most 200 characters"]})
+            raise field_error(
+                "description", gettext_lazy("at most 200 characters"), "most_200_characters"
+            )
         endpoint.description = d
     if "enabled" in fields:
         endpoint.enabled = bool(fields.pop("enabled"))
     if fields:
-        raise ValidationError({next(iter(fields)): ["this field cannot be changed"]})
+        raise field_error(
+            next(iter(fields)), gettext_lazy("this field cannot be changed"), "not_changeable"
+        )
     endpoint.updated_at = as_of
     endpoint.save()
     return endpoint

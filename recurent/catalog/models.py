@@ -5,8 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from recurent.common.errors import as_validation_error, field_error
 from recurent.common.models import TimeStamped
 from recurent.common.validators import (
     validate_currency,
@@ -84,7 +86,6 @@ class Product(TimeStamped):
         return f"{self.code} {self.name}"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
 
         from recurent.engine import vat
 
@@ -93,6 +94,6 @@ class Product(TimeStamped):
                 vat.parse_category(self.vat_category), vat.parse_rate_code(self.vat_rate)
             )
         except vat.VatError as e:
-            raise ValidationError({e.field: [e.message]}) from None
+            raise as_validation_error(e) from None
         if self.unit_price is not None and self.unit_price < Decimal(0):
-            raise ValidationError({"unit_price": ["cannot be negative"]})
+            raise field_error("unit_price", gettext_lazy("cannot be negative"), "cannot_negative")

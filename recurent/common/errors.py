@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 
 class DomainError(Exception):
@@ -14,11 +15,22 @@ class DomainError(Exception):
         self.message = message
 
 
+def engine_message(err: Exception) -> ValidationError:
+    """A billing-core refusal (``engine.errors.EngineError``) as a coded, translatable error: the
+    template is in the catalogue (marked with the engine's ``gettext_noop``), shown in the
+    active language with the same values."""
+    template = getattr(err, "template", None)
+    if template is None:
+        return ValidationError(getattr(err, "message", str(err)), code="invalid")
+    params = getattr(err, "params", None) or None
+    return ValidationError(
+        gettext_lazy(template), code=getattr(err, "code", "invalid"), params=params
+    )
+
+
 def as_validation_error(err: Exception) -> ValidationError:
-    """Engine errors carry ``field`` and ``message``; Django forms and full_clean want this."""
-    field = getattr(err, "field", "__all__")
-    message = getattr(err, "message", str(err))
-    return ValidationError({field: [message]})
+    """An engine error on its field, as Django forms, full_clean and the services raise it."""
+    return ValidationError({getattr(err, "field", "__all__"): engine_message(err)})
 
 
 def messages_of(err: ValidationError) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 from recurent.engine import geo, identifiers, money, vat
 
@@ -46,21 +47,29 @@ def validate_vat_rate_code(value: str) -> None:
 
 def validate_positive(value) -> None:  # type: ignore[no-untyped-def]
     if value is not None and value <= 0:
-        raise ValidationError("must be greater than zero")
+        raise ValidationError(
+            gettext_lazy("must be greater than zero"), code="must_greater_than_zero"
+        )
 
 
 def validate_not_negative(value) -> None:  # type: ignore[no-untyped-def]
     if value is not None and value < 0:
-        raise ValidationError("cannot be negative")
+        raise ValidationError(gettext_lazy("cannot be negative"), code="cannot_negative")
 
 
 def validate_emails(value) -> None:  # type: ignore[no-untyped-def]
     from django.core.validators import validate_email
 
     if not isinstance(value, list):
-        raise ValidationError("a list of email addresses")
+        raise ValidationError(
+            gettext_lazy("a list of email addresses"), code="list_email_addresses"
+        )
     for i, addr in enumerate(value):
         try:
             validate_email(addr)
         except ValidationError:
-            raise ValidationError(f"email #{i + 1} {addr!r} is not a valid address") from None
+            raise ValidationError(
+                gettext_lazy("email #%(value)s %(addr)s is not a valid address"),
+                code="email_not_valid_address",
+                params={"value": i + 1, "addr": repr(addr)},
+            ) from None

@@ -8,9 +8,10 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
+from recurent.common.errors import field_error
 from recurent.companies.models import ApiToken, Company, Membership, Role
 
 TOKEN_PREFIX = "rct_"  # noqa: S105  (a marker, not a secret)
@@ -33,11 +34,19 @@ def api_token_create(
     """Returns the token row and the plain token, which is never available again."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["give the token a name (which system uses it)"]})
+        raise field_error(
+            "name",
+            gettext_lazy("give the token a name (which system uses it)"),
+            "give_token_name_which_system",
+        )
     if len(name) > 100:
-        raise ValidationError({"name": ["at most 100 characters"]})
+        raise field_error("name", gettext_lazy("at most 100 characters"), "most_100_characters")
     if not Membership.objects.filter(user=user, company=company).exists():
-        raise ValidationError({"user": ["the user has no access to this company"]})
+        raise field_error(
+            "user",
+            gettext_lazy("the user has no access to this company"),
+            "user_has_no_access_company",
+        )
     prefix = secrets.token_hex(4)
     raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(

@@ -7,9 +7,11 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from recurent.common.addresses import Address, clean_address
+from recurent.common.errors import engine_message, field_error
 from recurent.common.text import invisible_name_errors
 from recurent.engine import identifiers, numbering
 
@@ -109,8 +111,12 @@ def company_update(*, company: Company, **fields: Any) -> Company:
 
 def membership_grant(*, user: User, company: Company, role: str = Role.ACCOUNTANT) -> Membership:
     if role not in Role.values:
-        raise ValidationError(
-            {"role": [f"unknown role {role!r}; expected one of {', '.join(Role.values)}"]}
+        raise field_error(
+            "role",
+            gettext_lazy("unknown role %(role)s; expected one of %(value)s"),
+            "unknown_role_expected_one",
+            role=repr(role),
+            value=", ".join(Role.values),
         )
     m, _ = Membership.objects.update_or_create(user=user, company=company, defaults={"role": role})
     return m
@@ -130,9 +136,9 @@ def series_create(
     try:
         code = numbering.check_series_code(code)
     except numbering.NumberingError as e:
-        raise ValidationError({"code": [e.message]}) from None
+        raise ValidationError({"code": engine_message(e)}) from None
     if next_number < 1:
-        raise ValidationError({"next_number": ["must be 1 or more"]})
+        raise field_error("next_number", gettext_lazy("must be 1 or more"), "must_1_or_more")
     if is_default:
         InvoiceSeries.objects.filter(company=company, is_default=True).update(is_default=False)
     elif (

@@ -56,7 +56,9 @@ def _clean(
         q = money.to_decimal(quantity, "quantity")
         problem = quantity_problem(q)
         if problem:
-            bad("quantity", _("invalid quantity: %(reason)s"), "invalid", reason=problem)
+            bad(
+                "quantity", _("invalid quantity: %(reason)s"), "invalid", reason=problem.messages[0]
+            )
     except money.MoneyError:
         bad("quantity", _("not a number: %(value)s"), "invalid", value=str(quantity)[:40])
     try:

@@ -16,12 +16,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
+from django.utils.translation import gettext_lazy
 
 from recurent.catalog.models import Product
 from recurent.catalog.services import product_create, product_update
 from recurent.clients.models import Client
 from recurent.clients.services import client_create, client_update
-from recurent.common.errors import messages_of
+from recurent.common.errors import engine_message, field_error, messages_of
 from recurent.companies.models import Company, InvoiceSeries, Role
 from recurent.companies.services import company_create, membership_grant, series_create
 from recurent.engine import identifiers, money
@@ -124,13 +125,18 @@ def _int(value: Any, where: str, default: int) -> int:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValidationError({where: ["a whole number"]})
+        raise field_error(where, gettext_lazy("a whole number"), "whole_number")
     try:
         n = int(value)
     except ValueError:
-        raise ValidationError({where: [f"{str(value)[:30]!r} is not a whole number"]}) from None
+        raise field_error(
+            where,
+            gettext_lazy("%(value)s is not a whole number"),
+            "not_whole_number",
+            value=repr(str(value)[:30]),
+        ) from None
     if not 0 <= n <= 10**9:
-        raise ValidationError({where: ["between 0 and 1000000000"]})
+        raise field_error(where, gettext_lazy("between 0 and 1000000000"), "between_0_1000000000")
     return n
 
 
@@ -140,13 +146,20 @@ def _unknown(where: str, data: dict, allowed: set[str]) -> list[tuple[str, str]]
 
 def _instant(value: Any, where: str) -> datetime:
     if not isinstance(value, str):
-        raise ValidationError(
-            {where: ["an ISO 8601 date-time, e.g. 2026-01-31T09:00 (Bucharest time)"]}
+        raise field_error(
+            where,
+            gettext_lazy("an ISO 8601 date-time, e.g. 2026-01-31T09:00 (Bucharest time)"),
+            "iso_8601_datetime_eg_20260131t0900",
         )
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError({where: [f"{value!r} is not an ISO 8601 date-time"]}) from None
+        raise field_error(
+            where,
+            gettext_lazy("%(value)s is not an ISO 8601 date-time"),
+            "not_iso_8601_datetime",
+            value=repr(value),
+        ) from None
     return dt.replace(tzinfo=BUCHAREST, fold=0) if dt.tzinfo is None else dt
 
 
@@ -154,14 +167,19 @@ def _date(value: Any, where: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationError({where: [f"{value!r} is not a date (YYYY-MM-DD)"]}) from None
+        raise field_error(
+            where,
+            gettext_lazy("%(value)s is not a date (YYYY-MM-DD)"),
+            "not_date_yyyymmdd",
+            value=repr(value),
+        ) from None
 
 
 def _decimal(value: Any, where: str) -> Decimal:
     try:
         return money.to_decimal(value, where)
     except money.MoneyError as e:
-        raise ValidationError({where: [e.message]}) from None
+        raise ValidationError({where: engine_message(e)}) from None
 
 
 class _Collector:

@@ -15,10 +15,12 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
 from recurent.common import clock, events
+from recurent.common.errors import engine_message, field_error
 from recurent.companies.models import Company, InvoiceSeries, Membership
 from recurent.engine import money
 from recurent.engine.cycles import Cycle, Schedule, ScheduleError, wall_clock
@@ -46,15 +48,17 @@ QUANTITY_PLACES = 4
 PRICE_MAX = Decimal("999999999999.9999")
 
 
-def quantity_problem(q: Decimal) -> str | None:
+def quantity_problem(q: Decimal) -> ValidationError | None:
     """Why ``q`` cannot be stored as a line quantity, or None (checked before the database
     sees it: 1e30 or 12345678901 would otherwise fail there)."""
     if q <= 0:
-        return "must be greater than zero"
+        return ValidationError(gettext_lazy("must be greater than zero"), code="not_positive")
     if q > QUANTITY_MAX:
-        return "too large (at most 9999999999.9999)"
+        return ValidationError(
+            gettext_lazy("too large (at most 9999999999.9999)"), code="too_large"
+        )
     if q != q.quantize(Decimal(1).scaleb(-QUANTITY_PLACES)):
-        return "at most 4 decimals"
+        return ValidationError(gettext_lazy("at most 4 decimals"), code="too_many_decimals")
     return None
 
 
@@ -114,17 +118,23 @@ def _jsonable(v: Any) -> Any:
 
 def _check_lines(contract: Contract, lines: Sequence[LineSpec]) -> None:
     if not lines:
-        raise ValidationError({"lines": ["a contract needs at least one product line"]})
-    errors: dict[str, list[str]] = {}
+        raise field_error(
+            "lines",
+            gettext_lazy("a contract needs at least one product line"),
+            "contract_needs_least_one_product",
+        )
+    errors: dict[str, list[Any]] = {}
     for i, spec in enumerate(lines, start=1):
         key = f"lines[{i}]"
         if spec.product.company_id != contract.company_id:
-            errors[f"{key}.product"] = ["unknown product"]
+            errors[f"{key}.product"] = [
+                ValidationError(gettext_lazy("unknown product"), code="unknown_product")
+            ]
             continue
         try:
             q = money.to_decimal(spec.quantity, f"{key}.quantity")
         except money.MoneyError as e:
-            errors[e.field] = [e.message]
+            errors[e.field] = [engine_message(e)]
             continue
         problem = quantity_problem(q)
         if problem:
@@ -137,64 +147,110 @@ def _check_lines(contract: Contract, lines: Sequence[LineSpec]) -> None:
             try:
                 bounds[name] = money.to_decimal(value, f"{key}.{name}")
             except money.MoneyError as e:
-                errors[e.field] = [e.message]
+                errors[e.field] = [engine_message(e)]
                 continue
             problem = quantity_problem(bounds[name])
             if problem:
                 errors[f"{key}.{name}"] = [problem]
         lo, hi = bounds.get("min_quantity"), bounds.get("max_quantity")
         if lo is not None and hi is not None and hi < lo:
-            errors[f"{key}.max_quantity"] = ["cannot be smaller than the smallest quantity"]
+            errors[f"{key}.max_quantity"] = [
+                ValidationError(
+                    gettext_lazy("cannot be smaller than the smallest quantity"),
+                    code="cannot_smaller_than_smallest_quantity",
+                )
+            ]
         if spec.unit_price is not None:
             try:
                 p = money.to_decimal(spec.unit_price, f"{key}.unit_price")
             except money.MoneyError as e:
-                errors[e.field] = [e.message]
+                errors[e.field] = [engine_message(e)]
                 continue
             if p < 0:
-                errors[f"{key}.unit_price"] = ["cannot be negative"]
+                errors[f"{key}.unit_price"] = [
+                    ValidationError(gettext_lazy("cannot be negative"), code="cannot_negative")
+                ]
             elif p > PRICE_MAX:
-                errors[f"{key}.unit_price"] = ["too large (at most 999999999999.9999)"]
+                errors[f"{key}.unit_price"] = [
+                    ValidationError(
+                        gettext_lazy("too large (at most 999999999999.9999)"),
+                        code="too_large",
+                    )
+                ]
         elif spec.product.currency != contract.currency:
             errors[f"{key}.product"] = [
-                f"{spec.product.code} is priced in {spec.product.currency} but the contract in "
-                f"{contract.currency}: give a unit price in {contract.currency}"
+                ValidationError(
+                    gettext_lazy(
+                        "%(code)s is priced in %(currency)s but the contract in %(currency2)s: give a unit price in %(currency3)s"
+                    ),
+                    code="priced_but_contract_give_unit",
+                    params={
+                        "code": spec.product.code,
+                        "currency": spec.product.currency,
+                        "currency2": contract.currency,
+                        "currency3": contract.currency,
+                    },
+                )
             ]
         if len(spec.description) > 100:
-            errors[f"{key}.description"] = ["at most 100 characters (e-Factura item name)"]
+            errors[f"{key}.description"] = [
+                ValidationError(
+                    gettext_lazy("at most 100 characters (e-Factura item name)"),
+                    code="most_100_characters_efactura_item",
+                )
+            ]
     if errors:
         raise ValidationError(errors)
 
 
 def _validate(contract: Contract) -> Schedule:
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     if contract.client_id and contract.client.company_id != contract.company_id:
-        errors["client"] = ["unknown client"]
+        errors["client"] = [ValidationError(gettext_lazy("unknown client"), code="unknown_client")]
     if contract.series_id and contract.series.company_id != contract.company_id:
-        errors["series"] = ["unknown series"]
+        errors["series"] = [ValidationError(gettext_lazy("unknown series"), code="unknown_series")]
     if (
         contract.issuer_id
         and not Membership.objects.filter(
             user_id=contract.issuer_id, company_id=contract.company_id
         ).exists()
     ):
-        errors["issuer"] = ["the issuing user has no access to this company"]
+        errors["issuer"] = [
+            ValidationError(
+                gettext_lazy("the issuing user has no access to this company"),
+                code="issuing_user_has_no_access",
+            )
+        ]
     if contract.first_issue_at is None or contract.first_issue_at.tzinfo is None:
-        errors["first_issue_at"] = ["give the date and time of the first invoice"]
+        errors["first_issue_at"] = [
+            ValidationError(
+                gettext_lazy("give the date and time of the first invoice"),
+                code="give_date_time_first_invoice",
+            )
+        ]
     if (
         contract.ends_at is not None
         and contract.first_issue_at
         and contract.ends_at <= contract.first_issue_at
     ):
-        errors["ends_at"] = ["the end must come after the first invoice"]
+        errors["ends_at"] = [
+            ValidationError(
+                gettext_lazy("the end must come after the first invoice"),
+                code="end_must_come_after_first",
+            )
+        ]
     if contract.invoice_currency not in {contract.currency, "RON"}:
         errors["invoice_currency"] = [
-            f"a contract in {contract.currency} is invoiced in {contract.currency} or RON"
+            ValidationError(
+                gettext_lazy("a contract in %(currency)s is invoiced in %(currency2)s or RON"),
+                code="contract_invoiced_or_ron",
+                params={"currency": contract.currency, "currency2": contract.currency},
+            )
         ]
     try:
         cycle = Cycle.parse(contract.cycle, contract.every_days)
     except ScheduleError as e:
-        errors[e.field] = [e.message]
+        errors[e.field] = [engine_message(e)]
     if errors:
         raise ValidationError(errors)
     try:
@@ -265,7 +321,11 @@ def contract_create(
         **billing,
     )
     if contract.series_id is None:
-        raise ValidationError({"series": ["the company has no invoice series; create one first"]})
+        raise field_error(
+            "series",
+            gettext_lazy("the company has no invoice series; create one first"),
+            "company_has_no_invoice_series",
+        )
     schedule = _validate(contract)
     _check_lines(contract, lines)
     contract.status = ContractStatus.ACTIVE if activate else ContractStatus.DRAFT
@@ -295,7 +355,9 @@ def contract_update(
             and k.removesuffix("_id") + "_id" not in AUDITED
             and k not in {"client", "series", "issuer"}
         ):
-            raise ValidationError({k: ["this field cannot be changed here"]})
+            raise field_error(
+                k, gettext_lazy("this field cannot be changed here"), "field_cannot_changed_here"
+            )
         setattr(contract, k, v)
     after = {k: getattr(contract, k) for k in AUDITED}
     changed = {
@@ -303,12 +365,13 @@ def contract_update(
     }
     if contract.next_index > 0 and any(k in changed for k in BILLING_SHAPE):
         names = ", ".join(k.removesuffix("_id") for k in BILLING_SHAPE if k in changed)
-        raise ValidationError(
-            {
-                "__all__": [
-                    f"{names}: cannot change once invoices were issued; end this contract and start a new one"
-                ]
-            }
+        raise field_error(
+            "__all__",
+            gettext_lazy(
+                "%(names)s: cannot change once invoices were issued; end this contract and start a new one"
+            ),
+            "cannot_change_once_invoices_were",
+            names=names,
         )
     schedule = _validate(contract)
     _refresh_cursor(contract, schedule)
@@ -322,8 +385,11 @@ def contract_update(
 def contract_activate(*, contract: Contract, user: User | None, as_of: datetime) -> Contract:
     contract = _lock(contract)
     if contract.status not in {ContractStatus.DRAFT}:
-        raise ValidationError(
-            {"status": [f"only a draft can be activated (this one is {contract.status})"]}
+        raise field_error(
+            "status",
+            gettext_lazy("only a draft can be activated (this one is %(status)s)"),
+            "only_draft_can_activated_one",
+            status=contract.status,
         )
     schedule = _validate(contract)
     contract.status = ContractStatus.ACTIVE
@@ -339,8 +405,11 @@ def contract_pause(
 ) -> Contract:
     contract = _lock(contract)
     if contract.status != ContractStatus.ACTIVE:
-        raise ValidationError(
-            {"status": [f"only an active contract can be paused (this one is {contract.status})"]}
+        raise field_error(
+            "status",
+            gettext_lazy("only an active contract can be paused (this one is %(status)s)"),
+            "only_active_contract_can_paused",
+            status=contract.status,
         )
     contract.status = ContractStatus.PAUSED
     contract.paused_at = as_of
@@ -357,8 +426,11 @@ def contract_resume(
     """Resume billing; the periods that fell inside the pause are not invoiced."""
     contract = _lock(contract)
     if contract.status != ContractStatus.PAUSED:
-        raise ValidationError(
-            {"status": [f"only a paused contract can be resumed (this one is {contract.status})"]}
+        raise field_error(
+            "status",
+            gettext_lazy("only a paused contract can be resumed (this one is %(status)s)"),
+            "only_paused_contract_can_resumed",
+            status=contract.status,
         )
     schedule = contract.schedule()
     skipped_from = contract.next_index
@@ -391,7 +463,12 @@ def contract_cancel(
     """
     contract = _lock(contract)
     if contract.status in {ContractStatus.CANCELLED, ContractStatus.ENDED}:
-        raise ValidationError({"status": [f"the contract is already {contract.status}"]})
+        raise field_error(
+            "status",
+            gettext_lazy("the contract is already %(status)s"),
+            "contract_already",
+            status=contract.status,
+        )
     schedule = contract.schedule()
     if at_period_end and contract.status in {ContractStatus.ACTIVE, ContractStatus.PAUSED}:
         upcoming = schedule.index_after(as_of)

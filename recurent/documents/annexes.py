@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
+from recurent.common.errors import field_error
 from recurent.common.safezip import ArchiveRefused, open_zip
 
 MAX_TOTAL_BYTES = 7 * 1024 * 1024
@@ -61,29 +63,45 @@ def check_annex(
     """The MIME type of an acceptable annex, or ValidationError naming the reason."""
     name = PurePath(filename or "").name
     if not name or len(name) > 200:
-        raise ValidationError({"filename": ["a file name of 1 to 200 characters is needed"]})
+        raise field_error(
+            "filename",
+            gettext_lazy("a file name of 1 to 200 characters is needed"),
+            "file_name_1_200_characters",
+        )
     ext = PurePath(name).suffix.lower()
     if ext not in TYPES:
-        raise ValidationError(
-            {
-                "file": [
-                    f"{ext or 'this'} files are not accepted by e-Factura; use PDF, PNG, JPEG, CSV, XLSX or ODS"
-                ]
-            }
+        raise field_error(
+            "file",
+            gettext_lazy(
+                "%(value)s files are not accepted by e-Factura; use PDF, PNG, JPEG, CSV, XLSX or ODS"
+            ),
+            "files_are_not_accepted_efactura",
+            value=ext or "this",
         )
     if not content:
-        raise ValidationError({"file": ["the file is empty"]})
+        raise field_error("file", gettext_lazy("the file is empty"), "file_empty")
     if not _looks_like(ext, content):
-        raise ValidationError({"file": [f"the content of {name} is not a {ext[1:].upper()} file"]})
+        raise field_error(
+            "file",
+            gettext_lazy("the content of %(name)s is not a %(value)s file"),
+            "content_not_file",
+            name=name,
+            value=ext[1:].upper(),
+        )
     if existing_total + len(content) > MAX_TOTAL_BYTES:
         mb = MAX_TOTAL_BYTES // (1024 * 1024)
-        raise ValidationError(
-            {
-                "file": [
-                    f"the annexes of one invoice may total at most {mb} MB (ANAF refuses uploads over 10 MB)"
-                ]
-            }
+        raise field_error(
+            "file",
+            gettext_lazy(
+                "the annexes of one invoice may total at most %(mb)s MB (ANAF refuses uploads over 10 MB)"
+            ),
+            "annexes_one_invoice_may_total",
+            mb=mb,
         )
     if len(description) > 100:
-        raise ValidationError({"description": ["at most 100 characters (BR-RO-L1020)"]})
+        raise field_error(
+            "description",
+            gettext_lazy("at most 100 characters (BR-RO-L1020)"),
+            "most_100_characters_brrol1020",
+        )
     return TYPES[ext]

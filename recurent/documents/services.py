@@ -18,8 +18,10 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy
 
 from recurent.common import clock
+from recurent.common.errors import field_error
 from recurent.invoices.models import Invoice
 
 from . import pdf, ubl
@@ -421,9 +423,11 @@ def annex_add(
     from .annexes import check_annex
 
     if (contract is None) == (invoice is None):
-        from django.core.exceptions import ValidationError
-
-        raise ValidationError({"annex": ["attach the file to a contract or to an invoice"]})
+        raise field_error(
+            "annex",
+            gettext_lazy("attach the file to a contract or to an invoice"),
+            "attach_file_contract_or_invoice",
+        )
     owner: Any = contract if contract is not None else invoice
     existing = (
         Annex.objects.filter(contract=contract)

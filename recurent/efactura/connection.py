@@ -12,9 +12,10 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
+from recurent.common.errors import field_error
 from recurent.companies.models import Company
 
 from . import conf, oauth
@@ -52,16 +53,29 @@ def connection_configure(
     """
     conn = SpvConnection.objects.select_for_update().get(pk=connection_for(company=company).pk)
     if environment not in Environment.values:
-        raise ValidationError({"environment": [f"must be one of {', '.join(Environment.values)}"]})
+        raise field_error(
+            "environment",
+            gettext_lazy("must be one of %(value)s"),
+            "must_one",
+            value=", ".join(Environment.values),
+        )
     client_id = client_id.strip()
     if not client_id:
-        raise ValidationError({"client_id": ["the client id registered at ANAF is required"]})
+        raise field_error(
+            "client_id",
+            gettext_lazy("the client id registered at ANAF is required"),
+            "client_id_registered_anaf_required",
+        )
     if client_secret is None and not conn.client_secret_enc:
-        raise ValidationError(
-            {"client_secret": ["the client secret registered at ANAF is required"]}
+        raise field_error(
+            "client_secret",
+            gettext_lazy("the client secret registered at ANAF is required"),
+            "client_secret_registered_anaf_required",
         )
     if deadline_days is not None and not 1 <= deadline_days <= 30:
-        raise ValidationError({"deadline_days": ["between 1 and 30 days"]})
+        raise field_error(
+            "deadline_days", gettext_lazy("between 1 and 30 days"), "between_1_30_days"
+        )
     changed = conn.environment != environment or conn.client_id != client_id
     conn.environment = environment
     conn.client_id = client_id
@@ -92,7 +106,11 @@ def _forget_tokens(conn: SpvConnection, status: str, reason: str) -> None:
 def connection_authorize_url(*, conn: SpvConnection, state: str | None = None) -> tuple[str, str]:
     """(URL to send the user to, the ``state`` to keep in their session)."""
     if not conn.client_id or not conn.client_secret_enc:
-        raise ValidationError({"client_id": ["configure the ANAF application first"]})
+        raise field_error(
+            "client_id",
+            gettext_lazy("configure the ANAF application first"),
+            "configure_anaf_application_first",
+        )
     state = state or secrets.token_urlsafe(24)
     url = oauth.authorize_url(
         login_base=conf.login_url(conn.environment),
@@ -116,7 +134,11 @@ def _store(conn: SpvConnection, tokens: oauth.Tokens, as_of: datetime) -> None:
 def connection_complete(*, conn: SpvConnection, code: str, as_of: datetime) -> SpvConnection:
     """The callback: exchange the code (valid ~60 s) for tokens and store them encrypted."""
     if not code:
-        raise ValidationError({"code": ["ANAF sent no authorisation code"]})
+        raise field_error(
+            "code",
+            gettext_lazy("ANAF sent no authorisation code"),
+            "anaf_sent_no_authorisation_code",
+        )
     tokens = oauth.exchange_code(
         login_base=conf.login_url(conn.environment),
         client_id=conn.client_id,

@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from recurent.common.errors import engine_message
 from recurent.engine import geo, identifiers
 
 from . import conf
@@ -223,7 +224,7 @@ def registry_lookup(
     try:
         digits = sorted({cui_digits(c) for c in cuis})
     except identifiers.IdentifierError as e:
-        raise ValidationError({"cui": [e.message]}) from None
+        raise ValidationError({"cui": engine_message(e)}) from None
     max_age = max_age if max_age is not None else conf.hours("REGISTRY_CACHE_HOURS")
     today = as_of.astimezone(geo_tz()).date()
     cached = {

@@ -16,11 +16,12 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from recurent.common import bulk, clock, events
+from recurent.common.errors import field_error
 from recurent.documents import api as documents
 from recurent.engine.cycles import BUCHAREST
 from recurent.invoices.models import Invoice, InvoiceKind
@@ -143,8 +144,12 @@ def efactura_queue(
             st.queued_at = st.next_attempt_at = as_of
             st.retries = 0
         else:
-            raise ValidationError(
-                {"invoice": [f"{invoice.full_number} is already {st.get_state_display()} at ANAF"]}
+            raise field_error(
+                "invoice",
+                gettext_lazy("%(full_number)s is already %(value)s at ANAF"),
+                "already_anaf",
+                full_number=invoice.full_number,
+                value=st.get_state_display(),
             )
         st.save()
     return st

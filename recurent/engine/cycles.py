@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
+from .errors import EngineError, gettext_noop
+
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 
 
@@ -43,13 +45,8 @@ _MONTHS = {
 }
 
 
-class ScheduleError(ValueError):
+class ScheduleError(EngineError):
     """A schedule that cannot exist; ``field`` names the culprit."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -61,10 +58,17 @@ class Cycle:
         if self.kind is CycleKind.DAYS:
             if self.every_days is None or self.every_days < 1:
                 raise ScheduleError(
-                    "every_days", f"a cycle of N days needs N >= 1 (got {self.every_days!r})"
+                    "every_days",
+                    gettext_noop("a cycle of N days needs N >= 1 (got %(every_days)s)"),
+                    "cycle_n_days_needs_n",
+                    every_days=repr(self.every_days),
                 )
         elif self.every_days is not None:
-            raise ScheduleError("every_days", "only the 'days' cycle takes a number of days")
+            raise ScheduleError(
+                "every_days",
+                gettext_noop("only the 'days' cycle takes a number of days"),
+                "only_days_cycle_takes_number",
+            )
 
     @classmethod
     def parse(cls, kind: str, every_days: int | None = None) -> Cycle:
@@ -73,7 +77,11 @@ class Cycle:
         except ValueError:
             names = ", ".join(c.value for c in CycleKind)
             raise ScheduleError(
-                "cycle", f"unknown cycle {kind!r}; expected one of {names}"
+                "cycle",
+                gettext_noop("unknown cycle %(kind)s; expected one of %(names)s"),
+                "unknown_cycle_expected_one",
+                kind=repr(kind),
+                names=names,
             ) from None
         if k is not CycleKind.DAYS:
             every_days = None
@@ -149,9 +157,17 @@ class Schedule:
             object.__setattr__(self, "first_wall", wall_clock(self.first_wall, self.tz))
         if self.end is not None:
             if self.end.tzinfo is None:
-                raise ScheduleError("end", "the end must be an aware instant")
+                raise ScheduleError(
+                    "end",
+                    gettext_noop("the end must be an aware instant"),
+                    "end_must_aware_instant",
+                )
             if self.end <= self.instant(0):
-                raise ScheduleError("end", "the end must come after the first invoice")
+                raise ScheduleError(
+                    "end",
+                    gettext_noop("the end must come after the first invoice"),
+                    "end_must_come_after_first",
+                )
 
     def wall(self, k: int) -> datetime:
         return self.first_wall + self.cycle.step(k)

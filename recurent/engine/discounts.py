@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from .errors import EngineError, gettext_noop
 from .money import allocate, round_money
 
 HUNDRED = Decimal(100)
@@ -37,11 +38,8 @@ class DiscountKind(enum.StrEnum):
     AMOUNT = "amount"
 
 
-class DiscountError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class DiscountError(EngineError):
+    """A value the billing core refuses (see errors.EngineError)."""
 
 
 @dataclass(frozen=True)
@@ -66,21 +64,39 @@ class Discount:
 def check_discount(d: Discount) -> None:
     """Raise DiscountError naming the field when ``d`` cannot be applied."""
     if d.kind is DiscountKind.PERCENT and not (0 < d.value <= HUNDRED):
-        raise DiscountError("value", "a percentage is more than 0 and at most 100")
+        raise DiscountError(
+            "value",
+            gettext_noop("a percentage is more than 0 and at most 100"),
+            "percentage_more_than_0_most",
+        )
     if d.kind is DiscountKind.AMOUNT and d.value <= 0:
-        raise DiscountError("value", "an amount must be greater than zero")
+        raise DiscountError(
+            "value",
+            gettext_noop("an amount must be greater than zero"),
+            "amount_must_greater_than_zero",
+        )
     if d.value != d.value.quantize(Decimal("0.0001")):
-        raise DiscountError("value", "at most 4 decimals")
+        raise DiscountError("value", gettext_noop("at most 4 decimals"), "most_4_decimals")
     if d.line is not None and d.line < 1:
-        raise DiscountError("line", "a line position starts at 1")
+        raise DiscountError(
+            "line", gettext_noop("a line position starts at 1"), "line_position_starts_1"
+        )
     if d.from_index < 0:
-        raise DiscountError("from_index", "cannot be negative")
+        raise DiscountError("from_index", gettext_noop("cannot be negative"), "cannot_negative")
     if d.periods is not None and d.periods < 1:
-        raise DiscountError("periods", "at least one period")
+        raise DiscountError("periods", gettext_noop("at least one period"), "least_one_period")
     if d.periods is None and d.until is None and d.trial:
-        raise DiscountError("periods", "a trial lasts a number of periods or until a date")
+        raise DiscountError(
+            "periods",
+            gettext_noop("a trial lasts a number of periods or until a date"),
+            "trial_lasts_number_periods_or",
+        )
     if not d.reason.strip():
-        raise DiscountError("reason", "give the reason printed on the invoice")
+        raise DiscountError(
+            "reason",
+            gettext_noop("give the reason printed on the invoice"),
+            "give_reason_printed_invoice",
+        )
 
 
 @dataclass(frozen=True)

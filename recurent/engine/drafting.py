@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from .discounts import Allowance, Discount, line_allowances
+from .errors import EngineError, gettext_noop
 from .money import MoneyError, round_price
 from .vat import LineInput, Totals, VatCategory, VatRateCode, compute_totals, line_net, rate_on
 
@@ -55,11 +56,8 @@ class Draft:
     totals: Totals
 
 
-class DraftError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class DraftError(EngineError):
+    """A value the billing core refuses (see errors.EngineError)."""
 
 
 def draft_invoice(
@@ -90,27 +88,51 @@ def draft_invoice(
     contract lines of period ``period_index`` starting ``period_start`` as line allowances.
     """
     if not lines:
-        raise DraftError("lines", "a contract needs at least one line to be invoiced")
+        raise DraftError(
+            "lines",
+            gettext_noop("a contract needs at least one line to be invoiced"),
+            "contract_needs_least_one_line",
+        )
     if payment_term_days < 0:
-        raise DraftError("payment_term_days", "cannot be negative")
+        raise DraftError("payment_term_days", gettext_noop("cannot be negative"), "cannot_negative")
     foreign = price_currency != "RON" or invoice_currency != "RON"
     if price_currency != invoice_currency and invoice_currency != "RON":
         raise DraftError(
-            "currency", f"prices in {price_currency} can be invoiced in {price_currency} or RON"
+            "currency",
+            gettext_noop(
+                "prices in %(price_currency)s can be invoiced in %(price_currency2)s or RON"
+            ),
+            "prices_can_invoiced_or_ron",
+            price_currency=price_currency,
+            price_currency2=price_currency,
         )
     if foreign and (fx_rate is None or fx_rate <= 0):
-        raise DraftError("fx_rate", f"no BNR rate for {price_currency} on {issue_date.isoformat()}")
+        raise DraftError(
+            "fx_rate",
+            gettext_noop("no BNR rate for %(price_currency)s on %(value)s"),
+            "no_bnr_rate",
+            price_currency=price_currency,
+            value=issue_date.isoformat(),
+        )
     convert = price_currency != invoice_currency
     out: list[DraftLine] = []
     inputs: list[LineInput] = []
     n_lines = len(lines)
     for pos, term in enumerate([*lines, *charges], start=1):
         if pos <= n_lines and term.quantity <= 0:
-            raise DraftError(f"lines[{pos}].quantity", "must be greater than zero")
+            raise DraftError(
+                f"lines[{pos}].quantity",
+                gettext_noop("must be greater than zero"),
+                "must_greater_than_zero",
+            )
         if term.quantity == 0:
-            raise DraftError(f"charges[{pos - n_lines}].quantity", "cannot be zero")
+            raise DraftError(
+                f"charges[{pos - n_lines}].quantity", gettext_noop("cannot be zero"), "cannot_zero"
+            )
         if term.unit_price < 0:
-            raise MoneyError(f"lines[{pos}].unit_price", "cannot be negative")
+            raise MoneyError(
+                f"lines[{pos}].unit_price", gettext_noop("cannot be negative"), "cannot_negative"
+            )
         price = round_price(term.unit_price * fx_rate) if convert and fx_rate else term.unit_price
         if seller_vat_payer:
             cat, pct = term.vat_category, rate_on(term.vat_category, term.vat_rate_code, issue_date)
@@ -151,7 +173,11 @@ def draft_invoice(
         ]
     totals = compute_totals(inputs, fx_rate if invoice_currency != "RON" else None)
     if totals.net < 0:
-        raise DraftError("charges", "the credits are larger than the invoice they would go on")
+        raise DraftError(
+            "charges",
+            gettext_noop("the credits are larger than the invoice they would go on"),
+            "credits_are_larger_than_invoice",
+        )
     priced = tuple(
         DraftLine(
             **{

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from .errors import EngineError, gettext_noop
+
 COUNTIES: dict[str, str] = {
     "RO-AB": "Alba", "RO-AR": "Arad", "RO-AG": "Argeș", "RO-BC": "Bacău", "RO-BH": "Bihor",
     "RO-BN": "Bistrița-Năsăud", "RO-BT": "Botoșani", "RO-BV": "Brașov", "RO-BR": "Brăila",
@@ -20,11 +22,8 @@ COUNTIES: dict[str, str] = {
 BUCHAREST_SECTORS = tuple(f"SECTOR{i}" for i in range(1, 7))
 
 
-class AddressError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class AddressError(EngineError):
+    """A value the billing core refuses (see errors.EngineError)."""
 
 
 def _fold(text: str) -> str:
@@ -49,7 +48,12 @@ def clean_county(value: str, field: str = "county") -> str:
     by_name = _BY_NAME.get(_fold(raw))
     if by_name:
         return by_name
-    raise AddressError(field, f"{value!r} is not a Romanian county (ISO 3166-2, e.g. RO-CJ, RO-B)")
+    raise AddressError(
+        field,
+        gettext_noop("%(value)s is not a Romanian county (ISO 3166-2, e.g. RO-CJ, RO-B)"),
+        "not_romanian_county_iso_31662",
+        value=repr(value),
+    )
 
 
 def clean_bucharest_city(city: str, field: str = "city") -> str:
@@ -64,5 +68,9 @@ def clean_bucharest_city(city: str, field: str = "city") -> str:
         return f"SECTOR{short[-1]}"
     raise AddressError(
         field,
-        f"a Bucharest address needs its sector as the city (SECTOR1 to SECTOR6), got {city!r}",
+        gettext_noop(
+            "a Bucharest address needs its sector as the city (SECTOR1 to SECTOR6), got %(city)s"
+        ),
+        "bucharest_address_needs_sector_city",
+        city=repr(city),
     )

@@ -8,12 +8,11 @@ from stdnum.ro import cf as std_cf
 from stdnum.ro import cnp as std_cnp
 from stdnum.ro import cui as std_cui
 
+from .errors import EngineError, gettext_noop
 
-class IdentifierError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+
+class IdentifierError(EngineError):
+    """A value the billing core refuses (see errors.EngineError)."""
 
 
 def clean_cui(value: str, field: str = "cui") -> str:
@@ -23,12 +22,20 @@ def clean_cui(value: str, field: str = "cui") -> str:
     digits = raw[2:] if vat else raw
     if not digits.isdigit() or not 2 <= len(digits) <= 10:
         raise IdentifierError(
-            field, f"{value!r} is not a CUI/CIF (2-10 digits, optional RO prefix)"
+            field,
+            gettext_noop("%(value)s is not a CUI/CIF (2-10 digits, optional RO prefix)"),
+            "not_a_cui",
+            value=repr(value),
         )
     try:
         std_cui.validate(digits)
     except ValidationError:
-        raise IdentifierError(field, f"{value!r} fails the CUI/CIF check digit") from None
+        raise IdentifierError(
+            field,
+            gettext_noop("%(value)s fails the CUI/CIF check digit"),
+            "cui_check_digit",
+            value=repr(value),
+        ) from None
     return ("RO" if vat else "") + digits
 
 
@@ -38,7 +45,11 @@ def clean_cnp(value: str, field: str = "cnp") -> str:
         return std_cnp.validate(raw)
     except ValidationError as e:
         raise IdentifierError(
-            field, f"{value!r} is not a valid CNP ({getattr(e, 'message', e)})"
+            field,
+            gettext_noop("%(value)s is not a valid CNP (%(reason)s)"),
+            "not_valid_cnp",
+            value=repr(value),
+            reason=getattr(e, "message", e),
         ) from None
 
 
@@ -60,7 +71,11 @@ def clean_iban(value: str, field: str = "iban") -> str:
         return std_iban.validate(raw)
     except ValidationError as e:
         raise IdentifierError(
-            field, f"{value!r} is not a valid IBAN ({getattr(e, 'message', e)})"
+            field,
+            gettext_noop("%(value)s is not a valid IBAN (%(reason)s)"),
+            "not_valid_iban",
+            value=repr(value),
+            reason=getattr(e, "message", e),
         ) from None
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from .errors import EngineError, gettext_noop
+
 CENT = Decimal("0.01")
 PRICE_QUANTUM = Decimal("0.0001")  # unit prices may carry 4 decimals
 RATE_QUANTUM = Decimal("0.0001")  # BNR publishes 4 decimals
@@ -15,11 +17,8 @@ RATE_QUANTUM = Decimal("0.0001")  # BNR publishes 4 decimals
 CURRENCIES = ("RON", "EUR", "USD", "GBP", "CHF", "HUF", "BGN", "PLN", "CZK", "SEK", "DKK", "NOK")
 
 
-class MoneyError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class MoneyError(EngineError):
+    """A value the billing core refuses (see errors.EngineError)."""
 
 
 def round_money(amount: Decimal) -> Decimal:
@@ -34,23 +33,39 @@ def round_price(amount: Decimal) -> Decimal:
 def to_decimal(value: object, field: str) -> Decimal:
     """Parse a user-supplied number; floats are refused (they are not exact)."""
     if isinstance(value, float):
-        raise MoneyError(field, "give the amount as a string or a decimal, not a float")
+        raise MoneyError(
+            field,
+            gettext_noop("give the amount as a string or a decimal, not a float"),
+            "give_amount_string_or_decimal",
+        )
     if isinstance(value, bool):
-        raise MoneyError(field, "not a number")
+        raise MoneyError(field, gettext_noop("not a number"), "not_number")
     try:
         text = value.strip().replace(",", ".") if isinstance(value, str) else str(value)
         d = Decimal(text)
     except (InvalidOperation, TypeError, ValueError):
-        raise MoneyError(field, f"{value!r} is not a number") from None
+        raise MoneyError(
+            field, gettext_noop("%(value)s is not a number"), "not_number", value=repr(value)
+        ) from None
     if not d.is_finite():
-        raise MoneyError(field, f"{value!r} is not a finite number")
+        raise MoneyError(
+            field,
+            gettext_noop("%(value)s is not a finite number"),
+            "not_finite_number",
+            value=repr(value),
+        )
     return d
 
 
 def check_currency(code: str, field: str = "currency") -> str:
     code = (code or "").strip().upper()
     if len(code) != 3 or not code.isalpha():
-        raise MoneyError(field, f"{code!r} is not an ISO 4217 currency code")
+        raise MoneyError(
+            field,
+            gettext_noop("%(value)s is not an ISO 4217 currency code"),
+            "not_iso_4217_currency_code",
+            value=repr(code),
+        )
     return code
 
 

@@ -8,28 +8,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .errors import EngineError, gettext_noop
+
 SERIES_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 
 
-class NumberingError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class NumberingError(EngineError):
+    """A value the billing core refuses (see errors.EngineError)."""
 
 
 def check_series_code(code: str) -> str:
     code = (code or "").strip().upper()
     if not SERIES_RE.match(code):
         raise NumberingError(
-            "series", f"{code!r} is not a series code (1-10 letters/digits, starting with a letter)"
+            "series",
+            gettext_noop(
+                "%(value)s is not a series code (1-10 letters/digits, starting with a letter)"
+            ),
+            "not_a_series_code",
+            value=repr(code),
         )
     return code
 
 
 def format_number(number: int, width: int = 6) -> str:
     if number < 1:
-        raise NumberingError("number", "invoice numbers start at 1")
+        raise NumberingError(
+            "number", gettext_noop("invoice numbers start at 1"), "invoice_numbers_start_1"
+        )
     return str(number).zfill(width)
 
 
@@ -47,7 +53,12 @@ class InvoiceRef:
 def parse_full_number(text: str) -> InvoiceRef:
     m = re.match(r"^\s*([A-Za-z][A-Za-z0-9]{0,9})[-\s/]*0*(\d+)\s*$", text or "")
     if not m:
-        raise NumberingError("invoice", f"{text!r} is not SERIES-NUMBER (e.g. REC-000123)")
+        raise NumberingError(
+            "invoice",
+            gettext_noop("%(text)s is not SERIES-NUMBER (e.g. REC-000123)"),
+            "not_seriesnumber_eg_rec000123",
+            text=repr(text),
+        )
     return InvoiceRef(m.group(1).upper(), int(m.group(2)))
 
 
@@ -61,7 +72,11 @@ def allocate_block(
     (the invoice's year in Bucharest, given by the caller); numbers are never skipped.
     """
     if count < 0:
-        raise NumberingError("count", "cannot allocate a negative count")
+        raise NumberingError(
+            "count",
+            gettext_noop("cannot allocate a negative count"),
+            "cannot_allocate_negative_count",
+        )
     if yearly_restart and series_year != year:
         series_year, next_number = year, 1
     elif series_year is None:

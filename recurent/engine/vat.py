@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from .errors import EngineError, gettext_noop
 from .money import round_money
 
 
@@ -39,11 +40,8 @@ class VatRateCode(enum.StrEnum):
     ZERO = "zero"  # for categories other than S
 
 
-class VatError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class VatError(EngineError):
+    """A value the billing core refuses (see errors.EngineError)."""
 
 
 # (first day in force, percentage); each list sorted by date.
@@ -81,7 +79,13 @@ def parse_category(value: str, field: str = "vat_category") -> VatCategory:
         return VatCategory((value or "").strip().upper())
     except ValueError:
         names = ", ".join(c.value for c in VatCategory)
-        raise VatError(field, f"unknown VAT category {value!r}; expected one of {names}") from None
+        raise VatError(
+            field,
+            gettext_noop("unknown VAT category %(value)s; expected one of %(names)s"),
+            "unknown_vat_category_expected_one",
+            value=repr(value),
+            names=names,
+        ) from None
 
 
 def parse_rate_code(value: str, field: str = "vat_rate") -> VatRateCode:
@@ -89,14 +93,29 @@ def parse_rate_code(value: str, field: str = "vat_rate") -> VatRateCode:
         return VatRateCode((value or "").strip().lower())
     except ValueError:
         names = ", ".join(c.value for c in VatRateCode)
-        raise VatError(field, f"unknown VAT rate {value!r}; expected one of {names}") from None
+        raise VatError(
+            field,
+            gettext_noop("unknown VAT rate %(value)s; expected one of %(names)s"),
+            "unknown_vat_rate_expected_one",
+            value=repr(value),
+            names=names,
+        ) from None
 
 
 def check_pair(category: VatCategory, code: VatRateCode) -> None:
     if category is VatCategory.STANDARD and code is VatRateCode.ZERO:
-        raise VatError("vat_rate", "category S (standard) needs a non-zero rate")
+        raise VatError(
+            "vat_rate",
+            gettext_noop("category S (standard) needs a non-zero rate"),
+            "category_s_standard_needs_nonzero",
+        )
     if category is not VatCategory.STANDARD and code is not VatRateCode.ZERO:
-        raise VatError("vat_rate", f"category {category.value} is invoiced at rate 'zero'")
+        raise VatError(
+            "vat_rate",
+            gettext_noop("category %(value)s is invoiced at rate 'zero'"),
+            "category_invoiced_rate_zero",
+            value=category.value,
+        )
 
 
 def rate_on(category: VatCategory, code: VatRateCode, on: date) -> Decimal:
@@ -106,7 +125,13 @@ def rate_on(category: VatCategory, code: VatRateCode, on: date) -> Decimal:
         return Decimal("0")
     table = RATE_TABLE[code]
     if on < table[0][0]:
-        raise VatError("vat_rate", f"no {code.value} VAT rate is known for {on.isoformat()}")
+        raise VatError(
+            "vat_rate",
+            gettext_noop("no %(value)s VAT rate is known for %(value2)s"),
+            "no_vat_rate_known",
+            value=code.value,
+            value2=on.isoformat(),
+        )
     pct = table[0][1]
     for since, value in table:
         if on >= since:

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
+from recurent.common.errors import as_validation_error
 from recurent.companies.models import Company, InvoiceSeries
 from recurent.engine.cycles import BUCHAREST
 from recurent.engine.drafting import Draft, DraftError, LineTerms, draft_invoice
@@ -261,7 +262,7 @@ def _price(d: InvoiceDraft, company: Company, issue_date: date) -> Draft:
             seller_vat_payer=company.vat_payer,
         )  # fmt: skip
     except (DraftError, VatError, MoneyError) as e:
-        raise _error(e.field, e.message, "invalid") from e
+        raise as_validation_error(e) from e
     return priced
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from recurent.clients.portal_links import portal_url
 from recurent.common import bulk, clock, hosts
+from recurent.common.errors import field_error
 from recurent.engine.cycles import BUCHAREST
 
 from . import crypto, templating
@@ -91,7 +92,11 @@ def outbox_resend(
 ) -> OutboxMessage:
     """Queue the invoice email again, by hand (a new message with its own Message-ID)."""
     if invoice.kind != "invoice" and invoice.kind != "credit_note":
-        raise ValidationError({"invoice": ["not a document that can be emailed"]})
+        raise field_error(
+            "invoice",
+            gettext_lazy("not a document that can be emailed"),
+            "not_document_that_can_emailed",
+        )
     now = as_of or clock.now()
     code = template_code or (invoice.contract.email_template_code if invoice.contract else "")
     return OutboxMessage.objects.create(
@@ -141,22 +146,38 @@ def _notice_create(
     as_of: datetime,
     manual: bool,
 ) -> OutboxMessage:
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     recipients = list(dict.fromkeys(a.strip() for a in to if a and a.strip()))
     if not recipients:
-        errors["to"] = ["at least one address is needed"]
+        errors["to"] = [
+            ValidationError(
+                gettext_lazy("at least one address is needed"), code="least_one_address_needed"
+            )
+        ]
     for addr in recipients:
         try:
             validate_email(addr)
         except ValidationError:
-            errors.setdefault("to", []).append(f"{addr!r} is not an email address")
+            errors.setdefault("to", []).append(
+                ValidationError(
+                    gettext_lazy("%(addr)s is not an email address"),
+                    code="not_email_address",
+                    params={"addr": repr(addr)},
+                )
+            )
     one_line = " ".join((subject or "").split())
     if not one_line:
-        errors["subject"] = ["a subject is needed"]
+        errors["subject"] = [
+            ValidationError(gettext_lazy("a subject is needed"), code="subject_needed")
+        ]
     elif len(one_line) > 300:
-        errors["subject"] = ["at most 300 characters"]
+        errors["subject"] = [
+            ValidationError(gettext_lazy("at most 300 characters"), code="most_300_characters")
+        ]
     if not (body_text or "").strip():
-        errors["body_text"] = ["a text body is needed"]
+        errors["body_text"] = [
+            ValidationError(gettext_lazy("a text body is needed"), code="text_body_needed")
+        ]
     if errors:
         raise ValidationError(errors)
     return OutboxMessage.objects.create(
@@ -176,7 +197,7 @@ def _notice_create(
 def notice_resend(*, message: OutboxMessage, as_of: datetime) -> OutboxMessage:
     """Queue a notice again, by hand: a new row (own Message-ID) with the same text."""
     if message.kind != OutboxKind.NOTICE:
-        raise ValidationError({"message": ["not a notice"]})
+        raise field_error("message", gettext_lazy("not a notice"), "not_notice")
     return _notice_create(
         company=message.company, to=list(message.recipients or []), subject=message.subject,
         body_text=message.body_text, body_html=message.body_html, as_of=as_of, manual=True,
@@ -342,14 +363,23 @@ def reminder_rule_create(
     *, company: Company, offset_days: int, template_code: str = "", active: bool = True
 ) -> ReminderRule:
     if not -60 <= offset_days <= 365:
-        raise ValidationError({"offset_days": ["between 60 days before and 365 days after"]})
+        raise field_error(
+            "offset_days",
+            gettext_lazy("between 60 days before and 365 days after"),
+            "between_60_days_before_365",
+        )
     if (
         template_code
         and not EmailTemplate.objects.filter(
             company=company, code=template_code, kind=TemplateKind.REMINDER
         ).exists()
     ):
-        raise ValidationError({"template_code": [f"no reminder template {template_code!r}"]})
+        raise field_error(
+            "template_code",
+            gettext_lazy("no reminder template %(template_code)s"),
+            "no_reminder_template",
+            template_code=repr(template_code),
+        )
     r = ReminderRule(
         company=company, offset_days=offset_days, template_code=template_code, active=active
     )

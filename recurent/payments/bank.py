@@ -48,9 +48,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from recurent.clients.models import Client
+from recurent.common.errors import field_error
 from recurent.companies.models import Company, InvoiceSeries
 from recurent.invoices.models import Invoice, InvoiceKind
 
@@ -420,14 +421,22 @@ def _match(line: StatementLine, matcher: Matcher, user: AbstractBaseUser | None)
 
 def _check_size(content: bytes) -> None:
     if len(content) > MAX_FILE_BYTES:
-        raise ValidationError({"file": ["the file is larger than 20 MB"]})
+        raise field_error(
+            "file", gettext_lazy("the file is larger than 20 MB"), "file_larger_than_20_mb"
+        )
 
 
 def _parse(content: bytes, filename: str, mapping: ColumnMapping | None = None) -> Parsed:
     try:
         return parse(content, filename, mapping)
     except StatementError as err:
-        raise ValidationError({"file": [f"line {err.line}: {err.reason}"]}) from None
+        raise field_error(
+            "file",
+            gettext_lazy("line %(line)s: %(reason)s"),
+            "line",
+            line=err.line,
+            reason=err.reason,
+        ) from None
 
 
 def statement_receive(
@@ -444,7 +453,7 @@ def statement_receive(
     saved columns."""
     _check_size(content)
     if mapping is not None and mapping.company_id != company.pk:
-        raise ValidationError({"mapping": ["unknown bank account"]})
+        raise field_error("mapping", gettext_lazy("unknown bank account"), "unknown_bank_account")
     parsed = _parse(content, filename, mapping)
     return StatementImport.objects.create(
         company=company, filename=filename[:200], format=parsed.format,
@@ -608,11 +617,13 @@ def column_mapping_save(
     from recurent.common.validators import validate_iban
 
     iban = (account_iban or "").replace(" ", "").upper()
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     try:
         validate_iban(iban)
     except ValidationError:
-        errors["account_iban"] = ["not a valid IBAN"]
+        errors["account_iban"] = [
+            ValidationError(gettext_lazy("not a valid IBAN"), code="not_valid_iban")
+        ]
     data = {k: values.get(k, "") for k in MAPPING_FIELDS}
     data["decimal_comma"] = bool(values.get("decimal_comma"))
     data["currency"] = (str(data["currency"]) or "RON").upper()[:3]
@@ -620,13 +631,30 @@ def column_mapping_save(
         if isinstance(data[k], str):
             data[k] = data[k].strip()
     if not data["date_column"]:
-        errors["date_column"] = ["name the column with the date"]
+        errors["date_column"] = [
+            ValidationError(gettext_lazy("name the column with the date"), code="name_column_date")
+        ]
     if not data["details_column"]:
-        errors["details_column"] = ["name the column with the details"]
+        errors["details_column"] = [
+            ValidationError(
+                gettext_lazy("name the column with the details"), code="name_column_details"
+            )
+        ]
     if not data["amount_column"] and not (data["credit_column"] or data["debit_column"]):
-        errors["amount_column"] = ["name the amount column, or the credit and debit columns"]
+        errors["amount_column"] = [
+            ValidationError(
+                gettext_lazy("name the amount column, or the credit and debit columns"),
+                code="name_amount_column_or_credit",
+            )
+        ]
     if data["date_format"] not in DATE_FORMATS:
-        errors["date_format"] = [f"one of {', '.join(DATE_FORMATS)}"]
+        errors["date_format"] = [
+            ValidationError(
+                gettext_lazy("one of %(value)s"),
+                code="one",
+                params={"value": ", ".join(DATE_FORMATS)},
+            )
+        ]
     if errors:
         raise ValidationError(errors)
     mapping, _ = ColumnMapping.objects.update_or_create(
@@ -699,16 +727,27 @@ def statement_line_match(
     """A person says: this line pays this invoice. What exceeds its outstanding stays as credit."""
     line = StatementLine.objects.select_for_update().get(pk=line.pk)
     if line.status != LineStatus.UNMATCHED:
-        raise ValidationError({"line": ["this line is already handled"]})
+        raise field_error(
+            "line", gettext_lazy("this line is already handled"), "line_already_handled"
+        )
     if invoice.company_id != line.company_id:
-        raise ValidationError({"invoice": ["unknown invoice"]})
+        raise field_error("invoice", gettext_lazy("unknown invoice"), "unknown_invoice")
     if invoice.currency != line.currency:
-        raise ValidationError(
-            {"invoice": [f"the invoice is in {invoice.currency}, the line in {line.currency}"]}
+        raise field_error(
+            "invoice",
+            gettext_lazy("the invoice is in %(currency)s, the line in %(currency2)s"),
+            "invoice_line",
+            currency=invoice.currency,
+            currency2=line.currency,
         )
     due = selectors.outstanding(invoice)
     if due <= 0:
-        raise ValidationError({"invoice": [f"nothing is outstanding on {invoice.full_number}"]})
+        raise field_error(
+            "invoice",
+            gettext_lazy("nothing is outstanding on %(full_number)s"),
+            "nothing_outstanding",
+            full_number=invoice.full_number,
+        )
     payment_record(
         company=invoice.company, client=invoice.client, date=line.booking_date, amount=line.amount,
         currency=line.currency, method=PaymentMethod.BANK_TRANSFER,
@@ -725,7 +764,9 @@ def statement_line_match(
 
 def statement_line_ignore(*, line: StatementLine, user: AbstractBaseUser | None) -> StatementLine:
     if line.status != LineStatus.UNMATCHED:
-        raise ValidationError({"line": ["this line is already handled"]})
+        raise field_error(
+            "line", gettext_lazy("this line is already handled"), "line_already_handled"
+        )
     line.status = LineStatus.IGNORED
     line.match_note = "set aside by hand (not a client payment)"
     line.save(update_fields=["status", "match_note"])

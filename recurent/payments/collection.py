@@ -21,9 +21,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from lxml import etree
 
 from recurent.clients.models import Client
+from recurent.common.errors import engine_message, field_error
 from recurent.companies.models import Company
 from recurent.engine import identifiers
 from recurent.invoices.models import Invoice
@@ -58,7 +60,14 @@ def validate_pain008(content: bytes, schema: str) -> None:
     doc = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
     if not xsd.validate(doc):
         err = xsd.error_log.last_error
-        raise ValidationError({"file": [f"{schema} invalid at line {err.line}: {err.message}"]})
+        raise field_error(
+            "file",
+            gettext_lazy("%(schema)s invalid at line %(line)s: %(reason)s"),
+            "invalid_line",
+            schema=schema,
+            line=err.line,
+            reason=err.message,
+        )
 
 
 # --- mandates ----------------------------------------------------------------------------------
@@ -76,22 +85,38 @@ def mandate_create(
     debtor_bic: str = "",
     user: AbstractBaseUser | None,
 ) -> Mandate:
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     if client.company_id != company.pk:
-        errors["client"] = ["unknown client"]
+        errors["client"] = [ValidationError(gettext_lazy("unknown client"), code="unknown_client")]
     mandate_id = (mandate_id or "").strip()
     if not mandate_id or len(mandate_id) > 35:
-        errors["mandate_id"] = ["1 to 35 characters"]
+        errors["mandate_id"] = [
+            ValidationError(gettext_lazy("1 to 35 characters"), code="1_35_characters")
+        ]
     elif Mandate.objects.filter(company=company, mandate_id=mandate_id).exists():
-        errors["mandate_id"] = ["this mandate id is already used"]
+        errors["mandate_id"] = [
+            ValidationError(
+                gettext_lazy("this mandate id is already used"), code="mandate_id_already_used"
+            )
+        ]
     try:
         debtor_iban = identifiers.clean_iban(debtor_iban)
     except identifiers.IdentifierError as e:
-        errors["debtor_iban"] = [e.message]
+        errors["debtor_iban"] = [engine_message(e)]
     if not (debtor_name or "").strip():
-        errors["debtor_name"] = ["the account holder's name is required"]
+        errors["debtor_name"] = [
+            ValidationError(
+                gettext_lazy("the account holder's name is required"),
+                code="account_holders_name_required",
+            )
+        ]
     if Mandate.objects.filter(client=client, status=MandateStatus.ACTIVE).exists():
-        errors["client"] = ["the client already has an active mandate; revoke it first"]
+        errors["client"] = [
+            ValidationError(
+                gettext_lazy("the client already has an active mandate; revoke it first"),
+                code="client_already_has_active_mandate",
+            )
+        ]
     if errors:
         raise ValidationError(errors)
     return Mandate.objects.create(
@@ -103,14 +128,23 @@ def mandate_create(
 
 def mandate_set_status(*, mandate: Mandate, status: str, user: AbstractBaseUser | None) -> Mandate:
     if status not in MandateStatus.values:
-        raise ValidationError({"status": [f"one of {', '.join(MandateStatus.values)}"]})
+        raise field_error(
+            "status",
+            gettext_lazy("one of %(value)s"),
+            "one",
+            value=", ".join(MandateStatus.values),
+        )
     if (
         status == MandateStatus.ACTIVE
         and Mandate.objects.filter(client=mandate.client, status=MandateStatus.ACTIVE)
         .exclude(pk=mandate.pk)
         .exists()
     ):
-        raise ValidationError({"status": ["the client already has another active mandate"]})
+        raise field_error(
+            "status",
+            gettext_lazy("the client already has another active mandate"),
+            "client_already_has_another_active",
+        )
     mandate.status = status
     mandate.save(update_fields=["status", "updated_at"])
     return mandate
@@ -119,15 +153,22 @@ def mandate_set_status(*, mandate: Mandate, status: str, user: AbstractBaseUser 
 def creditor_settings_save(
     *, company: Company, creditor_id: str, bic: str, iban: str, user: AbstractBaseUser | None
 ) -> CreditorSettings:
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     if not (creditor_id or "").strip():
-        errors["creditor_id"] = ["the SEPA creditor identifier given by the bank"]
+        errors["creditor_id"] = [
+            ValidationError(
+                gettext_lazy("the SEPA creditor identifier given by the bank"),
+                code="sepa_creditor_identifier_given_bank",
+            )
+        ]
     if not (bic or "").strip() or len(bic.strip()) not in {8, 11}:
-        errors["bic"] = ["8 or 11 characters"]
+        errors["bic"] = [
+            ValidationError(gettext_lazy("8 or 11 characters"), code="8_or_11_characters")
+        ]
     try:
         iban = identifiers.clean_iban(iban)
     except identifiers.IdentifierError as e:
-        errors["iban"] = [e.message]
+        errors["iban"] = [engine_message(e)]
     if errors:
         raise ValidationError(errors)
     obj, _ = CreditorSettings.objects.update_or_create(
@@ -176,13 +217,21 @@ def collection_create(
     from sepaxml import SepaDD
 
     if schema not in SCHEMAS:
-        raise ValidationError({"schema": [f"one of {', '.join(SCHEMAS)}"]})
+        raise field_error(
+            "schema", gettext_lazy("one of %(value)s"), "one", value=", ".join(SCHEMAS)
+        )
     if collection_date <= selectors.day_of(as_of):
-        raise ValidationError({"collection_date": ["the collection date must be after today"]})
+        raise field_error(
+            "collection_date",
+            gettext_lazy("the collection date must be after today"),
+            "collection_date_must_after_today",
+        )
     creditor = CreditorSettings.objects.filter(company=company).first()
     if creditor is None:
-        raise ValidationError(
-            {"creditor": ["enter the SEPA creditor identifier and BIC of the company first"]}
+        raise field_error(
+            "creditor",
+            gettext_lazy("enter the SEPA creditor identifier and BIC of the company first"),
+            "enter_sepa_creditor_identifier_bic",
         )
     candidates = collectible(
         company=company, collection_date=collection_date, currency=currency, as_of=as_of
@@ -191,7 +240,11 @@ def collection_create(
         wanted = set(invoice_ids)
         candidates = [(inv, m) for inv, m in candidates if inv.pk in wanted]
     if not candidates:
-        raise ValidationError({"invoices": ["no invoice to collect for this date"]})
+        raise field_error(
+            "invoices",
+            gettext_lazy("no invoice to collect for this date"),
+            "no_invoice_collect_date",
+        )
     # Lock the invoices, then re-check: a payment or another file may have come in meanwhile.
     _lock_invoices([inv.pk for inv, _ in candidates])
     fresh = {
@@ -237,7 +290,11 @@ def collection_create(
         )
         total += amount
     if not items:
-        raise ValidationError({"invoices": ["no invoice to collect for this date"]})
+        raise field_error(
+            "invoices",
+            gettext_lazy("no invoice to collect for this date"),
+            "no_invoice_collect_date",
+        )
     content = sdd.export(validate=False, pretty_print=True)
     validate_pain008(content, schema)
     run = CollectionRun.objects.create(

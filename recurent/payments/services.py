@@ -20,9 +20,11 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils.translation import gettext_lazy
 
 from recurent.clients.models import Client
 from recurent.common import events
+from recurent.common.errors import as_validation_error, engine_message, field_error
 from recurent.companies.models import Company
 from recurent.engine import money
 from recurent.invoices.models import Invoice, InvoiceKind, InvoiceStatus
@@ -48,11 +50,13 @@ def _amount(value: Any, field: str) -> Decimal:
     try:
         d = money.to_decimal(value, field)
     except money.MoneyError as e:
-        raise ValidationError({e.field: [e.message]}) from None
+        raise as_validation_error(e) from None
     if d != money.round_money(d):
-        raise ValidationError({field: ["at most 2 decimals"]})
+        raise field_error(field, gettext_lazy("at most 2 decimals"), "most_2_decimals")
     if d <= 0:
-        raise ValidationError({field: ["must be greater than zero"]})
+        raise field_error(
+            field, gettext_lazy("must be greater than zero"), "must_greater_than_zero"
+        )
     return d
 
 
@@ -78,19 +82,26 @@ def _allocate(
         ids.append(ref if isinstance(ref, int) else ref.pk)
         amounts.append(_amount(amount, f"allocations[{i}].amount"))
     if len(set(ids)) != len(ids):
-        raise ValidationError({"allocations": ["the same invoice appears twice"]})
+        raise field_error(
+            "allocations",
+            gettext_lazy("the same invoice appears twice"),
+            "same_invoice_appears_twice",
+        )
     locked = _lock_invoices(ids)
     locked_balances = balances.lock(ids)
     left = selectors.unallocated(payment)
     if sum(amounts, Decimal(0)) > left:
-        raise ValidationError(
-            {
-                "allocations": [
-                    f"allocations total {sum(amounts)} but only {left} {payment.currency} of the payment is unallocated"
-                ]
-            }
+        raise field_error(
+            "allocations",
+            gettext_lazy(
+                "allocations total %(value)s but only %(left)s %(currency)s of the payment is unallocated"
+            ),
+            "allocations_total_but_only_payment",
+            value=sum(amounts),
+            left=left,
+            currency=payment.currency,
         )
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     rows: list[Allocation] = []
     newly_paid: list[Invoice] = []
     for i, (pk, amount) in enumerate(zip(ids, amounts, strict=True), start=1):
@@ -116,20 +127,36 @@ def _allocate(
 
 def _allocation_refused(
     inv: Invoice | None, payment: Payment, amount: Decimal, due: Decimal
-) -> tuple[str, str] | None:
+) -> tuple[str, ValidationError] | None:
     """(field, reason) when ``amount`` of ``payment`` cannot go to ``inv`` with ``due`` left."""
     if inv is None or inv.company_id != payment.company_id or inv.client_id != payment.client_id:
-        return "invoice", "not an invoice of this client"
+        return "invoice", ValidationError(
+            gettext_lazy("not an invoice of this client"), code="not_client_invoice"
+        )
     if inv.kind != InvoiceKind.INVOICE or inv.status == InvoiceStatus.CANCELLED:
-        return "invoice", f"{inv.full_number} is cancelled or a credit note: nothing to collect"
+        return "invoice", ValidationError(
+            gettext_lazy("%(number)s is cancelled or a credit note: nothing to collect"),
+            code="nothing_to_collect",
+            params={"number": inv.full_number},
+        )
     if inv.currency != payment.currency:
-        return (
-            "invoice",
-            f"{inv.full_number} is in {inv.currency}, the payment in {payment.currency}",
+        return "invoice", ValidationError(
+            gettext_lazy("%(number)s is in %(a)s, the payment in %(b)s"),
+            code="currency_mismatch",
+            params={"number": inv.full_number, "a": inv.currency, "b": payment.currency},
         )
     if amount > due:
-        return "amount", (
-            f"{amount} is more than the {due} {inv.currency} outstanding on {inv.full_number}"
+        return "amount", ValidationError(
+            gettext_lazy(
+                "%(amount)s is more than the %(due)s %(currency)s outstanding on %(number)s"
+            ),
+            code="more_than_outstanding",
+            params={
+                "amount": amount,
+                "due": due,
+                "currency": inv.currency,
+                "number": inv.full_number,
+            },
         )
     return None
 
@@ -180,21 +207,39 @@ def _payment_errors(
     date: date, reference: str, as_of: datetime,
 ) -> tuple[dict[str, list[str]], str]:  # fmt: skip
     """What is wrong with a payment before it is written, and its currency checked."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     if client.company_id != company.pk:
-        errors["client"] = ["unknown client"]
+        errors["client"] = [ValidationError(gettext_lazy("unknown client"), code="unknown_client")]
     if method not in PaymentMethod.values:
-        errors["method"] = [f"{method!r} is not one of {', '.join(PaymentMethod.values)}"]
+        errors["method"] = [
+            ValidationError(
+                gettext_lazy("%(method)s is not one of %(value)s"),
+                code="not_one",
+                params={"method": repr(method), "value": ", ".join(PaymentMethod.values)},
+            )
+        ]
     if method == PaymentMethod.CASH and not receipt_number.strip():
-        errors["receipt_number"] = ["a cash payment needs the receipt (chitanță) number"]
+        errors["receipt_number"] = [
+            ValidationError(
+                gettext_lazy("a cash payment needs the receipt (chitanță) number"),
+                code="cash_payment_needs_receipt_chitan",
+            )
+        ]
     try:
         currency = money.check_currency(currency)
     except money.MoneyError as e:
-        errors["currency"] = [e.message]
+        errors["currency"] = [engine_message(e)]
     if date > selectors.day_of(as_of):
-        errors["date"] = ["a payment cannot be dated in the future"]
+        errors["date"] = [
+            ValidationError(
+                gettext_lazy("a payment cannot be dated in the future"),
+                code="payment_cannot_dated_future",
+            )
+        ]
     if len(reference) > 200:
-        errors["reference"] = ["at most 200 characters"]
+        errors["reference"] = [
+            ValidationError(gettext_lazy("at most 200 characters"), code="most_200_characters")
+        ]
     return errors, currency
 
 
@@ -294,7 +339,7 @@ def payments_record_many(
     and events, but every invoice and balance locked once (primary-key order) and the payments and
     allocations written with one INSERT each. All or nothing: any refusal raises
     ``ValidationError`` naming ``payments[i].field``."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     rows: list[Payment] = []
     for i, p in enumerate(payments):
         errs, currency = _payment_errors(
@@ -373,9 +418,13 @@ def payment_allocate(
     """Apply the unallocated part of an earlier payment (client credit) to invoices."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.reversed:
-        raise ValidationError({"payment": ["this payment was reversed"]})
+        raise field_error(
+            "payment", gettext_lazy("this payment was reversed"), "payment_was_reversed"
+        )
     if not allocations:
-        raise ValidationError({"allocations": ["choose at least one invoice"]})
+        raise field_error(
+            "allocations", gettext_lazy("choose at least one invoice"), "choose_least_one_invoice"
+        )
     return _allocate(payment, allocations, as_of)
 
 
@@ -386,10 +435,14 @@ def payment_reverse(
     """Undo a payment (bank return, mistake): it stays in the books, its allocations stop counting."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.reversed:
-        raise ValidationError({"payment": ["this payment is already reversed"]})
+        raise field_error(
+            "payment", gettext_lazy("this payment is already reversed"), "payment_already_reversed"
+        )
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": ["say why the payment is reversed"]})
+        raise field_error(
+            "reason", gettext_lazy("say why the payment is reversed"), "say_why_payment_reversed"
+        )
     # The invoices its allocations paid are open again: their balances give the money back,
     # locked in the same order as when allocating.
     amounts: dict[int, Decimal] = {}

@@ -16,6 +16,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
+from recurent.common.errors import field_error
 from recurent.contracts.models import Contract, ContractLine, ContractStatus
 from recurent.contracts.services import (
     LineSpec,
@@ -57,9 +58,13 @@ def _own(client: Client, contract: Contract) -> Contract:
     # Re-read through the client: a contract id of another client is simply not found.
     c = Contract.objects.filter(pk=contract.pk, client=client).select_related("company").first()
     if c is None:
-        raise ValidationError({"contract": ["unknown contract"]})
+        raise field_error("contract", gettext_lazy("unknown contract"), "unknown_contract")
     if not changeable(c):
-        raise ValidationError({"contract": ["this subscription can no longer be changed"]})
+        raise field_error(
+            "contract",
+            gettext_lazy("this subscription can no longer be changed"),
+            "subscription_can_no_longer_changed",
+        )
     return c
 
 
@@ -158,7 +163,7 @@ def _show(q: Decimal) -> str:
 def _out_of_bounds(li: ContractLine, q: Decimal) -> ValidationError | None:
     """Why the client cannot set the line to ``q`` (in the bounds the company set), or None."""
     problem = quantity_problem(q)
-    if problem == "must be greater than zero":
+    if problem is not None and problem.code == "not_positive":
         return ValidationError(
             gettext_lazy("must be greater than zero (to stop, unsubscribe)"), code="min_value"
         )
@@ -172,8 +177,7 @@ def _out_of_bounds(li: ContractLine, q: Decimal) -> ValidationError | None:
             gettext_lazy("at most %(max)s"), code="max_value", params={"max": _show(hi)}
         )
     if problem is not None:  # too large or too many decimals for any line
-        # One of contracts.services' messages (in the catalogue through web.i18n.messages).
-        return ValidationError(gettext_lazy(problem), code="invalid")
+        return problem
     if step is not None and (q - (lo or Decimal(0))) % step != 0:
         return ValidationError(
             gettext_lazy("in steps of %(step)s, starting from %(min)s"),
@@ -242,7 +246,12 @@ def portal_change(
         product, price, desc = li.product, li.unit_price, li.description
         if new_pid and new_pid != li.product_id:
             if new_pid not in allowed:
-                errors[f"product[{li.pk}]"] = ["this product cannot be chosen from the portal"]
+                errors[f"product[{li.pk}]"] = [
+                    ValidationError(
+                        gettext_lazy("this product cannot be chosen from the portal"),
+                        code="product_cannot_chosen_from_portal",
+                    )
+                ]
                 continue
             product, price, desc = allowed[new_pid], None, ""
             changes.append(("switch", li.product.name, product.name))
@@ -263,7 +272,7 @@ def portal_change(
     if errors:
         raise ValidationError(errors)
     if not changes:
-        raise ValidationError({"__all__": ["nothing changed"]})
+        raise field_error("__all__", gettext_lazy("nothing changed"), "nothing_changed")
     c = contract_change_lines(contract=c, user=None, lines=specs, actor=ACTOR)
     _tell(client, c, _changed(changes), as_of)
     return c

@@ -4,7 +4,6 @@ not that client's answers 404, a bad, expired or revoked token 403."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -16,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from recurent.catalog.models import Product
@@ -43,33 +42,13 @@ STATE_LABELS = {
     "credit_note": gettext_lazy("credit note"),
 }
 
-# The portal services refuse in English; the client reads the refusal in their language, after
-# the name of what it is about. One that embeds a value is matched by a pattern.
+# The portal services refuse with coded, translatable messages (in the client's language here);
+# the page puts the name of what a refusal is about before it.
 FIELD_LABELS = {
     "quantity": gettext_lazy("Quantity"),
     "product": gettext_lazy("Product"),
     "contract": gettext_lazy("Contract"),
 }
-REFUSALS = [
-    (re.compile(rf"^{re.escape(text)}$"), text)
-    for text in (
-        gettext_noop("must be greater than zero (to stop, unsubscribe)"),
-        gettext_noop("this product cannot be chosen from the portal"),
-        gettext_noop("nothing changed"),
-        gettext_noop("unknown contract"),
-        gettext_noop("this subscription can no longer be changed"),
-    )
-] + [
-    (re.compile(r"^(?P<value>'[^']*') is not a number$"), gettext_noop("%(value)s is not a number")),
-]  # fmt: skip
-
-
-def _translate(message: str) -> str:
-    for pattern, template in REFUSALS:
-        m = pattern.match(message)
-        if m:
-            return _(template) % m.groupdict()
-    return message
 
 
 def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -158,7 +137,7 @@ def document(
 
 def _fail(request: HttpRequest, err: ValidationError) -> None:
     for field, msg in messages_of(err):
-        text = _translate(msg)
+        text = msg
         # "quantity[12]" is about the line 12 of the contract: named by what it is.
         label = FIELD_LABELS.get(field.split("[", 1)[0], field)
         messages.error(request, text if field == "__all__" else f"{label}: {text}")

@@ -13,7 +13,9 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
+from recurent.common.errors import field_error
 from recurent.common.text import invisible_name_errors
 from recurent.companies.models import Company, Membership, Role
 from recurent.companies.services import membership_grant
@@ -54,9 +56,13 @@ def member_invite(
     try:
         validate_email(email)
     except ValidationError:
-        raise ValidationError({"email": ["enter a valid email address"]}) from None
+        raise field_error(
+            "email", gettext_lazy("enter a valid email address"), "enter_valid_email_address"
+        ) from None
     if role not in Role.values:
-        raise ValidationError({"role": [f"unknown role {role!r}"]})
+        raise field_error(
+            "role", gettext_lazy("unknown role %(role)s"), "unknown_role", role=repr(role)
+        )
     names = invisible_name_errors({"first_name": first_name, "last_name": last_name})
     if names:
         raise ValidationError(names)
@@ -66,7 +72,11 @@ def member_invite(
     if user is None:
         username = email[:150]
         if user_model.objects.filter(username__iexact=username).exists():
-            raise ValidationError({"email": ["a user with this user name already exists"]})
+            raise field_error(
+                "email",
+                gettext_lazy("a user with this user name already exists"),
+                "user_user_name_already_exists",
+            )
         user = user_model(
             username=username, email=email, first_name=first_name, last_name=last_name
         )
@@ -76,14 +86,20 @@ def member_invite(
             user.set_unusable_password()
         user.save()
     elif Membership.objects.filter(user=user, company=company).exists():
-        raise ValidationError({"email": ["this person already has access to the company"]})
+        raise field_error(
+            "email",
+            gettext_lazy("this person already has access to the company"),
+            "person_already_has_access_company",
+        )
     return membership_grant(user=user, company=company, role=role), user, created
 
 
 @transaction.atomic
 def member_set_role(*, membership: Membership, role: str) -> Membership:
     if role not in Role.values:
-        raise ValidationError({"role": [f"unknown role {role!r}"]})
+        raise field_error(
+            "role", gettext_lazy("unknown role %(role)s"), "unknown_role", role=repr(role)
+        )
     # Locked so that two administrators demoting each other at once cannot leave none.
     list(Membership.objects.select_for_update().filter(company_id=membership.company_id))
     if (
@@ -91,7 +107,11 @@ def member_set_role(*, membership: Membership, role: str) -> Membership:
         and role != Role.ADMIN
         and not _admins_left(membership.company, membership.user_id)
     ):
-        raise ValidationError({"role": ["the company needs at least one administrator"]})
+        raise field_error(
+            "role",
+            gettext_lazy("the company needs at least one administrator"),
+            "company_needs_least_one_administrator",
+        )
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
     return membership
@@ -102,7 +122,11 @@ def member_remove(*, membership: Membership, as_of: datetime) -> None:
     """Remove a person's access to the company (their user and their past work stay)."""
     list(Membership.objects.select_for_update().filter(company_id=membership.company_id))
     if membership.role == Role.ADMIN and not _admins_left(membership.company, membership.user_id):
-        raise ValidationError({"role": ["the company needs at least one administrator"]})
+        raise field_error(
+            "role",
+            gettext_lazy("the company needs at least one administrator"),
+            "company_needs_least_one_administrator",
+        )
     membership.delete()
     # API tokens act as their user in this company: they die with the access, so that giving
     # the access back later does not bring old tokens back to life.

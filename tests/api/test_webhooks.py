@@ -17,6 +17,9 @@ from recurent.worker.tasks import TASKS
 from tests import factories as f
 from tests.factories import local
 
+# Service errors read in English here, as the API and the command line show them.
+pytestmark = pytest.mark.usefixtures("english")
+
 
 class Receiver:
     """An HTTP server on 127.0.0.1 answering from a script of status codes (then 200)."""

@@ -12,6 +12,9 @@ from recurent.contracts.services import LineSpec, contract_create, contract_upda
 from tests import factories as f
 from tests.factories import local
 
+# Service errors read in English here, as the API and the command line show them.
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def fields_of(err: ValidationError) -> dict:
     return err.message_dict

@@ -21,11 +21,15 @@ from recurent.documents.annexes import check_annex
 from recurent.efactura import spv, supplier
 from tests.core.zipbomb import MIB, zip_of_zeros
 
+# Service errors read in English here, as the API and the command line show them.
+pytestmark = pytest.mark.usefixtures("english")
+
 GIB = 1 << 30
 
 PEAK = r"""
 import json, sys, time
 import django
+
 def vm_hwm_mb():
     # The peak RSS of this process's own memory (VmHWM), not ru_maxrss: Linux carries
     # ru_maxrss over exec from the parent, so a child of a big pytest worker would report

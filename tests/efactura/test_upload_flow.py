@@ -16,6 +16,9 @@ from tests.factories import local
 
 from .conftest import issue_one
 
+# Service errors read in English here, as the API and the command line show them.
+pytestmark = pytest.mark.usefixtures("english")
+
 T0 = local(2026, 1, 31, 9)
 
 

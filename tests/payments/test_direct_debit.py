@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from lxml import etree
 
+from recurent.common.errors import codes_of
 from recurent.payments import selectors as sel
 from recurent.payments.bank import statement_import
 from recurent.payments.collection import (
@@ -89,7 +90,7 @@ def test_an_invoice_is_requested_once_and_a_revoked_mandate_is_not_used(world, d
         collection_create(
             company=world.company, collection_date=date(2026, 3, 3), as_of=NOW, user=world.user
         )
-    assert "no invoice to collect" in str(e.value)
+    assert codes_of(e.value) == {"invoices": ["no_invoice_collect_date"]}
 
 
 def test_collection_date_must_be_in_the_future_and_creditor_data_known(world, dd):

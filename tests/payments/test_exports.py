@@ -14,6 +14,9 @@ from tests.factories import local
 
 from .helpers import billed
 
+# Service errors read in English here, as the API and the command line show them.
+pytestmark = pytest.mark.usefixtures("english")
+
 NOW = local(2026, 2, 20, 9)
 
 BT = """Extras de cont;;;;;;

@@ -16,6 +16,9 @@ from tests.factories import local
 
 from .helpers import billed, credit_note, issued
 
+# Service errors read in English here, as the API and the command line show them.
+pytestmark = pytest.mark.usefixtures("english")
+
 NOW = local(2026, 2, 5, 12)
 
 

@@ -16,6 +16,9 @@ from recurent.payments.models import StatementImport, StatementLine
 from recurent.payments.statements import StatementError, parse
 from tests.factories import local
 
+# Service errors read in English here, as the API and the command line show them.
+pytestmark = pytest.mark.usefixtures("english")
+
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "realworld"
 NOW = local(2026, 2, 6, 9)
 

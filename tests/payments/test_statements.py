@@ -21,6 +21,9 @@ from tests.factories import local
 
 from .helpers import billed
 
+# Service errors read in English here, as the API and the command line show them.
+pytestmark = pytest.mark.usefixtures("english")
+
 SAMPLES = Path(__file__).parent / "samples"
 NOW = local(2026, 2, 6, 9)
 

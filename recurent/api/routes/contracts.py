@@ -13,6 +13,7 @@ from typing import Any, Literal
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema, Status
 
 from recurent.catalog.models import Product
@@ -101,7 +102,7 @@ def _line_specs(caller: Caller, lines: list[LineIn]) -> list[LineSpec]:
 def _refs(caller: Caller, fields: dict[str, Any]) -> dict[str, Any]:
     """client_id/series_id/issuer_id -> objects of the caller's company (else a field error)."""
     out = dict(fields)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     lookups = (
         ("client_id", "client", Client.objects.filter(company_id=caller.company_id)),
         ("series_id", "series", InvoiceSeries.objects.filter(company_id=caller.company_id)),
@@ -118,11 +119,15 @@ def _refs(caller: Caller, fields: dict[str, Any]) -> dict[str, Any]:
         if pk is None:
             if name == "series" and key in fields:
                 continue  # "the default series"
-            errors[key] = ["required"]
+            errors[key] = [ValidationError(gettext_lazy("required"), code="required")]
             continue
         obj = qs.filter(pk=pk).first()
         if obj is None:
-            errors[key] = [f"unknown {name}"]
+            errors[key] = [
+                ValidationError(
+                    gettext_lazy("unknown %(name)s"), code="unknown", params={"name": name}
+                )
+            ]
         else:
             out[name] = obj
     if errors:

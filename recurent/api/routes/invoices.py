@@ -9,9 +9,11 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema, Status
 
 from recurent.common import clock
+from recurent.common.errors import field_error
 from recurent.companies.models import InvoiceSeries
 from recurent.invoices.models import Invoice
 
@@ -196,7 +198,7 @@ def storno_invoice(request: HttpRequest, invoice_id: Id, body: StornoCreditIn) -
             company_id=caller.company_id, pk=body.series_id
         ).first()
         if series is None:
-            raise ValidationError({"series_id": ["unknown series"]})
+            raise field_error("series_id", gettext_lazy("unknown series"), "unknown_series")
     credit = service(invoice=inv, lines=lines, as_of=clock.now(), user=caller.user, series=series)
     return Status(201, invoice_detail(Invoice.objects.select_related("series").get(pk=credit.pk)))
 

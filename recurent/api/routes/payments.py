@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 from ninja import Query, Router, Status
 
 from recurent.clients.models import Client
 from recurent.common import clock
+from recurent.common.errors import field_error
 from recurent.payments import selectors
 from recurent.payments.models import Payment
 from recurent.payments.services import payment_allocate, payment_record, payment_reverse
@@ -75,7 +76,7 @@ def create_payment(request: HttpRequest, body: PaymentIn) -> Status:
     caller = caller_of(request)
     client = Client.objects.filter(company_id=caller.company_id, pk=body.client_id).first()
     if client is None:
-        raise ValidationError({"client_id": ["unknown client"]})
+        raise field_error("client_id", gettext_lazy("unknown client"), "unknown_client")
     data = body.model_dump(exclude={"client_id", "allocations"})
     p = payment_record(
         company=caller.company,

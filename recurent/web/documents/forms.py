@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from recurent.documents.annexes import MAX_TOTAL_BYTES, TYPES
@@ -69,33 +67,8 @@ class AnnexForm(forms.Form):
             raise ValidationError(
                 _(
                     "the annexes of one invoice may total at most %(mb)s MB (ANAF refuses uploads over 10 MB)"
-                )
-                % {"mb": mb}
+                ),
+                code="annexes_too_large",
+                params={"mb": mb},
             )
         return f
-
-
-# ``annexes.check_annex`` refuses in English (the API and the command line show it as is); the
-# screens show the same reason in the user's language. A refusal that embeds a value is matched by
-# a pattern and re-built from a translatable template; anything else is shown as it came.
-ANNEX_REFUSALS = [
-    (re.compile(r"^a file name of 1 to 200 characters is needed$"),
-     gettext_noop("a file name of 1 to 200 characters is needed")),
-    (re.compile(r"^(?P<ext>\S+) files are not accepted by e-Factura; use PDF, PNG, JPEG, CSV, XLSX or ODS$"),
-     gettext_noop("%(ext)s files are not accepted by e-Factura; use PDF, PNG, JPEG, CSV, XLSX or ODS")),
-    (re.compile(r"^the file is empty$"), gettext_noop("the file is empty")),
-    (re.compile(r"^the content of (?P<name>.+) is not a (?P<type>\S+) file$"),
-     gettext_noop("the content of %(name)s is not a %(type)s file")),
-    (re.compile(r"^the annexes of one invoice may total at most (?P<mb>\d+) MB \(ANAF refuses uploads over 10 MB\)$"),
-     gettext_noop("the annexes of one invoice may total at most %(mb)s MB (ANAF refuses uploads over 10 MB)")),
-    (re.compile(r"^at most 100 characters \(BR-RO-L1020\)$"),
-     gettext_noop("at most 100 characters (BR-RO-L1020)")),
-]  # fmt: skip
-
-
-def translate_refusal(message: str) -> str:
-    for pattern, template in ANNEX_REFUSALS:
-        m = pattern.match(message)
-        if m:
-            return gettext(template) % m.groupdict()
-    return message

@@ -30,7 +30,7 @@ from recurent.documents.services import (
     style_for,
 )
 from recurent.invoices.models import Invoice
-from recurent.web.documents.forms import AnnexForm, DocumentSettingsForm, translate_refusal
+from recurent.web.documents.forms import AnnexForm, DocumentSettingsForm
 
 
 def _download(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
@@ -175,7 +175,7 @@ def _apply_errors(form: AnnexForm, err: ValidationError) -> None:
     for field, msgs in err.message_dict.items():
         target = aliases.get(field, field)
         for m in msgs:
-            form.add_error(target if target in form.fields else None, translate_refusal(m))
+            form.add_error(target if target in form.fields else None, m)
 
 
 @company_required(Role.VIEWER)

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from recurent.common import clock
@@ -50,36 +50,8 @@ from recurent.invoices.models import Invoice
 log = logging.getLogger("recurent.efactura")
 OAUTH_SESSION_KEY = "efactura_oauth"
 
-# The e-Factura services refuse in English (the command line shows it as is); these pages show
-# the refusal in the user's language. One that embeds a value is matched by a pattern; ANAF's
-# own answers (status reasons, HTTP errors) are shown as ANAF gave them.
-REFUSALS = [
-    (re.compile(rf"^{re.escape(text)}$"), text)
-    for text in (
-        gettext_noop("the client id registered at ANAF is required"),
-        gettext_noop("the client secret registered at ANAF is required"),
-        gettext_noop("between 1 and 30 days"),
-        gettext_noop("configure the ANAF application first"),
-        gettext_noop("ANAF sent no authorisation code"),
-        gettext_noop("not uploaded; it stays queued"),
-    )
-] + [
-    (re.compile(r"^must be one of (?P<values>.+)$"), gettext_noop("must be one of %(values)s")),
-    (re.compile(r"^(?P<value>'[^']*') fails the CUI/CIF check digit$"),
-     gettext_noop("%(value)s fails the CUI/CIF check digit")),
-    (re.compile(r"^(?P<value>'[^']*') is not a CUI/CIF \(2-10 digits, optional RO prefix\)$"),
-     gettext_noop("%(value)s is not a CUI/CIF (2-10 digits, optional RO prefix)")),
-    (re.compile(r"^(?P<number>\S+) is already (?P<state>.+) at ANAF$"),
-     gettext_noop("%(number)s is already %(state)s at ANAF")),
-]  # fmt: skip
-
-
-def _translate(message: str) -> str:
-    for pattern, template in REFUSALS:
-        m = pattern.match(message)
-        if m:
-            return _(template) % m.groupdict()
-    return message
+# The e-Factura services refuse with coded, translatable messages (shown here in the user's
+# language); ANAF's own answers (status reasons, HTTP errors) are shown as ANAF gave them.
 
 
 @company_required(Role.ADMIN)
@@ -107,7 +79,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("e-Factura settings saved."))
             return redirect("efactura:settings")
         except ValidationError as e:
-            errors = {k: [_translate(m) for m in v] for k, v in e.message_dict.items()}
+            errors = e.message_dict
     return render(
         request,
         "efactura/settings.html",
@@ -122,7 +94,7 @@ def connect_view(request: HttpRequest) -> HttpResponse:
     try:
         url, state = connection_authorize_url(conn=conn)
     except ValidationError as e:
-        messages.error(request, "; ".join(map(_translate, e.messages)))
+        messages.error(request, "; ".join(e.messages))
         return redirect("efactura:settings")
     request.session[OAUTH_SESSION_KEY] = {"state": state, "company": conn.company_id}
     return redirect(url)
@@ -164,7 +136,7 @@ def send_view(request: HttpRequest, invoice_id: int) -> HttpResponse:
         st = efactura_send(invoice=inv, as_of=clock.now(), resend_rejected=True)
         messages.success(request, f"{inv.full_number}: {st.get_state_display()}.")
     except (ValidationError, NotSendable) as e:
-        reasons = map(_translate, getattr(e, "messages", [str(e)]))
+        reasons = getattr(e, "messages", [str(e)])
         messages.error(request, f"{inv.full_number}: {'; '.join(reasons)}")
     return redirect(request.POST.get("next") or reverse("efactura:incoming"))
 
@@ -266,7 +238,7 @@ def registry_lookup_view(request: HttpRequest) -> JsonResponse:
         answers = registry.registry_lookup(cuis=[cui], as_of=clock.now())
     except ValidationError as e:
         return JsonResponse(
-            {"error": {"field": "cui", "message": "; ".join(map(_translate, e.messages))}},
+            {"error": {"field": "cui", "message": "; ".join(e.messages)}},
             status=400,
         )
     except AnafError as e:

@@ -4,34 +4,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from recurent.mail.models import EmailTemplate, Security, SmtpSettings, TemplateKind
-
-# The mail services refuse in English (the API and the command line show it as is); the screens
-# show these in the user's language. One that embeds a value is matched by a pattern. The
-# template sandbox's findings (templating.py) are translated where they are raised.
-SERVICE_MESSAGES = [
-    (re.compile(r"^not a document that can be emailed$"),
-     gettext_noop("not a document that can be emailed")),
-    (re.compile(r"^between 60 days before and 365 days after$"),
-     gettext_noop("between 60 days before and 365 days after")),
-    (re.compile(r"^no reminder template (?P<code>.+)$"), gettext_noop("no reminder template %(code)s")),
-]  # fmt: skip
-
-
-def translate(message: str) -> str:
-    for pattern, template in SERVICE_MESSAGES:
-        m = pattern.match(message)
-        if m:
-            return gettext(template) % m.groupdict()
-    return message
 
 
 def apply_errors(
@@ -40,11 +20,11 @@ def apply_errors(
     """A service's ValidationError next to the matching field; the rest above the form."""
     if not hasattr(err, "error_dict"):
         for message in err.messages:
-            form.add_error(None, translate(message))
+            form.add_error(None, message)
         return
     for field, messages in err.message_dict.items():
         target = (aliases or {}).get(field, field)
-        for message in map(translate, messages):
+        for message in messages:
             if target in form.fields:
                 form.add_error(target, message)
             else:

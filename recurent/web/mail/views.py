@@ -39,7 +39,6 @@ from recurent.web.mail.forms import (
     ReminderRuleForm,
     SmtpSettingsForm,
     apply_errors,
-    translate,
 )
 
 log = logging.getLogger("recurent.mail")
@@ -364,7 +363,7 @@ def outbox_resend(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.notice_resend(message=message, as_of=clock.now())
         except ValidationError as e:
-            messages.error(request, "; ".join(map(translate, e.messages)))
+            messages.error(request, "; ".join(e.messages))
         else:
             messages.success(request, _("Notice queued to be sent again."))
     elif message.kind != OutboxKind.INVOICE or message.invoice is None:
@@ -375,7 +374,7 @@ def outbox_resend(request: HttpRequest, pk: int) -> HttpResponse:
                 invoice=message.invoice, as_of=clock.now(), template_code=message.template_code
             )
         except ValidationError as e:
-            messages.error(request, "; ".join(map(translate, e.messages)))
+            messages.error(request, "; ".join(e.messages))
         else:
             messages.success(
                 request,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,7 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop, ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from recurent.clients.models import Client
@@ -35,9 +34,8 @@ from recurent.payments.models import (
     StatementLine,
 )
 
-# The payment services refuse in English (the API and the command line show it as is); these
-# screens show the refusal in the user's language, after the name of the field it is about. One
-# that embeds a value is matched by a pattern; anything else is shown as it came.
+# The payment services refuse with coded, translatable messages (shown here in the user's
+# language, in English by the API); these screens put the name of the field before them.
 FIELD_LABELS = {
     "allocations": gettext_lazy("Allocation"),
     "amount": gettext_lazy("Amount"),
@@ -65,51 +63,6 @@ FIELD_LABELS = {
     "schema": gettext_lazy("Format"),
     "status": gettext_lazy("State"),
 }
-REFUSALS = [
-    (re.compile(rf"^{re.escape(text)}$"), text)
-    for text in (
-        gettext_noop("at most 2 decimals"),
-        gettext_noop("must be greater than zero"),
-        gettext_noop("the same invoice appears twice"),
-        gettext_noop("not an invoice of this client"),
-        gettext_noop("unknown client"),
-        gettext_noop("unknown invoice"),
-        gettext_noop("this payment was reversed"),
-        gettext_noop("choose at least one invoice"),
-        gettext_noop("this payment is already reversed"),
-        gettext_noop("say why the payment is reversed"),
-        gettext_noop("a cash payment needs the receipt (chitanță) number"),
-        gettext_noop("the file is larger than 20 MB"),
-        gettext_noop("this line is already handled"),
-        gettext_noop("the client already has another active mandate"),
-        gettext_noop("the collection date must be after today"),
-        gettext_noop("enter the SEPA creditor identifier and BIC of the company first"),
-        gettext_noop("no invoice to collect for this date"),
-    )
-] + [
-    (re.compile(r"^(?P<amount>\S+) is more than the (?P<due>\S+) (?P<currency>\S+) outstanding on (?P<number>\S+)$"),
-     gettext_noop("%(amount)s is more than the %(due)s %(currency)s outstanding on %(number)s")),
-    (re.compile(r"^allocations total (?P<total>\S+) but only (?P<left>\S+) (?P<currency>\S+) of the payment is unallocated$"),
-     gettext_noop("allocations total %(total)s but only %(left)s %(currency)s of the payment is unallocated")),
-    (re.compile(r"^(?P<number>\S+) is cancelled or a credit note: nothing to collect$"),
-     gettext_noop("%(number)s is cancelled or a credit note: nothing to collect")),
-    (re.compile(r"^(?P<number>\S+) is in (?P<a>\S+), the payment in (?P<b>\S+)$"),
-     gettext_noop("%(number)s is in %(a)s, the payment in %(b)s")),
-    (re.compile(r"^the invoice is in (?P<a>\S+), the line in (?P<b>\S+)$"),
-     gettext_noop("the invoice is in %(a)s, the line in %(b)s")),
-    (re.compile(r"^nothing is outstanding on (?P<number>\S+)$"),
-     gettext_noop("nothing is outstanding on %(number)s")),
-    # The reason of a malformed statement is the parser's own (technical) wording.
-    (re.compile(r"^line (?P<n>\d+): (?P<reason>.*)$", re.S), gettext_noop("line %(n)s: %(reason)s")),
-]  # fmt: skip
-
-
-def _translate(message: str) -> str:
-    for pattern, template in REFUSALS:
-        m = pattern.match(message)
-        if m:
-            return _(template) % m.groupdict()
-    return message
 
 
 def _field_label(field: str) -> str:
@@ -120,7 +73,7 @@ def _field_label(field: str) -> str:
 
 def _errors(request: HttpRequest, err: ValidationError) -> None:
     for field, msg in messages_of(err):
-        text = _translate(msg)
+        text = msg
         messages.error(request, text if field == "__all__" else f"{_field_label(field)}: {text}")
 
 

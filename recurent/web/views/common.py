@@ -11,8 +11,6 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from recurent.web.i18n.messages import translate as gettext
-
 PAGE_SIZE = 25
 
 
@@ -75,30 +73,22 @@ def sort(
 def apply_errors(form: forms.BaseForm, err: ValidationError) -> None:
     """Put a service's ValidationError next to the matching fields (the rest above the form).
 
-    Messages go through gettext: the engine writes English, the catalogue translates them.
+    The services' messages are coded and lazy: they render in the active language here.
     """
     if hasattr(err, "error_dict"):
         for field, errors in err.message_dict.items():
             target = field if field in form.fields else None
             for message in errors:
-                text = gettext(message)
+                text = str(message)
                 if target is None and field != "__all__":
                     text = f"{field}: {text}"
                 form.add_error(target, text)
     else:
         for message in err.messages:
-            form.add_error(None, gettext(message))
+            form.add_error(None, message)
 
 
 def error_text(err: ValidationError) -> str:
     if hasattr(err, "error_dict"):
-        return "; ".join(gettext(m) for errs in err.message_dict.values() for m in errs)
-    return "; ".join(gettext(m) for m in err.messages)
-
-
-def translate_errors(form: forms.BaseForm) -> None:
-    """Model validation (run by ModelForm) speaks English like the engine: show it translated."""
-    for field, errors in list(form.errors.items()):
-        form.errors[field] = form.error_class(
-            [gettext(str(m)) for m in errors], error_class=errors.error_class
-        )  # type: ignore[call-arg]
+        return "; ".join(str(m) for errs in err.message_dict.values() for m in errs)
+    return "; ".join(str(m) for m in err.messages)

@@ -24,12 +24,11 @@ from recurent.web.forms_inline import (
     QuickClientForm,
     QuickProductForm,
 )
-from recurent.web.views.common import apply_errors, translate_errors
+from recurent.web.views.common import apply_errors
 from recurent.web.views.contracts import _product_options
 
 
 def _refused(request: HttpRequest, form: BaseForm) -> HttpResponse:
-    translate_errors(form)
     return render(request, "web/contracts/quick_fields.html", {"form": form}, status=400)
 
 

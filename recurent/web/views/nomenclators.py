@@ -26,7 +26,7 @@ from recurent.web import panels
 from recurent.web.forms import ClientForm, ProductForm, SeriesForm
 from recurent.web.services import client_flag_acknowledge
 from recurent.web.templatetags.web import safe_reverse
-from recurent.web.views.common import apply_errors, paginate, sort, translate_errors
+from recurent.web.views.common import apply_errors, paginate, sort
 
 
 def _q(request: HttpRequest) -> str:
@@ -66,7 +66,6 @@ def _product_form(request: HttpRequest, product: Product | None) -> HttpResponse
             return redirect("web:products")
         except ValidationError as e:
             apply_errors(form, e)
-    translate_errors(form)
     return render(request, "web/products/form.html", {"form": form, "object": product})
 
 
@@ -121,7 +120,6 @@ def _client_form(request: HttpRequest, client: Client | None) -> HttpResponse:
             return redirect("web:client", pk=client.pk)
         except ValidationError as e:
             apply_errors(form, e)
-    translate_errors(form)
     ctx = {
         "form": form,
         "object": client,
@@ -206,5 +204,4 @@ def series_create_view(request: HttpRequest) -> HttpResponse:
             return redirect("web:series")
         except ValidationError as e:
             apply_errors(form, e)
-    translate_errors(form)
     return render(request, "web/series/form.html", {"form": form})

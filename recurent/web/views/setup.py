@@ -33,7 +33,7 @@ from recurent.mail.services import smtp_settings_save
 from recurent.web.forms_setup import SetupBankForm, SetupCompanyForm, SetupSeriesForm
 from recurent.web.mail.forms import SmtpSettingsForm
 from recurent.web.templatetags.web import safe_reverse
-from recurent.web.views.common import apply_errors, translate_errors
+from recurent.web.views.common import apply_errors
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,6 @@ def _step_company(request: HttpRequest, company: Company | None) -> dict[str, An
             return _saved(request, "company", _("Company details saved."))
         except ValidationError as e:
             apply_errors(form, e)
-    translate_errors(form)
     return {
         "form": form,
         "registry_url": safe_reverse("efactura:registry-lookup"),
@@ -193,7 +192,6 @@ def _step_bank(request: HttpRequest, company: Company | None) -> dict[str, Any] 
             return _saved(request, "bank", _("Bank account saved."))
         except ValidationError as e:
             apply_errors(form, e)
-    translate_errors(form)
     return {"form": form, "multipart": True}
 
 
@@ -207,7 +205,6 @@ def _step_series(request: HttpRequest, company: Company | None) -> dict[str, Any
             return _saved(request, "series", _("Series %(code)s added.") % {"code": s.code})
         except ValidationError as e:
             apply_errors(form, e)
-    translate_errors(form)
     return {"form": form, "existing": existing}
 
 
