@@ -4,6 +4,7 @@ instants in Bucharest time, refused with the option's name)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.core.management.base import CommandError
 
@@ -32,3 +33,18 @@ def parse_wall(text: str, option: str) -> datetime:
             f"{option}: {text!r} is not an ISO 8601 date-time (e.g. 2026-01-31T09:00)"
         ) from None
     return dt.astimezone(BUCHAREST).replace(tzinfo=None) if dt.tzinfo else dt
+
+
+def command_user(username: str | None) -> Any:
+    """The user a command acts as: ``--user NAME``, else the first superuser (as the worker)."""
+    from django.contrib.auth import get_user_model
+
+    if username:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"--user: no user {username!r}")
+        return user
+    user = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    if user is None:
+        raise CommandError("--user: no superuser; name one")
+    return user

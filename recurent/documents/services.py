@@ -82,17 +82,7 @@ def doc_data(invoice: Invoice, correction: Any = None) -> DocData:
 def _store(
     invoice: Invoice, kind: str, content: bytes, valid: bool = True, findings: list | None = None
 ) -> InvoiceDocument:
-    ext = "pdf" if kind == DocumentKind.PDF else "xml"
-    doc = InvoiceDocument(
-        invoice=invoice,
-        kind=kind,
-        filename=f"{invoice.full_number}.{ext}"[:120],
-        content_type=CONTENT_TYPES[kind],  # type: ignore[index]
-        content=content,
-        sha256=hashlib.sha256(content).hexdigest(),
-        valid=valid,
-        findings=findings or [],
-    )
+    doc = _new_document(invoice, kind, content, valid, findings)
     try:
         with transaction.atomic():
             doc.save()

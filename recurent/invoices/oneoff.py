@@ -51,6 +51,17 @@ def _error(field: str, message: Any, code: str, **params: Any) -> ValidationErro
     return ValidationError({field: ValidationError(message, code=code, params=params or None)})
 
 
+def line_row(li: Any, invoice: Invoice | None = None) -> InvoiceLine:
+    """The stored line of a drafted one (``engine.drafting.DraftLine``): the one-off invoice
+    writes it, the proforma draws it unsaved."""
+    return InvoiceLine(
+        invoice=invoice, position=li.position, product_code=li.product_code, name=li.name,
+        description=li.description, unit_code=li.unit_code, unit_name=li.unit_name,
+        quantity=li.quantity, unit_price=li.unit_price, vat_category=li.vat_category.value,
+        vat_rate=li.vat_rate, net=li.net,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class DraftLineSpec:
     """One line as the user gives it: from a product (blanks taken from it) or free text."""
@@ -309,25 +320,7 @@ def invoice_issue_draft(*, draft: InvoiceDraft, as_of: datetime, user: Any) -> I
         buyer_name=buyer["name"][:200], notes=d.notes,
         vat_on_collection=company.vat_on_collection and company.vat_payer,
     )  # fmt: skip
-    InvoiceLine.objects.bulk_create(
-        [
-            InvoiceLine(
-                invoice=invoice,
-                position=li.position,
-                product_code=li.product_code,
-                name=li.name,
-                description=li.description,
-                unit_code=li.unit_code,
-                unit_name=li.unit_name,
-                quantity=li.quantity,
-                unit_price=li.unit_price,
-                vat_category=li.vat_category.value,
-                vat_rate=li.vat_rate,
-                net=li.net,
-            )  # fmt: skip
-            for li in priced.lines
-        ]
-    )
+    InvoiceLine.objects.bulk_create([line_row(li, invoice) for li in priced.lines])
     d.invoice = invoice
     d.updated_at = as_of
     d.save(update_fields=["invoice", "updated_at"])

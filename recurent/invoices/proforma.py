@@ -24,7 +24,7 @@ from recurent.engine.cycles import BUCHAREST
 from .docseries import series_take
 from .models import Invoice, InvoiceDraft, InvoiceKind, InvoiceLine, InvoiceOrigin, ReceiptSeries
 from .numbering import vat_breakdown
-from .oneoff import _price, invoice_issue_draft
+from .oneoff import _price, invoice_issue_draft, line_row
 from .services import party_problems
 from .snapshots import buyer_snapshot, seller_snapshot
 
@@ -53,22 +53,7 @@ def _unsaved_invoice(
         vat_total_ron=t.vat_ron, vat_breakdown=vat_breakdown(t), seller=seller_snapshot(d.company),
         buyer=buyer, buyer_name=buyer["name"][:200], notes=d.notes,
     )  # fmt: skip
-    lines = [
-        InvoiceLine(
-            position=li.position,
-            product_code=li.product_code,
-            name=li.name,
-            description=li.description,
-            unit_code=li.unit_code,
-            unit_name=li.unit_name,
-            quantity=li.quantity,
-            unit_price=li.unit_price,
-            vat_category=li.vat_category.value,
-            vat_rate=li.vat_rate,
-            net=li.net,
-        )  # fmt: skip
-        for li in priced.lines
-    ]
+    lines = [line_row(li) for li in priced.lines]
     return inv, lines
 
 

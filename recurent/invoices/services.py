@@ -800,7 +800,3 @@ def next_due_at(*, company_id: int | None = None) -> datetime | None:
     if company_id is not None:
         qs = qs.filter(company_id=company_id)
     return qs.order_by("next_issue_at").values_list("next_issue_at", flat=True).first()
-
-
-def system_user():  # type: ignore[no-untyped-def]
-    return get_user_model().objects.filter(is_superuser=True).order_by("pk").first()

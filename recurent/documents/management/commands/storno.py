@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from recurent.common import clock
-from recurent.common.cli_args import parse_instant
+from recurent.common.cli_args import command_user, parse_instant
 from recurent.common.errors import messages_of
 from recurent.companies.models import InvoiceSeries
 from recurent.engine.numbering import NumberingError
 from recurent.invoices.selectors import invoice_by_full_number
-from recurent.invoices.services import SeriesClockError, system_user
+from recurent.invoices.services import SeriesClockError
 from recurent.invoices.storno import invoice_storno
 
 
@@ -52,15 +51,7 @@ class Command(BaseCommand):
             raise CommandError(f"number: {e.message}") from None
         if inv is None:
             raise CommandError(f"number: no invoice {o['number']!r}")
-        user = (
-            get_user_model().objects.filter(username=o["user"]).first()
-            if o["user"]
-            else system_user()
-        )
-        if user is None:
-            raise CommandError(
-                f"--user: no user {o['user']!r}" if o["user"] else "--user: no superuser; name one"
-            )
+        user = command_user(o["user"])
         by_pos = {li.position: li for li in inv.lines.all()}
         lines = []
         for spec in o["line"]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import translation
 
 from recurent.common import clock
+from recurent.common.cli_args import command_user
 from recurent.common.errors import messages_of
 from recurent.companies.models import Company
 from recurent.invoices.oneoff import (
@@ -24,7 +24,6 @@ from recurent.invoices.oneoff import (
     invoice_create,
     invoice_create_draft,
 )
-from recurent.invoices.services import system_user
 
 
 class Command(BaseCommand):
@@ -60,15 +59,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "--company: " + ("no such company" if not found else "several; name one")
             )
-        user = (
-            get_user_model().objects.filter(username=o["user"]).first()
-            if o["user"]
-            else system_user()
-        )
-        if user is None:
-            raise CommandError(
-                f"--user: no user {o['user']!r}" if o["user"] else "--user: name one"
-            )
+        user = command_user(o["user"])
         as_of = clock.now()
         try:
             with transaction.atomic():  # the email with the invoice, or nothing at all
