@@ -25,21 +25,25 @@ ALLOWED: dict[str, str] = {
     "recurent/documents/pdf.py::payload": "the typst payload field by field; split per section",
     "recurent/documents/ubl.py::build": "UBL in document order (the order is the schema's); "
     "split parties/lines/totals",
-    "recurent/documents/validation.py": "the CIUS-RO rules, one block per ANAF rule id; move the "
-    "party check into the engine and the rules into validation_rules.py",
+    "recurent/documents/validation.py": "the CIUS-RO rules, one block per ANAF rule id (the party "
+    "check moved to engine/parties.py); move the rules into validation_rules.py",
     "recurent/documents/validation.py::_rules": "one flat list of ANAF rules, kept in rule-id "
     "order so it reads against the schematron; split per rule group",
-    "recurent/efactura/correction.py::_apply": "being written this session (issue 14)",
-    "recurent/engine/drafting.py::draft_invoice": "being changed this session (one-off charges); "
-    "split line pricing from the totals",
+    "recurent/efactura/correction.py::_apply": "a correction applied field by field in the order "
+    "ANAF's rules read them; split buyer and delivery",
+    "recurent/engine/drafting.py::draft_invoice": "lines, charges, allowances and totals priced in "
+    "one pass (rounded once); split line pricing from the totals",
     "recurent/efactura/services.py": "upload, status, download, reconcile, incoming: split "
     "reconcile and incoming into their own modules",
     "recurent/efactura/services.py::efactura_upload": "intent, call, answer in one transaction "
     "story; split the answer handling",
     "recurent/efactura/services.py::efactura_reconcile": "listaMesajeFactura matching; split",
-    "recurent/efactura/supplier.py::read_xml": "being written this session",
-    "recurent/gateways/services.py": "being written this session (issue 17)",
-    "recurent/gateways/services.py::_apply": "being written this session (issue 17)",
+    "recurent/efactura/supplier.py::read_xml": "a supplier invoice's fields in UBL order; split "
+    "parties and lines",
+    "recurent/gateways/services.py": "checkout, events, charges and refunds of the online payments; "
+    "split charges (automatic) from checkout",
+    "recurent/gateways/services.py::_apply": "one provider event applied in one transaction (paid, "
+    "failed, refunded, disputed); split per outcome",
     "recurent/mail/sender.py::_prepare": "one message built in order (headers, body, PDF, "
     "XML); split the attachments",
     "recurent/invoices/services.py": "the billing engine's block path (claim, draft cache, rows) "
@@ -48,13 +52,13 @@ ALLOWED: dict[str, str] = {
     "the drafting and writing halves",
     "recurent/invoices/storno.py::invoice_storno": "validation of the lines then writing; "
     "split the line checks into a function",
-    "recurent/ops/metrics.py::collect": "being written this session",
+    "recurent/ops/metrics.py::collect": "every Prometheus family in one place, one query each; split "
+    "per area",
     "recurent/payments/bank.py": "MT940 and CAMT.053 import with matching; split per format",
     "recurent/payments/collection.py::collection_create": "SEPA direct-debit file in one "
     "transaction; split the mandate checks",
     "recurent/payments/statements.py::parse_camt053": "CAMT.053 fields in document order",
     "recurent/portal/services.py::portal_change": "plan change with its checks; split checks",
-    "recurent/worker/demo.py::demo_load": "demo data in one readable script",
 }
 
 

@@ -116,6 +116,32 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def _check_portal_bounds(key: str, spec: LineSpec, errors: dict[str, list[Any]]) -> None:
+    """The quantities a client may choose from the portal: each storable, the largest not
+    below the smallest."""
+    bounds = {}
+    for name in ("min_quantity", "max_quantity", "quantity_step"):
+        value = getattr(spec, name)
+        if value is None:
+            continue
+        try:
+            bounds[name] = money.to_decimal(value, f"{key}.{name}")
+        except money.MoneyError as e:
+            errors[e.field] = [engine_message(e)]
+            continue
+        problem = quantity_problem(bounds[name])
+        if problem:
+            errors[f"{key}.{name}"] = [problem]
+    lo, hi = bounds.get("min_quantity"), bounds.get("max_quantity")
+    if lo is not None and hi is not None and hi < lo:
+        errors[f"{key}.max_quantity"] = [
+            ValidationError(
+                gettext_lazy("cannot be smaller than the smallest quantity"),
+                code="cannot_smaller_than_smallest_quantity",
+            )
+        ]
+
+
 def _check_lines(contract: Contract, lines: Sequence[LineSpec]) -> None:
     if not lines:
         raise field_error(
@@ -139,27 +165,7 @@ def _check_lines(contract: Contract, lines: Sequence[LineSpec]) -> None:
         problem = quantity_problem(q)
         if problem:
             errors[f"{key}.quantity"] = [problem]
-        bounds = {}
-        for name in ("min_quantity", "max_quantity", "quantity_step"):
-            value = getattr(spec, name)
-            if value is None:
-                continue
-            try:
-                bounds[name] = money.to_decimal(value, f"{key}.{name}")
-            except money.MoneyError as e:
-                errors[e.field] = [engine_message(e)]
-                continue
-            problem = quantity_problem(bounds[name])
-            if problem:
-                errors[f"{key}.{name}"] = [problem]
-        lo, hi = bounds.get("min_quantity"), bounds.get("max_quantity")
-        if lo is not None and hi is not None and hi < lo:
-            errors[f"{key}.max_quantity"] = [
-                ValidationError(
-                    gettext_lazy("cannot be smaller than the smallest quantity"),
-                    code="cannot_smaller_than_smallest_quantity",
-                )
-            ]
+        _check_portal_bounds(key, spec, errors)
         if spec.unit_price is not None:
             try:
                 p = money.to_decimal(spec.unit_price, f"{key}.unit_price")

@@ -36,6 +36,17 @@ CLIENTS: list[dict[str, Any]] = [
 
 
 @transaction.atomic
+def _demo_rates(today: Any) -> None:
+    """Illustrative BNR rates for the last 45 days (real rates come from `recurent rates fetch`)."""
+    for i in range(45):
+        d = today - timedelta(days=i)
+        if d.weekday() < 5:
+            v = Decimal("5.0900") + Decimal(i % 7) / 1000
+            ExchangeRate.objects.get_or_create(
+                currency="EUR", date=d, defaults={"rate": v, "published_value": v, "source": "demo"}
+            )
+
+
 def demo_load(*, bill: bool = True) -> dict[str, int]:
     now = clock.now()
     User = get_user_model()
@@ -53,15 +64,8 @@ def demo_load(*, bill: bool = True) -> dict[str, int]:
     membership_grant(user=admin, company=company, role=Role.ADMIN)
     series_create(company=company, code="REC", is_default=True)
     series_create(company=company, code="RCN", is_credit=True)
-    # Illustrative BNR rates for the last 45 days (real rates come from `recurent rates fetch`).
     today = now.astimezone(BUCHAREST).date()
-    for i in range(45):
-        d = today - timedelta(days=i)
-        if d.weekday() < 5:
-            v = Decimal("5.0900") + Decimal(i % 7) / 1000
-            ExchangeRate.objects.get_or_create(
-                currency="EUR", date=d, defaults={"rate": v, "published_value": v, "source": "demo"}
-            )
+    _demo_rates(today)
     p = {
         "HOST": product_create(company=company, code="HOST", name="Găzduire web", unit_code="MON", unit_name="lună", unit_price=Decimal("49.90")),
         "SUP": product_create(company=company, code="SUP", name="Suport tehnic", unit_code="HUR", unit_name="oră", unit_price=Decimal("150.00")),
