@@ -82,7 +82,7 @@ def _clean_events(events: Sequence[str]) -> list[str]:
         raise field_error(
             "events",
             gettext_lazy("unknown event %(value)s; expected %(value2)s or *"),
-            "unknown_event_expected_or",
+            "unknown_event",
             value=repr(unknown[0]),
             value2=", ".join(EVENT_TYPES),
         )
@@ -110,7 +110,7 @@ def _clean_url(url: str) -> str:
             "url", gettext_lazy("an http:// or https:// address"), "http_or_https_address"
         ) from None
     if len(url) > 500:
-        raise field_error("url", gettext_lazy("at most 500 characters"), "most_500_characters")
+        raise field_error("url", gettext_lazy("at most 500 characters"), "max_length")
     blocked = _private_address(url)
     if blocked:
         raise field_error(
@@ -118,7 +118,7 @@ def _clean_url(url: str) -> str:
             gettext_lazy(
                 "refused: the address is not public (%(blocked)s); webhooks go to the internet only"
             ),
-            "refused_address_not_public_webhooks",
+            "host_not_public",
             blocked=blocked,
         )
     return url
@@ -133,9 +133,7 @@ def endpoint_create(
     as_of: datetime,
 ) -> WebhookEndpoint:
     if len(description) > 200:
-        raise field_error(
-            "description", gettext_lazy("at most 200 characters"), "most_200_characters"
-        )
+        raise field_error("description", gettext_lazy("at most 200 characters"), "max_length")
     return WebhookEndpoint.objects.create(
         company=company,
         url=_clean_url(url),
@@ -157,9 +155,7 @@ def endpoint_update(
     if "description" in fields:
         d = fields.pop("description") or ""
         if len(d) > 200:
-            raise field_error(
-                "description", gettext_lazy("at most 200 characters"), "most_200_characters"
-            )
+            raise field_error("description", gettext_lazy("at most 200 characters"), "max_length")
         endpoint.description = d
     if "enabled" in fields:
         endpoint.enabled = bool(fields.pop("enabled"))

@@ -96,4 +96,4 @@ class Product(TimeStamped):
         except vat.VatError as e:
             raise as_validation_error(e) from None
         if self.unit_price is not None and self.unit_price < Decimal(0):
-            raise field_error("unit_price", gettext_lazy("cannot be negative"), "cannot_negative")
+            raise field_error("unit_price", gettext_lazy("cannot be negative"), "negative")

@@ -47,29 +47,25 @@ def validate_vat_rate_code(value: str) -> None:
 
 def validate_positive(value) -> None:  # type: ignore[no-untyped-def]
     if value is not None and value <= 0:
-        raise ValidationError(
-            gettext_lazy("must be greater than zero"), code="must_greater_than_zero"
-        )
+        raise ValidationError(gettext_lazy("must be greater than zero"), code="not_positive")
 
 
 def validate_not_negative(value) -> None:  # type: ignore[no-untyped-def]
     if value is not None and value < 0:
-        raise ValidationError(gettext_lazy("cannot be negative"), code="cannot_negative")
+        raise ValidationError(gettext_lazy("cannot be negative"), code="negative")
 
 
 def validate_emails(value) -> None:  # type: ignore[no-untyped-def]
     from django.core.validators import validate_email
 
     if not isinstance(value, list):
-        raise ValidationError(
-            gettext_lazy("a list of email addresses"), code="list_email_addresses"
-        )
+        raise ValidationError(gettext_lazy("a list of email addresses"), code="invalid")
     for i, addr in enumerate(value):
         try:
             validate_email(addr)
         except ValidationError:
             raise ValidationError(
                 gettext_lazy("email #%(value)s %(addr)s is not a valid address"),
-                code="email_not_valid_address",
+                code="email_invalid",
                 params={"value": i + 1, "addr": repr(addr)},
             ) from None

@@ -37,15 +37,15 @@ def api_token_create(
         raise field_error(
             "name",
             gettext_lazy("give the token a name (which system uses it)"),
-            "give_token_name_which_system",
+            "required",
         )
     if len(name) > 100:
-        raise field_error("name", gettext_lazy("at most 100 characters"), "most_100_characters")
+        raise field_error("name", gettext_lazy("at most 100 characters"), "max_length")
     if not Membership.objects.filter(user=user, company=company).exists():
         raise field_error(
             "user",
             gettext_lazy("the user has no access to this company"),
-            "user_has_no_access_company",
+            "not_a_member",
         )
     prefix = secrets.token_hex(4)
     raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"

@@ -114,7 +114,7 @@ def membership_grant(*, user: User, company: Company, role: str = Role.ACCOUNTAN
         raise field_error(
             "role",
             gettext_lazy("unknown role %(role)s; expected one of %(value)s"),
-            "unknown_role_expected_one",
+            "unknown_role",
             role=repr(role),
             value=", ".join(Role.values),
         )
@@ -138,7 +138,7 @@ def series_create(
     except numbering.NumberingError as e:
         raise ValidationError({"code": engine_message(e)}) from None
     if next_number < 1:
-        raise field_error("next_number", gettext_lazy("must be 1 or more"), "must_1_or_more")
+        raise field_error("next_number", gettext_lazy("must be 1 or more"), "min_value")
     if is_default:
         InvoiceSeries.objects.filter(company=company, is_default=True).update(is_default=False)
     elif (

@@ -136,7 +136,7 @@ def _int(value: Any, where: str, default: int) -> int:
             value=repr(str(value)[:30]),
         ) from None
     if not 0 <= n <= 10**9:
-        raise field_error(where, gettext_lazy("between 0 and 1000000000"), "between_0_1000000000")
+        raise field_error(where, gettext_lazy("between 0 and 1000000000"), "out_of_range")
     return n
 
 
@@ -149,7 +149,7 @@ def _instant(value: Any, where: str) -> datetime:
         raise field_error(
             where,
             gettext_lazy("an ISO 8601 date-time, e.g. 2026-01-31T09:00 (Bucharest time)"),
-            "iso_8601_datetime_eg_20260131t0900",
+            "not_a_datetime",
         )
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -157,7 +157,7 @@ def _instant(value: Any, where: str) -> datetime:
         raise field_error(
             where,
             gettext_lazy("%(value)s is not an ISO 8601 date-time"),
-            "not_iso_8601_datetime",
+            "not_a_datetime",
             value=repr(value),
         ) from None
     return dt.replace(tzinfo=BUCHAREST, fold=0) if dt.tzinfo is None else dt
@@ -170,7 +170,7 @@ def _date(value: Any, where: str) -> date:
         raise field_error(
             where,
             gettext_lazy("%(value)s is not a date (YYYY-MM-DD)"),
-            "not_date_yyyymmdd",
+            "not_a_date",
             value=repr(value),
         ) from None
 

@@ -137,7 +137,7 @@ def _check_portal_bounds(key: str, spec: LineSpec, errors: dict[str, list[Any]])
         errors[f"{key}.max_quantity"] = [
             ValidationError(
                 gettext_lazy("cannot be smaller than the smallest quantity"),
-                code="cannot_smaller_than_smallest_quantity",
+                code="max_below_min",
             )
         ]
 
@@ -147,7 +147,7 @@ def _check_lines(contract: Contract, lines: Sequence[LineSpec]) -> None:
         raise field_error(
             "lines",
             gettext_lazy("a contract needs at least one product line"),
-            "contract_needs_least_one_product",
+            "no_lines",
         )
     errors: dict[str, list[Any]] = {}
     for i, spec in enumerate(lines, start=1):
@@ -174,7 +174,7 @@ def _check_lines(contract: Contract, lines: Sequence[LineSpec]) -> None:
                 continue
             if p < 0:
                 errors[f"{key}.unit_price"] = [
-                    ValidationError(gettext_lazy("cannot be negative"), code="cannot_negative")
+                    ValidationError(gettext_lazy("cannot be negative"), code="negative")
                 ]
             elif p > PRICE_MAX:
                 errors[f"{key}.unit_price"] = [
@@ -189,7 +189,7 @@ def _check_lines(contract: Contract, lines: Sequence[LineSpec]) -> None:
                     gettext_lazy(
                         "%(code)s is priced in %(currency)s but the contract in %(currency2)s: give a unit price in %(currency3)s"
                     ),
-                    code="priced_but_contract_give_unit",
+                    code="currency_mismatch",
                     params={
                         "code": spec.product.code,
                         "currency": spec.product.currency,
@@ -202,7 +202,7 @@ def _check_lines(contract: Contract, lines: Sequence[LineSpec]) -> None:
             errors[f"{key}.description"] = [
                 ValidationError(
                     gettext_lazy("at most 100 characters (e-Factura item name)"),
-                    code="most_100_characters_efactura_item",
+                    code="max_length",
                 )
             ]
     if errors:
@@ -224,14 +224,14 @@ def _validate(contract: Contract) -> Schedule:
         errors["issuer"] = [
             ValidationError(
                 gettext_lazy("the issuing user has no access to this company"),
-                code="issuing_user_has_no_access",
+                code="not_a_member",
             )
         ]
     if contract.first_issue_at is None or contract.first_issue_at.tzinfo is None:
         errors["first_issue_at"] = [
             ValidationError(
                 gettext_lazy("give the date and time of the first invoice"),
-                code="give_date_time_first_invoice",
+                code="required",
             )
         ]
     if (
@@ -242,14 +242,14 @@ def _validate(contract: Contract) -> Schedule:
         errors["ends_at"] = [
             ValidationError(
                 gettext_lazy("the end must come after the first invoice"),
-                code="end_must_come_after_first",
+                code="end_before_first",
             )
         ]
     if contract.invoice_currency not in {contract.currency, "RON"}:
         errors["invoice_currency"] = [
             ValidationError(
                 gettext_lazy("a contract in %(currency)s is invoiced in %(currency2)s or RON"),
-                code="contract_invoiced_or_ron",
+                code="currency_mismatch",
                 params={"currency": contract.currency, "currency2": contract.currency},
             )
         ]
@@ -330,7 +330,7 @@ def contract_create(
         raise field_error(
             "series",
             gettext_lazy("the company has no invoice series; create one first"),
-            "company_has_no_invoice_series",
+            "no_series",
         )
     schedule = _validate(contract)
     _check_lines(contract, lines)
@@ -376,7 +376,7 @@ def contract_update(
             gettext_lazy(
                 "%(names)s: cannot change once invoices were issued; end this contract and start a new one"
             ),
-            "cannot_change_once_invoices_were",
+            "billing_shape_frozen",
             names=names,
         )
     schedule = _validate(contract)
@@ -394,7 +394,7 @@ def contract_activate(*, contract: Contract, user: User | None, as_of: datetime)
         raise field_error(
             "status",
             gettext_lazy("only a draft can be activated (this one is %(status)s)"),
-            "only_draft_can_activated_one",
+            "not_draft",
             status=contract.status,
         )
     schedule = _validate(contract)
@@ -414,7 +414,7 @@ def contract_pause(
         raise field_error(
             "status",
             gettext_lazy("only an active contract can be paused (this one is %(status)s)"),
-            "only_active_contract_can_paused",
+            "not_active",
             status=contract.status,
         )
     contract.status = ContractStatus.PAUSED
@@ -435,7 +435,7 @@ def contract_resume(
         raise field_error(
             "status",
             gettext_lazy("only a paused contract can be resumed (this one is %(status)s)"),
-            "only_paused_contract_can_resumed",
+            "not_paused",
             status=contract.status,
         )
     schedule = contract.schedule()

@@ -66,7 +66,7 @@ def check_annex(
         raise field_error(
             "filename",
             gettext_lazy("a file name of 1 to 200 characters is needed"),
-            "file_name_1_200_characters",
+            "bad_filename",
         )
     ext = PurePath(name).suffix.lower()
     if ext not in TYPES:
@@ -75,7 +75,7 @@ def check_annex(
             gettext_lazy(
                 "%(value)s files are not accepted by e-Factura; use PDF, PNG, JPEG, CSV, XLSX or ODS"
             ),
-            "files_are_not_accepted_efactura",
+            "file_type_refused",
             value=ext or "this",
         )
     if not content:
@@ -95,13 +95,13 @@ def check_annex(
             gettext_lazy(
                 "the annexes of one invoice may total at most %(mb)s MB (ANAF refuses uploads over 10 MB)"
             ),
-            "annexes_one_invoice_may_total",
+            "annexes_too_large",
             mb=mb,
         )
     if len(description) > 100:
         raise field_error(
             "description",
             gettext_lazy("at most 100 characters (BR-RO-L1020)"),
-            "most_100_characters_brrol1020",
+            "max_length",
         )
     return TYPES[ext]

@@ -416,7 +416,7 @@ def annex_add(
         raise field_error(
             "annex",
             gettext_lazy("attach the file to a contract or to an invoice"),
-            "attach_file_contract_or_invoice",
+            "required",
         )
     owner: Any = contract if contract is not None else invoice
     existing = (

@@ -56,7 +56,7 @@ def connection_configure(
         raise field_error(
             "environment",
             gettext_lazy("must be one of %(value)s"),
-            "must_one",
+            "invalid_choice",
             value=", ".join(Environment.values),
         )
     client_id = client_id.strip()
@@ -64,13 +64,13 @@ def connection_configure(
         raise field_error(
             "client_id",
             gettext_lazy("the client id registered at ANAF is required"),
-            "client_id_registered_anaf_required",
+            "required",
         )
     if client_secret is None and not conn.client_secret_enc:
         raise field_error(
             "client_secret",
             gettext_lazy("the client secret registered at ANAF is required"),
-            "client_secret_registered_anaf_required",
+            "required",
         )
     if deadline_days is not None and not 1 <= deadline_days <= 30:
         raise field_error(
@@ -109,7 +109,7 @@ def connection_authorize_url(*, conn: SpvConnection, state: str | None = None) -
         raise field_error(
             "client_id",
             gettext_lazy("configure the ANAF application first"),
-            "configure_anaf_application_first",
+            "not_configured",
         )
     state = state or secrets.token_urlsafe(24)
     url = oauth.authorize_url(
@@ -137,7 +137,7 @@ def connection_complete(*, conn: SpvConnection, code: str, as_of: datetime) -> S
         raise field_error(
             "code",
             gettext_lazy("ANAF sent no authorisation code"),
-            "anaf_sent_no_authorisation_code",
+            "no_authorisation_code",
         )
     tokens = oauth.exchange_code(
         login_base=conf.login_url(conn.environment),

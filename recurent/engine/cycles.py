@@ -60,14 +60,14 @@ class Cycle:
                 raise ScheduleError(
                     "every_days",
                     gettext_noop("a cycle of N days needs N >= 1 (got %(every_days)s)"),
-                    "cycle_n_days_needs_n",
+                    "every_days_too_small",
                     every_days=repr(self.every_days),
                 )
         elif self.every_days is not None:
             raise ScheduleError(
                 "every_days",
                 gettext_noop("only the 'days' cycle takes a number of days"),
-                "only_days_cycle_takes_number",
+                "every_days_not_allowed",
             )
 
     @classmethod
@@ -79,7 +79,7 @@ class Cycle:
             raise ScheduleError(
                 "cycle",
                 gettext_noop("unknown cycle %(kind)s; expected one of %(names)s"),
-                "unknown_cycle_expected_one",
+                "unknown_cycle",
                 kind=repr(kind),
                 names=names,
             ) from None
@@ -160,13 +160,13 @@ class Schedule:
                 raise ScheduleError(
                     "end",
                     gettext_noop("the end must be an aware instant"),
-                    "end_must_aware_instant",
+                    "end_not_aware",
                 )
             if self.end <= self.instant(0):
                 raise ScheduleError(
                     "end",
                     gettext_noop("the end must come after the first invoice"),
-                    "end_must_come_after_first",
+                    "end_before_first",
                 )
 
     def wall(self, k: int) -> datetime:

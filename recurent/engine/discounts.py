@@ -67,35 +67,35 @@ def check_discount(d: Discount) -> None:
         raise DiscountError(
             "value",
             gettext_noop("a percentage is more than 0 and at most 100"),
-            "percentage_more_than_0_most",
+            "percentage_out_of_range",
         )
     if d.kind is DiscountKind.AMOUNT and d.value <= 0:
         raise DiscountError(
             "value",
             gettext_noop("an amount must be greater than zero"),
-            "amount_must_greater_than_zero",
+            "not_positive",
         )
     if d.value != d.value.quantize(Decimal("0.0001")):
-        raise DiscountError("value", gettext_noop("at most 4 decimals"), "most_4_decimals")
+        raise DiscountError("value", gettext_noop("at most 4 decimals"), "too_many_decimals")
     if d.line is not None and d.line < 1:
         raise DiscountError(
             "line", gettext_noop("a line position starts at 1"), "line_position_starts_1"
         )
     if d.from_index < 0:
-        raise DiscountError("from_index", gettext_noop("cannot be negative"), "cannot_negative")
+        raise DiscountError("from_index", gettext_noop("cannot be negative"), "negative")
     if d.periods is not None and d.periods < 1:
-        raise DiscountError("periods", gettext_noop("at least one period"), "least_one_period")
+        raise DiscountError("periods", gettext_noop("at least one period"), "min_value")
     if d.periods is None and d.until is None and d.trial:
         raise DiscountError(
             "periods",
             gettext_noop("a trial lasts a number of periods or until a date"),
-            "trial_lasts_number_periods_or",
+            "trial_without_end",
         )
     if not d.reason.strip():
         raise DiscountError(
             "reason",
             gettext_noop("give the reason printed on the invoice"),
-            "give_reason_printed_invoice",
+            "required",
         )
 
 

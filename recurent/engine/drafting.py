@@ -91,10 +91,10 @@ def draft_invoice(
         raise DraftError(
             "lines",
             gettext_noop("a contract needs at least one line to be invoiced"),
-            "contract_needs_least_one_line",
+            "no_lines",
         )
     if payment_term_days < 0:
-        raise DraftError("payment_term_days", gettext_noop("cannot be negative"), "cannot_negative")
+        raise DraftError("payment_term_days", gettext_noop("cannot be negative"), "negative")
     foreign = price_currency != "RON" or invoice_currency != "RON"
     if price_currency != invoice_currency and invoice_currency != "RON":
         raise DraftError(
@@ -102,7 +102,7 @@ def draft_invoice(
             gettext_noop(
                 "prices in %(price_currency)s can be invoiced in %(price_currency2)s or RON"
             ),
-            "prices_can_invoiced_or_ron",
+            "currency_mismatch",
             price_currency=price_currency,
             price_currency2=price_currency,
         )
@@ -123,7 +123,7 @@ def draft_invoice(
             raise DraftError(
                 f"lines[{pos}].quantity",
                 gettext_noop("must be greater than zero"),
-                "must_greater_than_zero",
+                "not_positive",
             )
         if term.quantity == 0:
             raise DraftError(
@@ -131,7 +131,7 @@ def draft_invoice(
             )
         if term.unit_price < 0:
             raise MoneyError(
-                f"lines[{pos}].unit_price", gettext_noop("cannot be negative"), "cannot_negative"
+                f"lines[{pos}].unit_price", gettext_noop("cannot be negative"), "negative"
             )
         price = round_price(term.unit_price * fx_rate) if convert and fx_rate else term.unit_price
         if seller_vat_payer:
@@ -176,7 +176,7 @@ def draft_invoice(
         raise DraftError(
             "charges",
             gettext_noop("the credits are larger than the invoice they would go on"),
-            "credits_are_larger_than_invoice",
+            "credits_exceed_invoice",
         )
     priced = tuple(
         DraftLine(

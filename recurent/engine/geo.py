@@ -51,7 +51,7 @@ def clean_county(value: str, field: str = "county") -> str:
     raise AddressError(
         field,
         gettext_noop("%(value)s is not a Romanian county (ISO 3166-2, e.g. RO-CJ, RO-B)"),
-        "not_romanian_county_iso_31662",
+        "not_a_county",
         value=repr(value),
     )
 
@@ -71,6 +71,6 @@ def clean_bucharest_city(city: str, field: str = "city") -> str:
         gettext_noop(
             "a Bucharest address needs its sector as the city (SECTOR1 to SECTOR6), got %(city)s"
         ),
-        "bucharest_address_needs_sector_city",
+        "bucharest_sector_required",
         city=repr(city),
     )

@@ -36,22 +36,22 @@ def to_decimal(value: object, field: str) -> Decimal:
         raise MoneyError(
             field,
             gettext_noop("give the amount as a string or a decimal, not a float"),
-            "give_amount_string_or_decimal",
+            "float_refused",
         )
     if isinstance(value, bool):
-        raise MoneyError(field, gettext_noop("not a number"), "not_number")
+        raise MoneyError(field, gettext_noop("not a number"), "not_a_number")
     try:
         text = value.strip().replace(",", ".") if isinstance(value, str) else str(value)
         d = Decimal(text)
     except (InvalidOperation, TypeError, ValueError):
         raise MoneyError(
-            field, gettext_noop("%(value)s is not a number"), "not_number", value=repr(value)
+            field, gettext_noop("%(value)s is not a number"), "not_a_number", value=repr(value)
         ) from None
     if not d.is_finite():
         raise MoneyError(
             field,
             gettext_noop("%(value)s is not a finite number"),
-            "not_finite_number",
+            "not_a_number",
             value=repr(value),
         )
     return d
@@ -63,7 +63,7 @@ def check_currency(code: str, field: str = "currency") -> str:
         raise MoneyError(
             field,
             gettext_noop("%(value)s is not an ISO 4217 currency code"),
-            "not_iso_4217_currency_code",
+            "not_a_currency",
             value=repr(code),
         )
     return code

@@ -56,7 +56,7 @@ def parse_full_number(text: str) -> InvoiceRef:
         raise NumberingError(
             "invoice",
             gettext_noop("%(text)s is not SERIES-NUMBER (e.g. REC-000123)"),
-            "not_seriesnumber_eg_rec000123",
+            "not_an_invoice_number",
             text=repr(text),
         )
     return InvoiceRef(m.group(1).upper(), int(m.group(2)))
@@ -75,7 +75,7 @@ def allocate_block(
         raise NumberingError(
             "count",
             gettext_noop("cannot allocate a negative count"),
-            "cannot_allocate_negative_count",
+            "negative",
         )
     if yearly_restart and series_year != year:
         series_year, next_number = year, 1

@@ -82,7 +82,7 @@ def parse_category(value: str, field: str = "vat_category") -> VatCategory:
         raise VatError(
             field,
             gettext_noop("unknown VAT category %(value)s; expected one of %(names)s"),
-            "unknown_vat_category_expected_one",
+            "unknown_vat_category",
             value=repr(value),
             names=names,
         ) from None
@@ -96,7 +96,7 @@ def parse_rate_code(value: str, field: str = "vat_rate") -> VatRateCode:
         raise VatError(
             field,
             gettext_noop("unknown VAT rate %(value)s; expected one of %(names)s"),
-            "unknown_vat_rate_expected_one",
+            "unknown_vat_rate",
             value=repr(value),
             names=names,
         ) from None
@@ -107,13 +107,13 @@ def check_pair(category: VatCategory, code: VatRateCode) -> None:
         raise VatError(
             "vat_rate",
             gettext_noop("category S (standard) needs a non-zero rate"),
-            "category_s_standard_needs_nonzero",
+            "zero_rate_for_standard",
         )
     if category is not VatCategory.STANDARD and code is not VatRateCode.ZERO:
         raise VatError(
             "vat_rate",
             gettext_noop("category %(value)s is invoiced at rate 'zero'"),
-            "category_invoiced_rate_zero",
+            "nonzero_rate_for_category",
             value=category.value,
         )
 
@@ -128,7 +128,7 @@ def rate_on(category: VatCategory, code: VatRateCode, on: date) -> Decimal:
         raise VatError(
             "vat_rate",
             gettext_noop("no %(value)s VAT rate is known for %(value2)s"),
-            "no_vat_rate_known",
+            "no_vat_rate",
             value=code.value,
             value2=on.isoformat(),
         )

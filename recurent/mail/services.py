@@ -95,7 +95,7 @@ def outbox_resend(
         raise field_error(
             "invoice",
             gettext_lazy("not a document that can be emailed"),
-            "not_document_that_can_emailed",
+            "not_emailable",
         )
     now = as_of or clock.now()
     code = template_code or (invoice.contract.email_template_code if invoice.contract else "")
@@ -150,9 +150,7 @@ def _notice_create(
     recipients = list(dict.fromkeys(a.strip() for a in to if a and a.strip()))
     if not recipients:
         errors["to"] = [
-            ValidationError(
-                gettext_lazy("at least one address is needed"), code="least_one_address_needed"
-            )
+            ValidationError(gettext_lazy("at least one address is needed"), code="required")
         ]
     for addr in recipients:
         try:
@@ -167,16 +165,14 @@ def _notice_create(
             )
     one_line = " ".join((subject or "").split())
     if not one_line:
-        errors["subject"] = [
-            ValidationError(gettext_lazy("a subject is needed"), code="subject_needed")
-        ]
+        errors["subject"] = [ValidationError(gettext_lazy("a subject is needed"), code="required")]
     elif len(one_line) > 300:
         errors["subject"] = [
-            ValidationError(gettext_lazy("at most 300 characters"), code="most_300_characters")
+            ValidationError(gettext_lazy("at most 300 characters"), code="max_length")
         ]
     if not (body_text or "").strip():
         errors["body_text"] = [
-            ValidationError(gettext_lazy("a text body is needed"), code="text_body_needed")
+            ValidationError(gettext_lazy("a text body is needed"), code="required")
         ]
     if errors:
         raise ValidationError(errors)
@@ -366,7 +362,7 @@ def reminder_rule_create(
         raise field_error(
             "offset_days",
             gettext_lazy("between 60 days before and 365 days after"),
-            "between_60_days_before_365",
+            "out_of_range",
         )
     if (
         template_code

@@ -632,19 +632,17 @@ def column_mapping_save(
             data[k] = data[k].strip()
     if not data["date_column"]:
         errors["date_column"] = [
-            ValidationError(gettext_lazy("name the column with the date"), code="name_column_date")
+            ValidationError(gettext_lazy("name the column with the date"), code="required")
         ]
     if not data["details_column"]:
         errors["details_column"] = [
-            ValidationError(
-                gettext_lazy("name the column with the details"), code="name_column_details"
-            )
+            ValidationError(gettext_lazy("name the column with the details"), code="required")
         ]
     if not data["amount_column"] and not (data["credit_column"] or data["debit_column"]):
         errors["amount_column"] = [
             ValidationError(
                 gettext_lazy("name the amount column, or the credit and debit columns"),
-                code="name_amount_column_or_credit",
+                code="required",
             )
         ]
     if data["date_format"] not in DATE_FORMATS:

@@ -91,13 +91,11 @@ def mandate_create(
     mandate_id = (mandate_id or "").strip()
     if not mandate_id or len(mandate_id) > 35:
         errors["mandate_id"] = [
-            ValidationError(gettext_lazy("1 to 35 characters"), code="1_35_characters")
+            ValidationError(gettext_lazy("1 to 35 characters"), code="invalid_length")
         ]
     elif Mandate.objects.filter(company=company, mandate_id=mandate_id).exists():
         errors["mandate_id"] = [
-            ValidationError(
-                gettext_lazy("this mandate id is already used"), code="mandate_id_already_used"
-            )
+            ValidationError(gettext_lazy("this mandate id is already used"), code="duplicate")
         ]
     try:
         debtor_iban = identifiers.clean_iban(debtor_iban)
@@ -107,14 +105,14 @@ def mandate_create(
         errors["debtor_name"] = [
             ValidationError(
                 gettext_lazy("the account holder's name is required"),
-                code="account_holders_name_required",
+                code="required",
             )
         ]
     if Mandate.objects.filter(client=client, status=MandateStatus.ACTIVE).exists():
         errors["client"] = [
             ValidationError(
                 gettext_lazy("the client already has an active mandate; revoke it first"),
-                code="client_already_has_active_mandate",
+                code="mandate_exists",
             )
         ]
     if errors:
@@ -143,7 +141,7 @@ def mandate_set_status(*, mandate: Mandate, status: str, user: AbstractBaseUser 
         raise field_error(
             "status",
             gettext_lazy("the client already has another active mandate"),
-            "client_already_has_another_active",
+            "mandate_exists",
         )
     mandate.status = status
     mandate.save(update_fields=["status", "updated_at"])
@@ -158,13 +156,11 @@ def creditor_settings_save(
         errors["creditor_id"] = [
             ValidationError(
                 gettext_lazy("the SEPA creditor identifier given by the bank"),
-                code="sepa_creditor_identifier_given_bank",
+                code="required",
             )
         ]
     if not (bic or "").strip() or len(bic.strip()) not in {8, 11}:
-        errors["bic"] = [
-            ValidationError(gettext_lazy("8 or 11 characters"), code="8_or_11_characters")
-        ]
+        errors["bic"] = [ValidationError(gettext_lazy("8 or 11 characters"), code="invalid_length")]
     try:
         iban = identifiers.clean_iban(iban)
     except identifiers.IdentifierError as e:
@@ -224,14 +220,14 @@ def collection_create(
         raise field_error(
             "collection_date",
             gettext_lazy("the collection date must be after today"),
-            "collection_date_must_after_today",
+            "date_not_future",
         )
     creditor = CreditorSettings.objects.filter(company=company).first()
     if creditor is None:
         raise field_error(
             "creditor",
             gettext_lazy("enter the SEPA creditor identifier and BIC of the company first"),
-            "enter_sepa_creditor_identifier_bic",
+            "creditor_missing",
         )
     candidates = collectible(
         company=company, collection_date=collection_date, currency=currency, as_of=as_of
@@ -243,7 +239,7 @@ def collection_create(
         raise field_error(
             "invoices",
             gettext_lazy("no invoice to collect for this date"),
-            "no_invoice_collect_date",
+            "nothing_to_collect",
         )
     # Lock the invoices, then re-check: a payment or another file may have come in meanwhile.
     _lock_invoices([inv.pk for inv, _ in candidates])
@@ -293,7 +289,7 @@ def collection_create(
         raise field_error(
             "invoices",
             gettext_lazy("no invoice to collect for this date"),
-            "no_invoice_collect_date",
+            "nothing_to_collect",
         )
     content = sdd.export(validate=False, pretty_print=True)
     validate_pain008(content, schema)

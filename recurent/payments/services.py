@@ -52,11 +52,9 @@ def _amount(value: Any, field: str) -> Decimal:
     except money.MoneyError as e:
         raise as_validation_error(e) from None
     if d != money.round_money(d):
-        raise field_error(field, gettext_lazy("at most 2 decimals"), "most_2_decimals")
+        raise field_error(field, gettext_lazy("at most 2 decimals"), "too_many_decimals")
     if d <= 0:
-        raise field_error(
-            field, gettext_lazy("must be greater than zero"), "must_greater_than_zero"
-        )
+        raise field_error(field, gettext_lazy("must be greater than zero"), "not_positive")
     return d
 
 
@@ -85,7 +83,7 @@ def _allocate(
         raise field_error(
             "allocations",
             gettext_lazy("the same invoice appears twice"),
-            "same_invoice_appears_twice",
+            "duplicate",
         )
     locked = _lock_invoices(ids)
     locked_balances = balances.lock(ids)
@@ -96,7 +94,7 @@ def _allocate(
             gettext_lazy(
                 "allocations total %(value)s but only %(left)s %(currency)s of the payment is unallocated"
             ),
-            "allocations_total_but_only_payment",
+            "over_allocated",
             value=sum(amounts),
             left=left,
             currency=payment.currency,
@@ -214,7 +212,7 @@ def _payment_errors(
         errors["method"] = [
             ValidationError(
                 gettext_lazy("%(method)s is not one of %(value)s"),
-                code="not_one",
+                code="invalid_choice",
                 params={"method": repr(method), "value": ", ".join(PaymentMethod.values)},
             )
         ]
@@ -222,7 +220,7 @@ def _payment_errors(
         errors["receipt_number"] = [
             ValidationError(
                 gettext_lazy("a cash payment needs the receipt (chitanță) number"),
-                code="cash_payment_needs_receipt_chitan",
+                code="receipt_number_required",
             )
         ]
     try:
@@ -233,12 +231,12 @@ def _payment_errors(
         errors["date"] = [
             ValidationError(
                 gettext_lazy("a payment cannot be dated in the future"),
-                code="payment_cannot_dated_future",
+                code="date_in_future",
             )
         ]
     if len(reference) > 200:
         errors["reference"] = [
-            ValidationError(gettext_lazy("at most 200 characters"), code="most_200_characters")
+            ValidationError(gettext_lazy("at most 200 characters"), code="max_length")
         ]
     return errors, currency
 

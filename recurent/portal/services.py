@@ -63,7 +63,7 @@ def _own(client: Client, contract: Contract) -> Contract:
         raise field_error(
             "contract",
             gettext_lazy("this subscription can no longer be changed"),
-            "subscription_can_no_longer_changed",
+            "not_changeable",
         )
     return c
 
@@ -249,7 +249,7 @@ def portal_change(
                 errors[f"product[{li.pk}]"] = [
                     ValidationError(
                         gettext_lazy("this product cannot be chosen from the portal"),
-                        code="product_cannot_chosen_from_portal",
+                        code="not_self_service",
                     )
                 ]
                 continue

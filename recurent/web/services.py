@@ -75,7 +75,7 @@ def member_invite(
             raise field_error(
                 "email",
                 gettext_lazy("a user with this user name already exists"),
-                "user_user_name_already_exists",
+                "username_taken",
             )
         user = user_model(
             username=username, email=email, first_name=first_name, last_name=last_name
@@ -89,7 +89,7 @@ def member_invite(
         raise field_error(
             "email",
             gettext_lazy("this person already has access to the company"),
-            "person_already_has_access_company",
+            "already_member",
         )
     return membership_grant(user=user, company=company, role=role), user, created
 
@@ -110,7 +110,7 @@ def member_set_role(*, membership: Membership, role: str) -> Membership:
         raise field_error(
             "role",
             gettext_lazy("the company needs at least one administrator"),
-            "company_needs_least_one_administrator",
+            "last_admin",
         )
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
@@ -125,7 +125,7 @@ def member_remove(*, membership: Membership, as_of: datetime) -> None:
         raise field_error(
             "role",
             gettext_lazy("the company needs at least one administrator"),
-            "company_needs_least_one_administrator",
+            "last_admin",
         )
     membership.delete()
     # API tokens act as their user in this company: they die with the access, so that giving

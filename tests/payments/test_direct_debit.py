@@ -90,7 +90,7 @@ def test_an_invoice_is_requested_once_and_a_revoked_mandate_is_not_used(world, d
         collection_create(
             company=world.company, collection_date=date(2026, 3, 3), as_of=NOW, user=world.user
         )
-    assert codes_of(e.value) == {"invoices": ["no_invoice_collect_date"]}
+    assert codes_of(e.value) == {"invoices": ["nothing_to_collect"]}
 
 
 def test_collection_date_must_be_in_the_future_and_creditor_data_known(world, dd):
