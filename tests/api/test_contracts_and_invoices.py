@@ -98,7 +98,7 @@ def test_service_errors_name_the_field(world, admin_api):
     assert r.status_code == 422
     assert r.json()["errors"][0] == {
         "field": "lines.0.product_id",
-        "code": "invalid",
+        "code": "unknown_product",
         "message": "unknown product",
     }
     p = f.product(world.company)

@@ -52,15 +52,14 @@ def test_no_page_scrolls_sideways_at_1280_or_390_px(live_server, browser_page):
     pages = [
         "/", "/invoices/", f"/invoices/{inv.pk}/", f"/contracts/{c.pk}/", "/contracts/new/",
         f"/clients/{cl.pk}/", "/clients/", "/products/", "/settings/", "/payments/",
-        f"/payments/record/?invoice={inv.pk}",
+        f"/payments/record/?invoice={inv.pk}", "/setup/company/", "/setup/email/", "/setup/done/",
     ]  # fmt: skip
     wide = {}
     for width, height in ((1280, 800), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
         for path in pages:
             response = page.goto(url + path)
-            if response.status == 404:
-                continue  # a screen another app has not built
+            assert response.status == 200, path
             extra = page.evaluate(OVERFLOW)
             if extra > 0:
                 wide[(width, path)] = extra

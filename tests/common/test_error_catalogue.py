@@ -21,10 +21,21 @@ def _plain(node: ast.AST) -> bool:
     )
 
 
+def _plain_list(node: ast.AST) -> bool:
+    return isinstance(node, ast.List) and any(_plain(e) for e in node.elts)
+
+
 def _plain_validation_errors(path: Path) -> list[int]:
-    """Lines where ValidationError gets an English literal (or a {field: [literal]} dict)."""
+    """Lines where ValidationError gets an English literal (or a {field: [literal]} dict), or an
+    errors dict is filled with one (``errors[k] = ["..."]``, ``{k: ["..."] for ...}``)."""
     out = []
     for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
+            target = ast.unparse(node.targets[0].value)
+            if "error" in target and _plain_list(node.value):
+                out.append(node.lineno)
+        if isinstance(node, ast.DictComp) and _plain_list(node.value):
+            out.append(node.lineno)
         if not (isinstance(node, ast.Call) and node.args):
             continue
         name = getattr(node.func, "id", getattr(node.func, "attr", None))
@@ -51,11 +62,14 @@ def test_no_validation_error_is_raised_from_a_plain_string():
 
 def test_the_scan_sees_a_plain_string():
     # The check above can fail: a module written the old way is caught.
-    src = 'from x import ValidationError\nraise ValidationError({"f": ["plain English"]})\n'
+    src = (
+        'from x import ValidationError\nraise ValidationError({"f": ["plain English"]})\n'
+        'errors = {}\nerrors["f"] = ["plain"]\nbad = {k: ["plain"] for k in "ab"}\n'
+    )
     p = Path(__file__).parent / "_tmp_plain.py"
     try:
         p.write_text(src)
-        assert _plain_validation_errors(p) == [2]
+        assert sorted(_plain_validation_errors(p)) == [2, 4, 5]
     finally:
         p.unlink()
 

@@ -110,7 +110,12 @@ def test_every_page_in_romanian_carries_none_of_the_apps_english_texts(
         "web:invoice-storno": reverse("web:invoice-storno", args=[d["invoice"]]),
         "portal:home": reverse("portal:home", args=[d["token"]]),
     }
-    urls = _pages(extra) + [extra["portal:home"]]
+    # The guided set-up's steps (issue 16): one URL name with the step as its argument.
+    steps = [
+        reverse("web:setup-step", args=[s])
+        for s in ("company", "bank", "series", "email", "efactura")
+    ]
+    urls = _pages(extra) + [extra["portal:home"], *steps]
     assert len(urls) > 25, urls
     english = _english_texts()
     assert len(english) > 300

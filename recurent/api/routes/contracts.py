@@ -87,7 +87,9 @@ def _line_specs(caller: Caller, lines: list[LineIn]) -> list[LineSpec]:
     ids = {li.product_id for li in lines}
     products = {p.pk: p for p in Product.objects.filter(company_id=caller.company_id, pk__in=ids)}
     errors = {
-        f"lines.{i}.product_id": ["unknown product"]
+        f"lines.{i}.product_id": [
+            ValidationError(gettext_lazy("unknown product"), code="unknown_product")
+        ]
         for i, li in enumerate(lines)
         if li.product_id not in products
     }

@@ -185,7 +185,9 @@ def storno_invoice(request: HttpRequest, invoice_id: Id, body: StornoCreditIn) -
     if body.lines is not None:
         own = {li.pk: li for li in inv.lines.all()}
         unknown = {
-            f"lines.{i}.line_id": ["not a line of this invoice"]
+            f"lines.{i}.line_id": [
+                ValidationError(gettext_lazy("not a line of this invoice"), code="unknown_line")
+            ]
             for i, li in enumerate(body.lines)
             if li.line_id not in own
         }
