@@ -87,9 +87,7 @@ def _clean_events(events: Sequence[str]) -> list[str]:
             value2=", ".join(EVENT_TYPES),
         )
     if not events:
-        raise field_error(
-            "events", gettext_lazy("subscribe to at least one event"), "subscribe_least_one_event"
-        )
+        raise field_error("events", gettext_lazy("subscribe to at least one event"), "required")
     return events
 
 
@@ -107,7 +105,7 @@ def _clean_url(url: str) -> str:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         raise field_error(
-            "url", gettext_lazy("an http:// or https:// address"), "http_or_https_address"
+            "url", gettext_lazy("an http:// or https:// address"), "invalid_url"
         ) from None
     if len(url) > 500:
         raise field_error("url", gettext_lazy("at most 500 characters"), "max_length")

@@ -362,7 +362,7 @@ def contract_update(
             and k not in {"client", "series", "issuer"}
         ):
             raise field_error(
-                k, gettext_lazy("this field cannot be changed here"), "field_cannot_changed_here"
+                k, gettext_lazy("this field cannot be changed here"), "not_changeable"
             )
         setattr(contract, k, v)
     after = {k: getattr(contract, k) for k in AUDITED}

@@ -73,9 +73,7 @@ def connection_configure(
             "required",
         )
     if deadline_days is not None and not 1 <= deadline_days <= 30:
-        raise field_error(
-            "deadline_days", gettext_lazy("between 1 and 30 days"), "between_1_30_days"
-        )
+        raise field_error("deadline_days", gettext_lazy("between 1 and 30 days"), "out_of_range")
     changed = conn.environment != environment or conn.client_id != client_id
     conn.environment = environment
     conn.client_id = client_id

@@ -78,9 +78,7 @@ def check_discount(d: Discount) -> None:
     if d.value != d.value.quantize(Decimal("0.0001")):
         raise DiscountError("value", gettext_noop("at most 4 decimals"), "too_many_decimals")
     if d.line is not None and d.line < 1:
-        raise DiscountError(
-            "line", gettext_noop("a line position starts at 1"), "line_position_starts_1"
-        )
+        raise DiscountError("line", gettext_noop("a line position starts at 1"), "min_value")
     if d.from_index < 0:
         raise DiscountError("from_index", gettext_noop("cannot be negative"), "negative")
     if d.periods is not None and d.periods < 1:

@@ -127,7 +127,7 @@ def draft_invoice(
             )
         if term.quantity == 0:
             raise DraftError(
-                f"charges[{pos - n_lines}].quantity", gettext_noop("cannot be zero"), "cannot_zero"
+                f"charges[{pos - n_lines}].quantity", gettext_noop("cannot be zero"), "zero"
             )
         if term.unit_price < 0:
             raise MoneyError(

@@ -33,9 +33,7 @@ def check_series_code(code: str) -> str:
 
 def format_number(number: int, width: int = 6) -> str:
     if number < 1:
-        raise NumberingError(
-            "number", gettext_noop("invoice numbers start at 1"), "invoice_numbers_start_1"
-        )
+        raise NumberingError("number", gettext_noop("invoice numbers start at 1"), "min_value")
     return str(number).zfill(width)
 
 

@@ -421,9 +421,7 @@ def _match(line: StatementLine, matcher: Matcher, user: AbstractBaseUser | None)
 
 def _check_size(content: bytes) -> None:
     if len(content) > MAX_FILE_BYTES:
-        raise field_error(
-            "file", gettext_lazy("the file is larger than 20 MB"), "file_larger_than_20_mb"
-        )
+        raise field_error("file", gettext_lazy("the file is larger than 20 MB"), "file_too_large")
 
 
 def _parse(content: bytes, filename: str, mapping: ColumnMapping | None = None) -> Parsed:
@@ -433,7 +431,7 @@ def _parse(content: bytes, filename: str, mapping: ColumnMapping | None = None) 
         raise field_error(
             "file",
             gettext_lazy("line %(line)s: %(reason)s"),
-            "line",
+            "malformed_statement",
             line=err.line,
             reason=err.reason,
         ) from None
@@ -649,7 +647,7 @@ def column_mapping_save(
         errors["date_format"] = [
             ValidationError(
                 gettext_lazy("one of %(value)s"),
-                code="one",
+                code="invalid_choice",
                 params={"value": ", ".join(DATE_FORMATS)},
             )
         ]

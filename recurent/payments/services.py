@@ -416,13 +416,9 @@ def payment_allocate(
     """Apply the unallocated part of an earlier payment (client credit) to invoices."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.reversed:
-        raise field_error(
-            "payment", gettext_lazy("this payment was reversed"), "payment_was_reversed"
-        )
+        raise field_error("payment", gettext_lazy("this payment was reversed"), "reversed")
     if not allocations:
-        raise field_error(
-            "allocations", gettext_lazy("choose at least one invoice"), "choose_least_one_invoice"
-        )
+        raise field_error("allocations", gettext_lazy("choose at least one invoice"), "required")
     return _allocate(payment, allocations, as_of)
 
 
@@ -434,13 +430,11 @@ def payment_reverse(
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.reversed:
         raise field_error(
-            "payment", gettext_lazy("this payment is already reversed"), "payment_already_reversed"
+            "payment", gettext_lazy("this payment is already reversed"), "already_reversed"
         )
     reason = (reason or "").strip()
     if not reason:
-        raise field_error(
-            "reason", gettext_lazy("say why the payment is reversed"), "say_why_payment_reversed"
-        )
+        raise field_error("reason", gettext_lazy("say why the payment is reversed"), "required")
     # The invoices its allocations paid are open again: their balances give the money back,
     # locked in the same order as when allocating.
     amounts: dict[int, Decimal] = {}

@@ -57,7 +57,7 @@ def member_invite(
         validate_email(email)
     except ValidationError:
         raise field_error(
-            "email", gettext_lazy("enter a valid email address"), "enter_valid_email_address"
+            "email", gettext_lazy("enter a valid email address"), "email_invalid"
         ) from None
     if role not in Role.values:
         raise field_error(
