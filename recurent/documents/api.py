@@ -14,8 +14,16 @@ def attachments(invoice_id: int) -> list[tuple[str, bytes, str]]:
     """(filename, content, MIME type) of every stored document of the invoice, PDF first,
     then the e-Factura XML, then its annexes (the contract's and the invoice's own).
 
-    An XML that failed the e-Factura check is never handed out."""
-    docs = InvoiceDocument.objects.filter(invoice_id=invoice_id, valid=True).order_by("kind")
+    A PDF not rendered yet (the worker renders PDFs only for the emails waiting for them) is
+    rendered now, once the XML exists. An XML that failed the e-Factura check is never handed
+    out."""
+    every = list(InvoiceDocument.objects.filter(invoice_id=invoice_id).order_by("kind"))
+    docs = [d for d in every if d.valid]
+    kinds = {d.kind for d in every}
+    if DocumentKind.XML in kinds and DocumentKind.PDF not in kinds:
+        pdf = _render_now(invoice_id, DocumentKind.PDF)
+        if pdf is not None:
+            docs.append(pdf)
     order = {DocumentKind.PDF: 0, DocumentKind.XML: 1}
     out = [
         (d.filename, bytes(d.content), d.content_type)
@@ -25,8 +33,22 @@ def attachments(invoice_id: int) -> list[tuple[str, bytes, str]]:
 
 
 def document(invoice_id: int, kind: str) -> InvoiceDocument | None:
-    """The stored document of that kind, if it exists and (for the XML) passed the check."""
-    return InvoiceDocument.objects.filter(invoice_id=invoice_id, kind=kind, valid=True).first()
+    """The document of that kind (a PDF is rendered and stored the first time it is asked for),
+    if it exists and (for the XML) passed the check."""
+    doc = InvoiceDocument.objects.filter(invoice_id=invoice_id, kind=kind, valid=True).first()
+    if doc is None and kind == DocumentKind.PDF:
+        doc = _render_now(invoice_id, kind)
+    return doc
+
+
+def _render_now(invoice_id: int, kind: str) -> InvoiceDocument | None:
+    from recurent.invoices.models import Invoice
+
+    from .services import invoice_render
+
+    invoice = Invoice.objects.select_related("company", "credited_invoice").get(pk=invoice_id)
+    [doc] = invoice_render(invoice=invoice, kinds=(kind,))
+    return doc if doc.valid else None
 
 
 def annexes_of(invoice_id: int) -> list[Annex]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -128,9 +129,11 @@ def pending_invoices(as_of: datetime | None = None):  # type: ignore[no-untyped-
     ``as_of``: leave out what is backing off at that instant (an invoice that failed until its
     next attempt, a company whose renders keep failing until its pause ends)."""
     docs = InvoiceDocument.objects.filter(invoice=OuterRef("pk"))
-    qs = Invoice.objects.filter(
-        ~Exists(docs.filter(kind=DocumentKind.PDF)) | ~Exists(docs.filter(kind=DocumentKind.XML))
+    no_pdf, no_xml = (
+        ~Exists(docs.filter(kind=DocumentKind.PDF)),
+        ~Exists(docs.filter(kind=DocumentKind.XML)),
     )
+    qs = Invoice.objects.filter(no_xml | (no_pdf & pdf_wanted()))
     if as_of is not None:
         # What _Backoff needs to know of a claimed invoice, read by the claim itself: the usual
         # block (nothing ever failed) then costs no query more.
@@ -292,8 +295,12 @@ def _block_render(invoices: list[Invoice], as_of: datetime | None = None) -> int
     docs: list[InvoiceDocument] = []
     done = 0
     backoff = _Backoff(invoices, as_of or clock.now())
+    wants_pdf = set(Invoice.objects.filter(pdf_wanted(), pk__in=ids).values_list("pk", flat=True))
     for invoice in invoices:
-        missing = [k for k in (DocumentKind.PDF, DocumentKind.XML) if k not in have[invoice.pk]]
+        kinds = (
+            (DocumentKind.PDF, DocumentKind.XML) if invoice.pk in wants_pdf else (DocumentKind.XML,)
+        )
+        missing = [k for k in kinds if k not in have[invoice.pk]]
         if not missing:
             continue
         if backoff.paused(invoice.company_id):
@@ -343,6 +350,25 @@ def _block_render(invoices: list[Invoice], as_of: datetime | None = None) -> int
 # Invoices rendered before the others (recurent/wiring.py lists them, most urgent first): each
 # gives a queryset of invoice ids, e.g. mail's invoices whose email waits for its attachments.
 RENDER_FIRST: list[Callable[[], Any]] = []
+
+
+def pdf_in_advance() -> bool:
+    """``RECURENT_PDF_IN_ADVANCE``: render every invoice's PDF in the worker, as soon as it is
+    issued. Off by default: the worker renders the e-Factura XML of every invoice (ANAF needs it
+    within days) but a PDF only for an invoice whose email is waiting for it (``RENDER_FIRST``);
+    any other PDF is rendered the first time someone asks for it (download, portal, API, the
+    month-close package) and stored. Same bytes either way: the PDF is drawn from the snapshot."""
+    return bool(getattr(settings, "RECURENT_PDF_IN_ADVANCE", False))
+
+
+def pdf_wanted() -> Q:
+    """The invoices whose PDF the worker renders now (see ``pdf_in_advance``)."""
+    if pdf_in_advance():
+        return Q()
+    wanted = Q(pk__in=[])
+    for urgent in RENDER_FIRST:
+        wanted |= Q(pk__in=urgent())
+    return wanted
 
 
 def _candidates(as_of: datetime, limit: int) -> list[int]:

@@ -98,9 +98,11 @@ def home(request: HttpRequest, client: Client, token: str) -> HttpResponse:
     )[:100]
     from recurent.documents.models import InvoiceDocument
 
+    # A PDF is rendered the first time it is asked for: every invoice offers it; the XML once
+    # the worker has built it.
     have = set(
         InvoiceDocument.objects.filter(invoice__client=client).values_list("invoice_id", "kind")
-    )
+    ) | {(inv.pk, "pdf") for inv in invoices}
     return render(
         request,
         "portal/home.html",

@@ -146,7 +146,10 @@ def test_documents_download_once_rendered(world, admin_api):
     assert r["Content-Type"].startswith("application/xml") or r["Content-Type"].startswith(
         "text/xml"
     )
-    assert admin_api.get(f"/invoices/{inv.pk}/pdf").json()["code"] == "document_not_ready"
+    # A PDF is rendered the first time it is asked for (issue 22), then served as stored.
+    r = admin_api.get(f"/invoices/{inv.pk}/pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF-")
+    assert admin_api.get(f"/invoices/{inv.pk}/pdf").content == r.content
 
 
 def test_storno_through_the_api(world, admin_api, viewer_api):

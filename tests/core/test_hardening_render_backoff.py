@@ -25,8 +25,10 @@ BROKEN_SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><g><rect width="10"'  # c
 
 @pytest.fixture
 def broken_and_healthy(world, settings, tmp_path):
-    """500 invoices of a company with a broken SVG logo, then 30 of a healthy company."""
+    """500 invoices of a company with a broken SVG logo, then 30 of a healthy company. Every
+    PDF rendered by the worker (RECURENT_PDF_IN_ADVANCE): the logo breaks the PDF."""
     settings.MEDIA_ROOT = tmp_path
+    settings.RECURENT_PDF_IN_ADVANCE = True
     broken = world.company
     broken.logo.save("logo.svg", ContentFile(BROKEN_SVG))
     first = local(2025, 8, 1, 9)

@@ -41,7 +41,7 @@ def _invoices(world, n: int) -> list[Invoice]:
     return list(Invoice.objects.order_by("pk"))
 
 
-def test_a_block_renders_the_same_documents_as_one_invoice_at_a_time(world, payload_pdf):
+def test_a_block_renders_the_same_documents_as_one_invoice_at_a_time(world, payload_pdf, settings):
     # Given company settings, a contract annex, an invoice's own annex, and a storno
     DocumentSettings.objects.create(company=world.company, accent_color="#8A1538",
                                     footer_text="Mulțumim!", bilingual=False)  # fmt: skip
@@ -62,7 +62,8 @@ def test_a_block_renders_the_same_documents_as_one_invoice_at_a_time(world, payl
         expected[inv.pk, "pdf"] = pdf.render(data, style_for(inv.company))
     assert b"consum.csv" in expected[k.invoices.get().pk, "xml"]
     assert b"anexa.csv" in expected[invoices[1].pk, "xml"]
-    # When the worker renders them as one block
+    # When the worker renders them as one block (every PDF too: RECURENT_PDF_IN_ADVANCE)
+    settings.RECURENT_PDF_IN_ADVANCE = True
     assert render_pending(limit=10) == 5
     # Then every stored document is byte for byte the one-invoice one
     stored = {(d.invoice_id, d.kind): bytes(d.content) for d in InvoiceDocument.objects.all()}
