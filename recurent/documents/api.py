@@ -29,7 +29,9 @@ def attachments(invoice_id: int) -> list[tuple[str, bytes, str]]:
         (d.filename, bytes(d.content), d.content_type)
         for d in sorted(docs, key=lambda d: order.get(d.kind, 9))  # type: ignore[call-overload]
     ]
-    return out + [(a.filename, bytes(a.content), a.mime) for a in annexes_of(invoice_id)]
+    rendered_at = next((d.created_at for d in every if d.kind == DocumentKind.XML), None)
+    annexes = annexes_of(invoice_id, rendered_at)
+    return out + [(a.filename, bytes(a.content), a.mime) for a in annexes]
 
 
 def document(invoice_id: int, kind: str) -> InvoiceDocument | None:
@@ -51,23 +53,20 @@ def _render_now(invoice_id: int, kind: str) -> InvoiceDocument | None:
     return doc if doc.valid else None
 
 
-def annexes_of(invoice_id: int) -> list[Annex]:
+def annexes_of(invoice_id: int, rendered_at: Any = None) -> list[Annex]:
     """The annexes travelling with an invoice: its own and its contract's. Once the XML is
-    stored, only those that existed when it was rendered (they are inside it)."""
+    stored, only those that existed when it was rendered (they are inside it). One query when
+    the caller already knows when the XML was stored (``rendered_at``)."""
     from recurent.invoices.models import Invoice
 
-    contract_id = (
-        Invoice.objects.filter(pk=invoice_id).values_list("contract_id", flat=True).first()
-    )
-    q = Q(invoice_id=invoice_id)
-    if contract_id:
-        q |= Q(contract_id=contract_id)
-    qs = Annex.objects.filter(q)
-    rendered_at = (
-        InvoiceDocument.objects.filter(invoice_id=invoice_id, kind=DocumentKind.XML)
-        .values_list("created_at", flat=True)
-        .first()
-    )
+    if rendered_at is None:
+        rendered_at = (
+            InvoiceDocument.objects.filter(invoice_id=invoice_id, kind=DocumentKind.XML)
+            .values_list("created_at", flat=True)
+            .first()
+        )
+    contract = Invoice.objects.filter(pk=invoice_id, contract__isnull=False).values("contract_id")
+    qs = Annex.objects.filter(Q(invoice_id=invoice_id) | Q(contract_id__in=contract))
     if rendered_at is not None:
         qs = qs.filter(created_at__lte=rendered_at)
     return list(qs.order_by("created_at", "pk"))
