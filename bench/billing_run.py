@@ -275,6 +275,7 @@ def main() -> None:
     ap.add_argument("--fresh-template", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the billed database")
     ap.add_argument("--no-verify", action="store_true")
+    ap.add_argument("--report", help="also write the run to REPORT.json and a table to REPORT.md")
     ap.add_argument("--phase-child", help=argparse.SUPPRESS)
     ap.add_argument("--probe-child", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -327,7 +328,44 @@ def main() -> None:
         if not a.keep:
             drop(a, url)
     report["load_after"] = os.getloadavg()[0]
+    report["commit"] = _commit()
     print(json.dumps(report))
+    if a.report:
+        write_report(report, Path(a.report))
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def markdown_table(report: dict) -> str:
+    """One run as the rows docs/benchmarks/billing.md keeps: phase, wall, CPU, invoices/s."""
+    head = (f"{report['date']} · commit {report.get('commit', '?')} · {report['db']} · "
+            f"{report['contracts']:,} contracts · {report['workers']} worker(s) · load "
+            f"{report['load_before']:.1f} → {report['load_after']:.1f}")  # fmt: skip
+    rows = ["| phase | wall s | CPU s (per process) | PostgreSQL CPU s | invoices/s | peak RSS MB |",
+            "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    phases = {"database": report.get("database"), **(report.get("phases") or {})}
+    for name, r in phases.items():
+        if not isinstance(r, dict) or "wall_s" not in r:
+            continue
+        rows.append(
+            f"| {name} | {r['wall_s']} | {', '.join(map(str, r.get('cpu_s', [])))} | "
+            f"{r.get('postgres_cpu_s', '')} | {r.get('per_s', '')} | "
+            f"{', '.join(map(str, r.get('peak_rss_mb', [])))} |"
+        )
+    verified = report.get("verified", "not verified (--no-verify)")
+    return f"{head}\n\n" + "\n".join(rows) + f"\n\nVerified: {verified}.\n"
+
+
+def write_report(report: dict, path: Path) -> None:
+    """``--report PATH``: PATH.json (the run as printed) and PATH.md (the table)."""
+    path.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    path.with_suffix(".md").write_text(markdown_table(report))
 
 
 def phases(a: argparse.Namespace, url: str) -> dict:
