@@ -6,7 +6,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 
-from recurent.mail.sender import _attach, _with_bodies
+from recurent.mail.mime import attach, with_bodies
 
 
 def _skeleton() -> EmailMessage:
@@ -42,8 +42,8 @@ def test_the_message_reads_the_same_as_the_generators():
         maintype, _, subtype = ctype.partition("/")
         before.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
     after = _skeleton()
-    bodies = _attach(after, atts)
-    data = _with_bodies(after.as_bytes(), bodies)
+    bodies = attach(after, atts)
+    data = with_bodies(after.as_bytes(), bodies)
     assert _parts(data) == _parts(before.as_bytes())
     assert b"recurent-attachment-" not in data
     # SMTP line endings and line lengths throughout.
