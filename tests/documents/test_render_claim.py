@@ -22,7 +22,10 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_skips_the_invoices_another_is_rendering_and_they_are_rendered_once(world):
+def test_a_worker_skips_the_invoices_another_is_rendering_and_they_are_rendered_once(
+    world, settings
+):
+    settings.RECURENT_PDF_IN_ADVANCE = True  # both documents of every invoice in the run
     # Given four issued invoices, two of them claimed by another worker (its transaction open)
     for _ in range(4):
         f.contract(world.company, issuer=world.user, first=local(2026, 1, 31))
