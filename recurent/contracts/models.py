@@ -64,6 +64,14 @@ class Contract(TimeStamped):
     )
     auto_email = models.BooleanField(_("email each invoice automatically"), default=False)
     email_template_code = models.CharField(_("email template"), max_length=40, blank=True)
+    # Billed by proforma first (invoices.proforma_period): each period gets a proforma, and its
+    # invoice is issued when a payment covers it; unpaid, it expires after proforma_valid_days.
+    proforma_first = models.BooleanField(
+        _("issue a proforma at each period; the invoice when it is paid"), default=False
+    )
+    proforma_valid_days = models.PositiveIntegerField(
+        _("an unpaid proforma expires after (days)"), default=15, validators=[validate_positive]
+    )
 
     status = models.CharField(
         max_length=10, choices=ContractStatus.choices, default=ContractStatus.DRAFT

@@ -96,9 +96,13 @@ class EfacturaState(models.Model):
     invoice = models.OneToOneField(
         "invoices.Invoice", on_delete=models.PROTECT, primary_key=True, related_name="efactura"
     )
-    company = models.ForeignKey("companies.Company", on_delete=models.CASCADE, related_name="+")
+    # company and upload_index: no index of their own; the (company, state) index and the
+    # efactura_upload_index_once constraint start with them, and every lookup names the company.
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     state = models.CharField(max_length=10, choices=EState.choices, default=EState.NOT_SENT)
-    upload_index = models.CharField(max_length=20, blank=True, db_index=True)
+    upload_index = models.CharField(max_length=20, blank=True)
     download_id = models.CharField(max_length=20, blank=True)
     anaf_state = models.CharField(max_length=60, blank=True)  # last ``stare`` seen
     errors = models.JSONField(default=list, blank=True)  # ANAF's messages, in plain words

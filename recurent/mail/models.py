@@ -137,8 +137,9 @@ class OutboxKind(models.TextChoices):
 
 
 class OutboxMessage(models.Model):
+    # No index of its own: mail_outbox_company_state_idx starts with it.
     company = models.ForeignKey(
-        "companies.Company", on_delete=models.CASCADE, related_name="outbox"
+        "companies.Company", on_delete=models.CASCADE, related_name="outbox", db_index=False
     )
     # Empty only for notices (the constraint mail_invoice_unless_notice).
     invoice = models.ForeignKey(
@@ -155,6 +156,7 @@ class OutboxMessage(models.Model):
         null=True,
         blank=True,
         related_name="messages",
+        db_index=False,  # indexed where set only: mail_outbox_reminder_rule
     )
     # Empty: the contract's template, else the company default for the client's language.
     template_code = models.CharField(max_length=40, blank=True)
@@ -197,6 +199,12 @@ class OutboxMessage(models.Model):
             # The sender's claim: due pending rows, oldest first.
             models.Index(fields=["state", "not_before"], name="mail_outbox_due_idx"),
             models.Index(fields=["company", "state"], name="mail_outbox_company_state_idx"),
+            # Deleting a rule clears it from its reminders (SET_NULL); invoice emails have none.
+            models.Index(
+                fields=["reminder_rule"],
+                condition=models.Q(reminder_rule__isnull=False),
+                name="mail_outbox_reminder_rule",
+            ),
         ]
         ordering = ["-queued_at", "-pk"]
 

@@ -389,8 +389,13 @@ class InvoiceBalance(models.Model):
     invoice = models.OneToOneField(
         "invoices.Invoice", on_delete=models.PROTECT, primary_key=True, related_name="balance"
     )
-    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
-    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    # company and client: no index of their own, the two indexes below start with them.
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     currency = models.CharField(max_length=3)
     total = models.DecimalField(max_digits=16, decimal_places=2)  # the document's gross total
     credited = models.DecimalField(max_digits=16, decimal_places=2)  # credit notes, their size
