@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('companies', '0002_apitoken'),
-        ('invoices', '0010_only_needed_indexes'),
+        ('invoices', '0009_only_needed_indexes'),
         ('mail', '0002_outbox_notices'),
     ]
 
