@@ -262,3 +262,47 @@ class ContractCharge(models.Model):
 
     def signed_quantity(self):  # type: ignore[no-untyped-def]
         return -self.quantity if self.kind == ChargeKind.CREDIT else self.quantity
+
+
+class DiscountKind(models.TextChoices):
+    # engine.discounts.DiscountKind's values (contracts.discounts converts one to the other).
+    PERCENT = "percent", _("percentage")
+    AMOUNT = "amount", _("fixed amount")
+
+
+class ContractDiscount(models.Model):
+    """A discount or a trial on a contract's invoices (engine.discounts says how it is priced).
+
+    On one line (``line_position``, a ContractLine.position) or on the whole contract (null),
+    for the periods ``[from_index, from_index + periods)`` and/or those starting before
+    ``until``. The billing engine (invoices.services._Block.draft) reads them with the claimed
+    contract and prints each as a line allowance with ``reason``. Written only through
+    contracts.discounts, which locks the contract row first, as the engine's claim does.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="discounts")
+    kind = models.CharField(
+        _("kind"), max_length=7, choices=DiscountKind.choices, default=DiscountKind.PERCENT
+    )
+    value = models.DecimalField(_("value"), max_digits=16, decimal_places=4)
+    line_position = models.PositiveSmallIntegerField(_("line"), null=True, blank=True)
+    from_index = models.PositiveIntegerField(_("from period"), default=0)
+    periods = models.PositiveIntegerField(_("for periods"), null=True, blank=True)
+    until = models.DateField(_("until"), null=True, blank=True)
+    trial = models.BooleanField(_("trial"), default=False)
+    reason = models.CharField(_("reason printed on the invoice"), max_length=100)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        # The order they apply in: each discount on what the ones before it left.
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(value__gt=0), name="discount_value_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(kind="percent") | models.Q(value__lte=100),
+                name="discount_percent_at_most_100",
+            ),
+        ]
