@@ -190,6 +190,12 @@ class InvoiceLine(models.Model):
     vat_category = models.CharField(max_length=2)
     vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
     net = models.DecimalField(max_digits=16, decimal_places=2)
+    # The line's discounts (EN 16931 BG-27), ``net`` being already after them: a list of
+    # {"amount": "12.50", "reason": "...", "percent": "10" | null, "trial": bool}, negated on a
+    # credit note. A JSON column rather than a child table: they are only ever read with their
+    # line (snapshot, PDF, XML, storno), never queried on their own, and the billing run's bulk
+    # insert of lines stays one statement; the line's immutability trigger covers them too.
+    allowances = models.JSONField(default=list, blank=True)
     credited_line = models.ForeignKey(  # indexed where set only: invoice_line_credits
         "self", on_delete=models.PROTECT, null=True, blank=True, db_index=False
     )
