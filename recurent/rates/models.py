@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ExchangeRate(models.Model):
@@ -23,3 +24,46 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.date}: {self.rate}"
+
+
+class InflationRate(models.Model):
+    """INS's annual inflation rate (CPI, "rata anuală a inflației", December vs December of the
+    year before), in percent: what a contract indexed by the CPI is raised by (issue #19).
+
+    Rows without a company are the published figures shipped by migration 0002 (and added by
+    whoever runs the installation); a company's own row for a year overrides that year for its
+    contracts (a figure INS revised, or one the company enters before an update ships).
+    recurent.contracts.indexation.cpi_table reads them in that order.
+    """
+
+    company = models.ForeignKey(
+        "companies.Company",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="inflation_rates",
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    percent = models.DecimalField(_("annual inflation rate (%)"), max_digits=6, decimal_places=2)
+    published_on = models.DateField(_("published on"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-year"]
+        constraints = [
+            # One figure a year per company, and one published figure a year (a NULL company
+            # is not equal to another NULL in a plain unique constraint, hence two).
+            models.UniqueConstraint(
+                fields=["company", "year"],
+                condition=models.Q(company__isnull=False),
+                name="inflation_once_per_company_year",
+            ),
+            models.UniqueConstraint(
+                fields=["year"],
+                condition=models.Q(company__isnull=True),
+                name="inflation_once_per_year",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"CPI {self.year}: {self.percent} %"
