@@ -285,13 +285,42 @@ class InvoiceDraft(models.Model):
     proforma_number = models.CharField(max_length=30, blank=True)
     proforma_issued_at = models.DateTimeField(null=True, blank=True)
     proforma_pdf = models.BinaryField(null=True, blank=True)
+    # A contract's period billed by proforma first (invoices.proforma_period): the period it
+    # stands for, its total as sent (what a payment must cover), and until when it can be paid.
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="proformas",
+    )  # fmt: skip
+    period_index = models.PositiveIntegerField(null=True, blank=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    proforma_total = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    proforma_expires_on = models.DateField(null=True, blank=True)
+    proforma_expired_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-updated_at", "-id"]
-        # The drafts page lists a company's drafts still waiting to be issued.
-        indexes = [models.Index(fields=["company", "invoice"], name="invoice_draft_open")]
+        indexes = [
+            # The drafts page lists a company's drafts still waiting to be issued.
+            models.Index(fields=["company", "invoice"], name="invoice_draft_open"),
+            # The expiry task (proforma_period.proformas_expire): open proformas by expiry day.
+            models.Index(
+                fields=["proforma_expires_on"],
+                condition=models.Q(invoice__isnull=True, proforma_expired_at__isnull=True),
+                name="proforma_open_expiry",
+            ),
+        ]
+        constraints = [
+            # Exactly once per period: proforma_period.proformas_issue relies on it as the last
+            # line of defence, as issue_batch does on invoice_once_per_period.
+            models.UniqueConstraint(
+                fields=["contract", "period_start"],
+                condition=models.Q(contract__isnull=False),
+                name="proforma_once_per_period",
+            ),
+        ]
 
 
 class InvoiceDraftLine(models.Model):

@@ -62,6 +62,12 @@ class Payment(TimeStamped):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     recorded_at = models.DateTimeField()
+    # Paid against a proforma (payments.proformas): it stays unallocated until the payments
+    # against the proforma cover it; then the invoice is issued and this is allocated to it.
+    proforma = models.ForeignKey(
+        "invoices.InvoiceDraft", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="payments",
+    )  # fmt: skip
 
     # A payment is never deleted: a mistake or a bank return reverses it, and the reason stays.
     reversed = models.BooleanField(_("reversed"), default=False)
