@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from recurent.common.models import TimeStamped
 from recurent.common.validators import validate_currency, validate_not_negative, validate_positive
 from recurent.engine.cycles import BUCHAREST, Cycle, CycleKind, Schedule, wall_clock
+from recurent.engine.indexation import DateRule as IndexDateRule
+from recurent.engine.indexation import Method as IndexMethod
 
 
 class ContractStatus(models.TextChoices):
@@ -71,6 +73,30 @@ class Contract(TimeStamped):
     )
     proforma_valid_days = models.PositiveIntegerField(
         _("an unpaid proforma expires after (days)"), default=15, validators=[validate_positive]
+    )
+    # Yearly indexation (contracts.indexation; the rule: engine.indexation): how the prices rise
+    # once a year, on which day, and how many days before the client is told.
+    index_method = models.CharField(
+        _("yearly indexation"),
+        max_length=5,
+        choices=[(m.value, m.value) for m in IndexMethod],
+        default=IndexMethod.NONE,
+    )
+    index_percent = models.DecimalField(
+        _("yearly increase (%)"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    index_date_rule = models.CharField(
+        _("indexation day"),
+        max_length=11,
+        choices=[(r.value, r.value) for r in IndexDateRule],
+        default=IndexDateRule.ANNIVERSARY,
+    )
+    index_day = models.PositiveSmallIntegerField(
+        _("indexation day of month"), null=True, blank=True
+    )
+    index_month = models.PositiveSmallIntegerField(_("indexation month"), null=True, blank=True)
+    index_notice_days = models.PositiveSmallIntegerField(
+        _("notify the client (days before)"), default=30
     )
 
     status = models.CharField(
@@ -304,5 +330,44 @@ class ContractDiscount(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(kind="percent") | models.Q(value__lte=100),
                 name="discount_percent_at_most_100",
+            ),
+        ]
+
+
+class ContractIndexation(models.Model):
+    """One yearly indexation of a contract: the notice, then the new prices in force.
+
+    Exactly once per contract and year: ``indexation_once_per_year`` below. The worker task
+    (contracts.indexation.indexation_tick) inserts this row and queues the client's notice in
+    the same transaction, so a second run (or a second worker) hits the constraint and queues
+    nothing; ``applied_at`` is set in the transaction that changes the lines, under the contract
+    row lock, so the prices are changed once.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="indexations")
+    year = models.PositiveSmallIntegerField()
+    due_on = models.DateField()  # the indexation day the contract's rule gives
+    # When the new prices start: the indexation day, or the notice plus its days if later.
+    effective_on = models.DateField()
+    factor = models.DecimalField(max_digits=20, decimal_places=12)
+    index_used = models.JSONField(default=dict)  # engine.indexation.Factor.as_dict()
+    # [{"position", "product", "description", "quantity", "old", "new"}] as strings.
+    prices = models.JSONField(default=list)
+    noticed_at = models.DateTimeField()
+    notice_message_id = models.BigIntegerField(null=True, blank=True)  # mail.OutboxMessage
+    applied_at = models.DateTimeField(null=True, blank=True)
+    from_index = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "year"], name="indexation_once_per_year")
+        ]
+        indexes = [
+            # The task's second step: the notices whose new prices are not in force yet.
+            models.Index(
+                fields=["effective_on"],
+                condition=models.Q(applied_at__isnull=True),
+                name="indexation_pending_idx",
             ),
         ]
