@@ -67,3 +67,22 @@ class InflationRate(models.Model):
 
     def __str__(self) -> str:
         return f"CPI {self.year}: {self.percent} %"
+
+
+class ReferenceRate(models.Model):
+    """BNR's reference rate (percent a year) from ``valid_from`` until the next row: the
+    monetary-policy rate, which OG 13/2011 art. 3 (1) makes the reference rate. Late-payment
+    interest (recurent.engine.interest) uses the one in force on 1 January / 1 July for the
+    whole half-year. Shipped by migration 0003; later changes are added in the admin."""
+
+    valid_from = models.DateField(_("in force from"), unique=True)
+    rate = models.DecimalField(_("reference rate (% a year)"), max_digits=6, decimal_places=2)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-valid_from"]
+        verbose_name = _("BNR reference rate")
+        verbose_name_plural = _("BNR reference rates")
+
+    def __str__(self) -> str:
+        return f"{self.valid_from}: {self.rate} %"

@@ -23,7 +23,7 @@ D = Decimal
 # The BNR monetary-policy rate (the reference rate, OG 13/2011 art. 3 (1)) as it changed.
 RATES = (
     ReferenceRate(date(2023, 1, 11), D("7.00")),
-    ReferenceRate(date(2024, 7, 5), D("6.75")),
+    ReferenceRate(date(2024, 7, 8), D("6.75")),
     ReferenceRate(date(2024, 8, 8), D("6.50")),
 )
 PRO, CONSUMER, CONTRACT = (
@@ -48,7 +48,7 @@ def test_professional_unpaid_one_half_year():
 
 def test_professional_half_years_and_partial_payment():
     # 5,000.00 due 2024-12-20; 2,000 paid 2025-01-10, 3,000 paid 2025-02-08.
-    # H2 2024: the rate in force on 2024-07-01 is 7.00 (the cut to 6.75 came on 5 July, and
+    # H2 2024: the rate in force on 2024-07-01 is 7.00 (the cut to 6.75 came on 8 July, and
     # counts only from the next half-year) -> 15.00 %; H1 2025: 6.50 on 2025-01-01 -> 14.50 %.
     #   21-31 Dec 2024: 11 days * 5000 * 15.0 % / 365 = 8250 / 365
     #   1-10 Jan 2025 : 10 days * 5000 * 14.5 % / 365 = 7250 / 365 (10 Jan still counts)
