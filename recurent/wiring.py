@@ -44,6 +44,7 @@ def wire() -> None:
     from recurent.api import webhooks
     from recurent.api.idempotency import idempotency_purge
     from recurent.documents import pdf
+    from recurent.documents.proforma import render as proforma_render
     from recurent.documents.services import RENDER_FIRST, render_pending
     from recurent.documents.snapshot import CORRECTIONS
     from recurent.efactura.correction import latest_corrections
@@ -52,6 +53,7 @@ def wire() -> None:
     from recurent.efactura.supplier import supplier_tick
     from recurent.gateways.selectors import pay_link_for, pdf_pay_link
     from recurent.gateways.services import charges_after_issue, charges_run, expiring_cards_notify
+    from recurent.invoices import proforma_period
     from recurent.mail import templating
     from recurent.mail.selectors import invoices_awaiting_documents
     from recurent.mail.sender import send_pending
@@ -94,6 +96,7 @@ def wire() -> None:
         # Uploaded bank statements are imported and matched here, not in the web request.
         ("statements", statements_task),
         ("api_idempotency_purge", idempotency_purge),
+        ("proformas-expire", proforma_period.proformas_expire),  # independent: unpaid, past N days
     ]
 
     # What a document snapshot applies over the issued invoice: e-Factura's corrections of an
@@ -110,6 +113,8 @@ def wire() -> None:
     RENDER_FIRST[:] = _ordered(render_first, RENDER_FIRST)
     CORRECTIONS[:] = _ordered(snapshot_corrections, CORRECTIONS)
     pdf.PAY_LINKS[:] = _ordered(pdf_pay_links, pdf.PAY_LINKS)
+    # The PDF of a proforma the billing run issues (invoices sits below documents).
+    proforma_period.PROFORMA_RENDER[:] = [proforma_render]
     templating.PAY_LINKS[:] = _ordered(mail_pay_links, templating.PAY_LINKS)
     for fn in listeners:
         events.listen(fn)

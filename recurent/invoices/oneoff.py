@@ -277,6 +277,19 @@ def _price(d: InvoiceDraft, company: Company, issue_date: date) -> Draft:
     return priced
 
 
+def _contract_columns(d: InvoiceDraft) -> dict[str, Any]:
+    """A contract period's proforma (invoices.proforma_period) gives its invoice the contract
+    and the period, as the billing run would have: emailed as the contract says, and once per
+    period (``invoice_once_per_period``); a one-off draft is a manual invoice."""
+    if d.contract_id is None:
+        return {"origin": InvoiceOrigin.MANUAL}
+    c = d.contract
+    assert c is not None
+    return {"origin": InvoiceOrigin.SCHEDULE, "contract": c, "period_index": d.period_index,
+            "period_start": d.period_start, "period_end": d.period_end,
+            "contract_number": c.number, "contract_date": c.signed_on}  # fmt: skip
+
+
 @transaction.atomic
 def invoice_issue_draft(*, draft: InvoiceDraft, as_of: datetime, user: Any) -> Invoice:
     """Number and write the draft's invoice, then run the AFTER_ISSUE hooks. Returns it."""
@@ -311,7 +324,7 @@ def invoice_issue_draft(*, draft: InvoiceDraft, as_of: datetime, user: Any) -> I
     t = priced.totals
     invoice = Invoice.objects.create(
         company=company, series=s, year=year, number=number, full_number=full_number,
-        kind=InvoiceKind.INVOICE, origin=InvoiceOrigin.MANUAL, client=client,
+        kind=InvoiceKind.INVOICE, **_contract_columns(d), client=client,
         issued_at=issued_at, issue_date=priced.issue_date, due_date=priced.due_date,
         issuer=user, issuer_name=(user.get_full_name() or user.get_username())[:150],
         currency=priced.currency, price_currency=priced.price_currency, fx_rate=priced.fx_rate,

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from recurent.contracts.models import ContractCharge
 from recurent.engine.cycles import BUCHAREST
 
 from .docseries import series_take
@@ -88,13 +89,30 @@ def proforma_issue(
     inv, lines = _unsaved_invoice(d, full_number, as_of, user)
     d.proforma_series, d.proforma_number, d.proforma_issued_at = s, full_number, as_of
     d.proforma_pdf = render(inv, lines)
+    # What a payment must cover for the invoice to be issued (payments.proformas).
+    d.proforma_total = inv.gross_total
     d.updated_at = as_of
     d.save()
     return d
 
 
+@transaction.atomic
 def proforma_convert(*, draft: InvoiceDraft, as_of: datetime, user: Any) -> Invoice:
-    """The invoice of a proforma, issued now by the one-off path and linked to it."""
-    if not draft.proforma_number:
+    """The invoice of a proforma, issued now by the one-off path and linked to it.
+
+    A contract period's proforma gives its invoice the contract and the period
+    (``oneoff.invoice_issue_draft``) and the one-off charges it priced. Locked before the
+    checks: a proforma expiring at the same moment (``proforma_period.proformas_expire``)
+    either waits for this invoice or has expired first, never both."""
+    d = InvoiceDraft.objects.select_for_update().get(pk=draft.pk)
+    if not d.proforma_number:
         raise _error("draft", _("not a proforma"), "not_proforma")
-    return invoice_issue_draft(draft=draft, as_of=as_of, user=user)
+    if d.proforma_expired_at is not None:
+        raise _error("draft", _("the proforma has expired"), "proforma_expired")
+    invoice = invoice_issue_draft(draft=d, as_of=as_of, user=user)
+    if d.contract_id is not None and d.proforma_issued_at is not None:
+        # ``invoice IS NULL`` in the WHERE, as in the billing run: a charge is invoiced once.
+        ContractCharge.objects.filter(
+            contract_id=d.contract_id, invoice__isnull=True, created_at__lte=d.proforma_issued_at
+        ).update(invoice=invoice)
+    return invoice

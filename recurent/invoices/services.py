@@ -97,6 +97,7 @@ class BatchResult:
     claimed: int = 0
     issued: list[int] = field(default_factory=list)  # invoice ids
     held: list[tuple[int, str]] = field(default_factory=list)  # (contract id, reason)
+    proformas: list[int] = field(default_factory=list)  # proformas (InvoiceDraft ids)
 
 
 @dataclass
@@ -583,6 +584,11 @@ def issue_batch(
         for c, _, reason in held:
             exclude.add(c.pk)
             result.held.append((c.pk, reason))
+        # Contracts billed by proforma first get a proforma for this period instead (imported
+        # here: proforma_period imports this module).
+        from .proforma_period import proformas_issue, proformas_split
+
+        ready, by_proforma = proformas_split(ready)
         now = clock.now()
         rows = _Rows()
         at_db = connection.ops.adapt_datetimefield_value
@@ -617,10 +623,11 @@ def issue_batch(
             )  # fmt: skip
         _hold(held)
         invoices = rows.insert()
+        result.proformas = proformas_issue(by_proforma, shared=shared, issued_at=issued_at)
         _mark_charges(ready, invoices)
         lock.save()
         moved = []
-        for c, _, _ in ready:
+        for c, _, _ in ready + by_proforma:
             c.next_index += 1
             c.next_issue_at = schedules.next_after(c, c.next_index)
             if c.next_issue_at is None:

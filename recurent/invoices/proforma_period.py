@@ -1,0 +1,155 @@
+"""Contracts billed by proforma first: a proforma at each period, the invoice when it is paid.
+
+As Facturis does it: a contract with ``proforma_first`` gets, when its period falls due, a
+proforma (``InvoiceDraft`` numbered in the proforma series, no e-Factura, no VAT report, no
+balance) instead of the invoice. The billing run claims and drafts the contract exactly as for
+an invoice (``services.issue_batch``); only the last step differs (``proformas_issue``), and
+the contract's cursor moves on in the same transaction. Exactly once per (contract, period):
+the claimed contract row is locked, and ``proforma_once_per_period`` is the last line of
+defence, as ``invoice_once_per_period`` is for invoices.
+
+A payment covering the proforma (``payments.proformas``) issues its invoice through
+``proforma.proforma_convert``, the same path as a conversion by hand: numbered under the
+series lock, the AFTER_ISSUE hooks (e-Factura, mail, balances), the contract and the period
+carried onto the invoice. An unpaid proforma expires after the contract's
+``proforma_valid_days`` (``proformas_expire``, a worker task) and never produces an invoice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+
+from recurent.common import clock
+from recurent.contracts.models import Contract
+from recurent.engine.cycles import BUCHAREST
+
+from .models import Invoice, InvoiceDraft, InvoiceDraftLine, InvoiceLine, ReceiptSeries
+from .proforma import proforma_issue
+
+# The proforma's PDF (documents.proforma.render, set by recurent/wiring.py: documents sits
+# above invoices, so it is handed in rather than imported).
+PROFORMA_RENDER: list[Callable[[Invoice, list[InvoiceLine]], bytes]] = []
+
+
+def proformas_split(ready: list[Any]) -> tuple[list[Any], list[Any]]:
+    """(the contracts invoiced now, those billed by proforma first) of a drafted block; one
+    query per block, and none of the block's columns (services._CONTRACT_COLS) change."""
+    if not ready:
+        return ready, []
+    ids = set(
+        Contract.objects.filter(
+            pk__in=[c.pk for c, _, _ in ready], proforma_first=True
+        ).values_list("pk", flat=True)
+    )
+    if not ids:
+        return ready, []
+    return [r for r in ready if r[0].pk not in ids], [r for r in ready if r[0].pk in ids]
+
+
+def _draft_lines(shared: Any, c: Any, index: int) -> list[InvoiceDraftLine]:
+    """The period's lines as the billing run prices them (contract lines in force, the pending
+    one-off charges on the contract's next period), in the contract's price currency."""
+    from .services import _charge_terms
+
+    rows = []
+    terms = [
+        (li[0], shared.line_terms(li))
+        for li in c.lines
+        if li[4] <= index and (li[5] is None or index < li[5])
+    ]
+    if index == c.next_index:
+        terms += [(None, _charge_terms(ch[1:])) for ch in c.charges]
+    for pos, (product_id, t) in enumerate(terms, start=1):
+        rows.append(
+            InvoiceDraftLine(
+                position=pos,
+                product_id=product_id,
+                product_code=t.product_code,
+                name=t.name,
+                description=t.description,
+                unit_code=t.unit_code,
+                unit_name=t.unit_name,
+                quantity=t.quantity,
+                unit_price=t.unit_price,
+                vat_category=t.vat_category.value,
+                vat_rate=t.vat_rate_code.value,
+            )  # fmt: skip
+        )
+    return rows
+
+
+def proformas_issue(by_proforma: list[Any], *, shared: Any, issued_at: datetime) -> list[int]:
+    """A numbered proforma, with its PDF, for each (contract, period, priced draft) of the
+    block; inside the run's transaction. Returns the proformas' ids."""
+    if not by_proforma:
+        return []
+    users = {u.pk: u for u in _users({c.issuer_id for c, _, _ in by_proforma})}
+    days = dict(
+        Contract.objects.filter(pk__in=[c.pk for c, _, _ in by_proforma]).values_list(
+            "pk", "proforma_valid_days"
+        )
+    )
+    out = []
+    for c, period, _priced in by_proforma:
+        d = InvoiceDraft.objects.create(
+            company_id=c.company_id, client_id=c.client_id, series_id=c.series_id,
+            currency=c.invoice_currency, price_currency=c.currency, created_by_id=c.issuer_id,
+            contract_id=c.pk, period_index=period.index, period_start=period.start,
+            period_end=period.end, created_at=issued_at, updated_at=issued_at,
+        )  # fmt: skip
+        lines = _draft_lines(shared, c, period.index)
+        for li in lines:
+            li.draft = d
+        InvoiceDraftLine.objects.bulk_create(lines)
+        # A proforma issued by hand later than this run's instant (a run dated in the past)
+        # would make the series' dates go backwards: the proforma is dated no earlier.
+        last = (
+            ReceiptSeries.objects.filter(company_id=c.company_id, kind="proforma")
+            .order_by("pk")
+            .values_list("last_issued_at", flat=True)
+            .first()
+        )
+        at = max(issued_at, last) if last else issued_at
+        d = proforma_issue(draft=d, as_of=at, user=users[c.issuer_id], render=PROFORMA_RENDER[0])
+        day = at.astimezone(BUCHAREST).date()
+        InvoiceDraft.objects.filter(pk=d.pk).update(
+            proforma_expires_on=day + timedelta(days=days[c.pk])
+        )
+        out.append(d.pk)
+    return out
+
+
+def _users(ids: set[int]) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk__in=ids)
+
+
+def open_proformas(qs: Any) -> Any:
+    """Proformas that a payment may still turn into an invoice."""
+    return qs.filter(invoice__isnull=True, proforma_expired_at__isnull=True).exclude(
+        proforma_number=""
+    )
+
+
+def proformas_expire(*, limit: int, as_of: datetime | None = None) -> int:
+    """Worker task: unpaid proformas past their expiry day are marked expired (they never
+    produce an invoice). ``invoice IS NULL`` is checked again by the UPDATE itself: one
+    converted meanwhile (the conversion holds its row) is left alone."""
+    as_of = as_of or clock.now()
+    today = as_of.astimezone(BUCHAREST).date()
+    due = Q(invoice__isnull=True, proforma_expired_at__isnull=True, proforma_expires_on__lt=today)
+    ids = list(
+        InvoiceDraft.objects.filter(due)
+        .order_by("proforma_expires_on")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not ids:
+        return 0
+    return InvoiceDraft.objects.filter(due, pk__in=ids).update(
+        proforma_expired_at=as_of, updated_at=as_of
+    )
