@@ -7,7 +7,22 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from recurent.common.models import TimeStamped
-from recurent.common.validators import validate_county, validate_cui, validate_iban
+from recurent.common.validators import (
+    validate_county,
+    validate_cui,
+    validate_iban,
+    validate_not_negative,
+    validate_positive,
+)
+
+
+class InterestRuleChoice(models.TextChoices):
+    """Late-payment interest rules (recurent.engine.interest; docs/interest.md)."""
+
+    LEGAL = "legal", _("legal interest: between professionals or for a consumer, by the client")
+    LEGAL_PROFESSIONAL = "legal_professional", _("legal interest between professionals")
+    LEGAL_CONSUMER = "legal_consumer", _("legal interest for a consumer")
+    CONTRACTUAL = "contractual", _("contractual penalty per day")
 
 
 class Company(TimeStamped):
@@ -32,6 +47,22 @@ class Company(TimeStamped):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     logo = models.FileField(_("logo"), upload_to="logos/", blank=True)
+    # Late-payment interest (recurent.payments.interest): off unless the company turns it on; a
+    # contract may override the rule (Contract.interest_rule).
+    interest_enabled = models.BooleanField(_("invoice late-payment interest"), default=False)
+    interest_rule = models.CharField(
+        _("late-payment interest rule"), max_length=20, choices=InterestRuleChoice.choices,
+        default=InterestRuleChoice.LEGAL,
+    )  # fmt: skip
+    interest_daily_percent = models.DecimalField(
+        _("contractual penalty (% a day)"), max_digits=7, decimal_places=4, null=True,
+        blank=True, validators=[validate_positive],
+    )  # fmt: skip
+    interest_min_amount = models.DecimalField(
+        _("smallest interest invoice"), max_digits=12, decimal_places=2, default=0,
+        validators=[validate_not_negative],
+        help_text=_("Interest below this amount waits for a later invoice."),
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("company")

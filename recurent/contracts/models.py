@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from recurent.common.models import TimeStamped
 from recurent.common.validators import validate_currency, validate_not_negative, validate_positive
+from recurent.companies.models import InterestRuleChoice
 from recurent.engine.cycles import BUCHAREST, Cycle, CycleKind, Schedule, wall_clock
 from recurent.engine.indexation import DateRule as IndexDateRule
 from recurent.engine.indexation import Method as IndexMethod
@@ -98,6 +99,17 @@ class Contract(TimeStamped):
     index_notice_days = models.PositiveSmallIntegerField(
         _("notify the client (days before)"), default=30
     )
+    # Late-payment interest (recurent.payments.interest): blank follows the company's settings;
+    # "none" turns it off for this contract; a contractual rule takes its rate per day here.
+    interest_rule = models.CharField(
+        _("late-payment interest"), max_length=20, blank=True, default="",
+        choices=[("", _("as the company")), ("none", _("no late-payment interest")),
+                 *InterestRuleChoice.choices],
+    )  # fmt: skip
+    interest_daily_percent = models.DecimalField(
+        _("contractual penalty (% a day)"), max_digits=7, decimal_places=4, null=True,
+        blank=True, validators=[validate_positive],
+    )  # fmt: skip
 
     status = models.CharField(
         max_length=10, choices=ContractStatus.choices, default=ContractStatus.DRAFT
