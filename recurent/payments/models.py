@@ -424,3 +424,38 @@ class InvoiceBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice_id}: {self.outstanding} {self.currency} {self.state}"
+
+
+class InterestCharge(models.Model):
+    """Late-payment interest invoiced on one late invoice for its days up to ``until``
+    (recurent.payments.interest). The next charge on the same invoice starts the day after
+    the newest ``until`` whose interest invoice was not cancelled: no day is invoiced twice."""
+
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.PROTECT, related_name="interest_charges"
+    )
+    interest_invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.PROTECT, related_name="interest_lines"
+    )
+    since = models.DateField()  # first day counted
+    until = models.DateField()  # last day counted
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    # The calculation statement: rule and segments (from, to, days, base, rate, amount).
+    statement = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["company", "invoice"], name="interest_company_invoice")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="interest_positive"),
+            models.CheckConstraint(
+                condition=models.Q(until__gte=models.F("since")), name="interest_days_forward"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} {self.since}..{self.until}: {self.amount}"
