@@ -43,6 +43,7 @@ def wire() -> None:
     from recurent.accounting.tasks import month_close_notify
     from recurent.api import webhooks
     from recurent.api.idempotency import idempotency_purge
+    from recurent.contracts import indexation
     from recurent.documents import pdf
     from recurent.documents.proforma import render as proforma_render
     from recurent.documents.services import RENDER_FIRST, render_pending
@@ -57,7 +58,12 @@ def wire() -> None:
     from recurent.mail import templating
     from recurent.mail.selectors import invoices_awaiting_documents
     from recurent.mail.sender import send_pending
-    from recurent.mail.services import outbox_after_issue, reminders_queue
+    from recurent.mail.services import (
+        client_language,
+        notice_queue,
+        outbox_after_issue,
+        reminders_queue,
+    )
     from recurent.payments.balances import on_issued
     from recurent.payments.bank import statements_task
 
@@ -89,6 +95,8 @@ def wire() -> None:
         # before a reminder is considered, and the SCA / declined notices go out in this pass.
         ("gateways-charges", charges_run),
         ("gateways-expiring-cards", expiring_cards_notify),
+        # Yearly price indexation: its notices are queued before mail sends this pass's messages.
+        ("contracts-indexation", indexation.indexation_tick),
         # Reminders before mail, so that a reminder queued in this pass goes out in it.
         ("mail-reminders", reminders_queue),
         ("mail", send_pending),
@@ -106,6 +114,10 @@ def wire() -> None:
     # one the email templates offer as {{ pay_url }}.
     pdf_pay_links = [pdf_pay_link]
     mail_pay_links = [pay_link_for]
+    # The indexation notice goes through the mail outbox, in the client's language (contracts
+    # sit below mail and cannot import it).
+    indexation.NOTICE_QUEUE[:] = [notice_queue]
+    indexation.CLIENT_LANGUAGE[:] = [client_language]
 
     # Rendered before the other invoices: those whose email waits for its attachments.
     render_first = [invoices_awaiting_documents]

@@ -22,7 +22,7 @@ from recurent.clients.models import Client
 from recurent.common import clock, events
 from recurent.common.errors import engine_message, field_error
 from recurent.companies.models import Company, InvoiceSeries, Membership
-from recurent.engine import money
+from recurent.engine import indexation, money
 from recurent.engine.cycles import Cycle, Schedule, ScheduleError, wall_clock
 
 from .models import Contract, ContractChange, ContractLine, ContractStatus, HoldKind
@@ -67,6 +67,8 @@ AUDITED = (
     "client_id", "number", "signed_on", "first_issue_at", "ends_at", "series_id", "issuer_id",
     "cycle", "every_days", "in_arrears", "payment_term_days", "currency", "invoice_currency",
     "auto_email", "email_template_code",
+    "index_method", "index_percent", "index_date_rule", "index_day", "index_month",
+    "index_notice_days",
 )  # fmt: skip
 
 
@@ -104,6 +106,20 @@ EVENT_OF_ACTION = {
     "cancelled": "contract.cancelled",
     "cancel_at_period_end": "contract.cancelled",
 }
+
+
+def indexation_settings(contract: Contract) -> indexation.Settings:
+    """The contract's yearly indexation settings as the pure rule reads them."""
+    return indexation.Settings(
+        method=indexation.Method(contract.index_method or "none"),
+        signed_on=contract.signed_on,
+        date_rule=indexation.DateRule(contract.index_date_rule or "anniversary"),
+        percent=None if contract.index_percent is None else Decimal(contract.index_percent),
+        day=contract.index_day,
+        month=contract.index_month,
+        notice_days=contract.index_notice_days,
+        currency=contract.currency,
+    )
 
 
 def _jsonable(v: Any) -> Any:
@@ -257,6 +273,12 @@ def _validate(contract: Contract) -> Schedule:
         cycle = Cycle.parse(contract.cycle, contract.every_days)
     except ScheduleError as e:
         errors[e.field] = [engine_message(e)]
+    try:
+        indexation.check_settings(indexation_settings(contract))
+    except indexation.IndexationError as e:
+        errors[e.field] = [engine_message(e)]
+    except (ValueError, ArithmeticError, TypeError):
+        pass  # an unknown choice or a bad number: full_clean below names the field
     if errors:
         raise ValidationError(errors)
     try:
@@ -498,12 +520,22 @@ def contract_cancel(
 
 @transaction.atomic
 def contract_change_lines(
-    *, contract: Contract, user: User | None, lines: Sequence[LineSpec], actor: str = ""
+    *,
+    contract: Contract,
+    user: User | None,
+    lines: Sequence[LineSpec],
+    actor: str = "",
+    from_index: int | None = None,
+    action: str = "lines_changed",
+    audit_extra: dict[str, Any] | None = None,
 ) -> Contract:
-    """New lines from the next period not yet invoiced on; invoiced periods keep theirs."""
+    """New lines from the next period not yet invoiced on; invoiced periods keep theirs.
+
+    ``from_index``: a later period to start from (a yearly indexation: the first period that
+    starts on its day); never an invoiced one."""
     contract = _lock(contract)
     _check_lines(contract, lines)
-    k = contract.next_index
+    k = max(contract.next_index, from_index or 0)
     old = list(contract.lines.filter(until_index__isnull=True).select_related("product"))
     contract.lines.filter(from_index__gte=k).delete()  # replace a change not yet in force
     contract.lines.filter(from_index__lt=k, until_index__isnull=True).update(until_index=k)
@@ -512,11 +544,12 @@ def contract_change_lines(
     _audit(
         contract,
         user,
-        "lines_changed",
+        action,
         {
             "from_period": k,
             "before": [[li.product.code, str(li.quantity)] for li in old],
             "after": [[s.product.code, str(s.quantity)] for s in lines],
+            **(audit_extra or {}),
         },
         actor,
     )
