@@ -57,9 +57,20 @@ def sh(url: str, *args: str) -> None:
         raise SystemExit(f"{' '.join(args[:4])}: {p.stderr[-3000:]}")
 
 
+def _schema_tag() -> str:
+    """Six hex digits naming the set of migrations: a template made under another schema (an
+    index more or less) is another template, never reused by mistake."""
+    import hashlib
+
+    names = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("recurent/*/migrations/0*.py"))
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()[:6]
+
+
 def _suffix(a: argparse.Namespace) -> str:
-    return (f"_s{a.series}" if a.series > 1 else "") + (
-        f"_m{round(a.auto_email * 100)}" if a.auto_email else ""
+    return (
+        (f"_s{a.series}" if a.series > 1 else "")
+        + (f"_m{round(a.auto_email * 100)}" if a.auto_email else "")
+        + f"_{_schema_tag()}"
     )
 
 
@@ -128,10 +139,27 @@ def drop(a: argparse.Namespace, url: str) -> None:
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
 
 
+def postmaster_of(server: str) -> int | None:
+    """The pid of the postmaster serving ``server`` when it runs on this machine (a backend's
+    parent), else None."""
+    try:
+        with pg_admin(server) as c:
+            backend = c.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        raw = Path(f"/proc/{backend}/stat").read_text()
+    except (OSError, psycopg.Error):
+        return None
+    return int(raw[raw.rindex(")") + 2 :].split()[1])
+
+
+# Set by main() to the benchmark server's postmaster: with a server of its own (``--pg-server``
+# on another port), the PostgreSQL CPU counted is the run's alone.
+POSTMASTER: int | None = None
+
+
 def postgres_cpu_s() -> float:
-    """CPU seconds used so far by every PostgreSQL process of this machine (live ones, plus
-    the ones already reaped through the postmaster's children times). Other developers'
-    PostgreSQL work on the machine counts too: an upper bound for the run's share."""
+    """CPU seconds used so far by the benchmark server's PostgreSQL processes (live ones, plus
+    the ones already reaped through the postmaster's children times). Without a known
+    postmaster, every PostgreSQL process of the machine counts: an upper bound."""
     tick = os.sysconf("SC_CLK_TCK")
     procs = {}
     for d in os.listdir("/proc"):
@@ -144,11 +172,14 @@ def postgres_cpu_s() -> float:
             fields = raw[raw.rindex(")") + 2 :].split()
             procs[int(d)] = (name, int(fields[1]), [int(x) for x in fields[11:15]])
     total = 0
-    for _pid, (name, ppid, (ut, st, cut, cst)) in procs.items():
-        if name.startswith("postgres"):
-            total += ut + st
-            if not procs.get(ppid, ("",))[0].startswith("postgres"):  # the postmaster
-                total += cut + cst
+    for pid, (name, ppid, (ut, st, cut, cst)) in procs.items():
+        if not name.startswith("postgres"):
+            continue
+        if POSTMASTER is not None and POSTMASTER not in (pid, ppid):
+            continue  # another server's process
+        total += ut + st
+        if not procs.get(ppid, ("",))[0].startswith("postgres"):  # the postmaster
+            total += cut + cst
     return total / tick
 
 
@@ -284,6 +315,9 @@ def main() -> None:
     if a.probe_child:
         return probe_child(a.probe_child)
 
+    global POSTMASTER
+    if a.db == "postgresql":
+        POSTMASTER = postmaster_of(a.pg_server)
     tpl = template(a)
     url = copy_of(a, tpl)
     as_of = datetime.fromisoformat(a.first)
