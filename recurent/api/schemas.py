@@ -260,6 +260,10 @@ class ContractIn(In):
     invoice_currency: Currency = "RON"
     auto_email: bool = False
     email_template_code: str = Field("", max_length=40)
+    proforma_first: bool = Field(
+        False, description="a proforma at each period; the invoice when a payment covers it"
+    )
+    proforma_valid_days: int = Field(15, ge=1, le=3660, description="an unpaid proforma expires")
     lines: list[LineIn] = Field(min_length=1, max_length=200)
     activate: bool = Field(False, description="start billing at once (else a draft)")
 
@@ -280,6 +284,8 @@ class ContractPatch(In):
     invoice_currency: Currency | None = None
     auto_email: bool | None = None
     email_template_code: str | None = Field(None, max_length=40)
+    proforma_first: bool | None = None
+    proforma_valid_days: int | None = Field(None, ge=1, le=3660)
 
 
 class CancelIn(In):
@@ -320,6 +326,8 @@ class ContractOut(Schema):
     invoice_currency: str
     auto_email: bool
     email_template_code: str
+    proforma_first: bool
+    proforma_valid_days: int
     status: str
     next_index: int = Field(description="the next period to invoice")
     next_issue_at: datetime | None

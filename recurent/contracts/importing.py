@@ -37,7 +37,7 @@ CLIENT_FIELDS = {"kind", "name", "tax_id", "trade_register", "street", "city", "
 COMPANY_FIELDS = {"legal_name", "cui", "trade_register", "street", "city", "county", "country", "postal_code",
                   "iban", "bank", "vat_payer", "vat_on_collection", "share_capital", "email", "phone"}  # fmt: skip
 CONTRACT_BILLING = {"cycle", "every_days", "in_arrears", "payment_term_days", "currency", "invoice_currency",
-                    "auto_email", "email_template_code"}  # fmt: skip
+                    "auto_email", "email_template_code", "proforma_first", "proforma_valid_days"}  # fmt: skip
 
 
 @dataclass

@@ -69,6 +69,7 @@ from .models import (
     StatementImport,
     StatementLine,
 )
+from .proformas import ProformaMatcher
 from .services import PaymentIn, _user, payment_record, payments_record_many
 from .statements import Entry, Parsed, StatementError, parse
 
@@ -86,6 +87,7 @@ class MatchRule:
     IBAN_SUM = "iban_sum"
     IBAN_CREDIT = "iban_credit"
     BY_HAND = "by_hand"
+    PROFORMA = "proforma"  # payments.proformas.ProformaMatcher
 
     # English in the stored note (like every match note); translated where shown (the report).
     LABELS = {
@@ -98,6 +100,7 @@ class MatchRule:
         IBAN_SUM: gettext_noop("payer IBAN and several invoices adding up exactly"),
         IBAN_CREDIT: gettext_noop("payer IBAN, more than the client owes (the rest is credit)"),
         BY_HAND: gettext_noop("matched by hand"),
+        PROFORMA: gettext_noop("proforma number in the payment details (its invoice is issued)"),
     }
 
 
@@ -486,6 +489,8 @@ def _run(imp: StatementImport, content: bytes, as_of: datetime) -> None:
     matcher = Matcher.for_company(
         company, as_of, {e.end_to_end_id for e in entries if e.end_to_end_id}
     )
+    # A line naming an open proforma pays it (and may issue its invoice), before any rule.
+    proformas = ProformaMatcher.for_company(company.pk)
     rules: dict[str, int] = defaultdict(int)
     suggested = credit = 0
     new_lines: list[StatementLine] = []
@@ -502,7 +507,8 @@ def _run(imp: StatementImport, content: bytes, as_of: datetime) -> None:
     for line in saved_first:
         line.save()
     for line in new_lines:
-        _match(line, matcher, user)
+        if not proformas.match(line):
+            _match(line, matcher, user)
         imp.lines_new += 1
         if line.match_rule:
             rules[line.match_rule] += 1
@@ -518,6 +524,7 @@ def _run(imp: StatementImport, content: bytes, as_of: datetime) -> None:
         line.save(update_fields=["status", "match_note", "match_rule", "suggested_invoice"])
     StatementLine.objects.bulk_create([li for li in new_lines if li.pk is None], batch_size=500)
     payments_record_many(company=company, payments=matcher.pending, as_of=as_of, user=user)
+    proformas.record(as_of=as_of, user=user)
     imp.report = {"rules": dict(rules), "suggested": suggested, "credit": credit}
 
 

@@ -15,6 +15,8 @@ whose total is not yet covered) produces no invoice: its payments wait as credit
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,7 +30,7 @@ from recurent.invoices.models import Invoice, InvoiceDraft
 from recurent.invoices.proforma import proforma_convert
 
 from . import selectors
-from .models import Payment, PaymentMethod, PaymentSource, StatementLine
+from .models import LineStatus, Payment, PaymentMethod, PaymentSource, StatementLine
 from .services import payment_allocate, payment_record
 
 
@@ -110,3 +112,69 @@ def proforma_paid(draft: InvoiceDraft) -> Decimal:
     ):
         total += amount
     return total
+
+
+# ---- bank statements: a payment naming an open proforma's number ---------------------------
+
+PROFORMA_RULE = "proforma"
+
+
+@dataclass
+class ProformaMatcher:
+    """The open proformas of one company, read once per statement file: a line whose details
+    name one of them ("PF-000012", "PF 12") in its currency pays that proforma. The payments are
+    recorded after the file's other payments (``record``), each through
+    ``proforma_payment_record``, so a proforma covered by the file becomes an invoice."""
+
+    number_re: re.Pattern[str] | None
+    by_ref: dict[tuple[str, int], tuple[int, int, str]]  # (code, number) -> (pk, client, ccy)
+    pending: list[tuple[StatementLine, int]] = field(default_factory=list)
+
+    @classmethod
+    def for_company(cls, company_id: int) -> ProformaMatcher:
+        from recurent.invoices.proforma_period import open_proformas
+
+        rows = open_proformas(InvoiceDraft.objects.filter(company_id=company_id)).values_list(
+            "pk", "client_id", "currency", "proforma_series__code", "proforma_number"
+        )
+        by_ref: dict[tuple[str, int], tuple[int, int, str]] = {}
+        for pk, client_id, currency, code, number in rows:
+            digits = number[len(code) :].lstrip("-")
+            if code and digits.isdigit():
+                by_ref[(code.upper(), int(digits))] = (pk, client_id, currency)
+        codes = sorted({c for c, _ in by_ref}, key=len, reverse=True)
+        rx = None
+        if codes:
+            alt = "|".join(re.escape(c) for c in codes)
+            # As the invoice numbers are read (bank.Matcher): the code, then the number.
+            rx = re.compile(rf"(?<![A-Z0-9])({alt})\s*[-/#.:]?\s*(\d{{1,9}})(?![\d])", re.I)
+        return cls(rx, by_ref)
+
+    def match(self, line: StatementLine) -> bool:
+        """True when ``line`` names exactly one open proforma in its currency (then it is
+        set aside for ``record``)."""
+        if self.number_re is None or not line.credit or line.reversal:
+            return False
+        found = set()
+        for mt in self.number_re.finditer(line.remittance or ""):
+            hit = self.by_ref.get((mt.group(1).upper(), int(mt.group(2))))
+            if hit is not None and hit[2] == line.currency:
+                found.add((mt.group(1).upper(), int(mt.group(2)), hit[0]))
+        if len(found) != 1:
+            return False
+        code, number, pk = found.pop()
+        self.pending.append((line, pk))
+        line.status = LineStatus.MATCHED
+        line.match_rule = PROFORMA_RULE
+        line.match_note = f"proforma {code}-{number} named in the payment details"[:300]
+        return True
+
+    def record(self, *, as_of: datetime, user: AbstractBaseUser | None) -> int:
+        """The set-aside lines as payments of their proformas (the lines are saved by now)."""
+        for line, pk in self.pending:
+            proforma_payment_record(
+                proforma=pk, date=line.booking_date, amount=line.amount, as_of=as_of, user=user,
+                reference=(line.remittance or line.bank_reference)[:200],
+                source=PaymentSource.STATEMENT, statement_line=line,
+            )  # fmt: skip
+        return len(self.pending)

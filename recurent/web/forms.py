@@ -267,6 +267,7 @@ class ContractForm(forms.ModelForm):
             "client", "number", "signed_on", "first_issue_at", "ends_at",
             "series", "issuer", "cycle", "every_days", "in_arrears", "payment_term_days",
             "currency", "invoice_currency", "auto_email", "email_template_code",
+            "proforma_first", "proforma_valid_days",
         ]  # fmt: skip
         widgets = {"signed_on": DateInput()}
 
@@ -274,6 +275,7 @@ class ContractForm(forms.ModelForm):
     BILLING = (
         "series", "issuer", "cycle", "every_days", "in_arrears", "payment_term_days",
         "currency", "invoice_currency", "auto_email", "email_template_code",
+        "proforma_first", "proforma_valid_days",
     )  # fmt: skip
 
     def __init__(self, *a: Any, company: Company, **kw: Any) -> None:

@@ -217,3 +217,23 @@ def test_two_payments_at_once_issue_one_invoice():
     assert Payment.objects.filter(proforma=d).count() == 2
     second = Payment.objects.filter(proforma=d).order_by("pk").last()
     assert second is not None and second.allocations.count() == 0  # the client's credit
+
+
+def test_a_statement_line_naming_the_proforma_pays_it_and_issues_the_invoice(world):
+    from recurent.payments.bank import statement_import
+    from tests.payments.helpers import camt_file
+
+    _proforma_contract(world)
+    _proforma_contract(world)  # PF-000002, not named: stays open
+    issue_due(as_of=RUN_AT)
+    lines = [("121.00", "Client SRL", "", "Plata proforma PF-000001", "B1"),
+             ("50.00", "Altcineva SRL", "", "avans PF 2", "B2")]  # fmt: skip
+    imp = statement_import(company=world.company, filename="s.xml", content=camt_file(lines),
+                           as_of=local(2026, 2, 6, 9), user=world.user)  # fmt: skip
+    first, second = InvoiceDraft.objects.order_by("proforma_number")
+    assert first.invoice is not None and first.invoice.balance.outstanding == Decimal("0.00")
+    assert second.invoice_id is None  # 50 of 121: no invoice yet
+    assert imp.matched == 2 and imp.report["rules"] == {"proforma": 2}
+    p = Payment.objects.get(proforma=first)
+    assert p.source == "statement" and p.statement_line is not None
+    assert p.statement_line.status == "matched"

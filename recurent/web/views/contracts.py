@@ -372,6 +372,10 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "lines": [li for li in lines if li.until_index is None],
         "upcoming": upcoming,
         "invoices": paginate(request, invoices, 12),
+        # Billed by proforma first: its proformas, open, invoiced or expired (newest first).
+        "proformas": contract.proformas.exclude(proforma_number="")
+        .select_related("invoice")
+        .order_by("-period_index")[:24],
         "changes": contract.changes.select_related("user")[:100],
         "charges": ContractCharge.objects.filter(contract=contract, invoice__isnull=True)
         .select_related("created_by")

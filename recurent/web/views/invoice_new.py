@@ -218,19 +218,61 @@ def invoice_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, "web/invoices/new.html", ctx, status=400 if errors else 200)
 
 
+class ProformaPaymentForm(forms.Form):
+    """A payment received against a proforma: when the proforma's payments cover it, the
+    invoice is issued and paid (payments.proformas)."""
+
+    date = forms.DateField(
+        label=gettext_lazy("date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    amount = forms.DecimalField(label=gettext_lazy("amount"), max_digits=16, decimal_places=2)
+    reference = forms.CharField(label=gettext_lazy("reference"), max_length=200, required=False)
+
+
+def _proforma_pay(request: HttpRequest, draft: InvoiceDraft, form: ProformaPaymentForm) -> Any:
+    from recurent.payments.proformas import proforma_payment_record
+
+    c = form.cleaned_data
+    proforma_payment_record(
+        proforma=draft, date=c["date"], amount=c["amount"], reference=c["reference"],
+        as_of=clock.now(), user=request.user,  # type: ignore[arg-type]
+    )  # fmt: skip
+    draft.refresh_from_db()
+    if draft.invoice is not None:
+        messages.success(
+            request, _("Invoice %(number)s issued.") % {"number": draft.invoice.full_number}
+        )
+        return redirect("web:invoice", pk=draft.invoice.pk)
+    messages.success(request, _("Payment recorded; the proforma is not fully paid yet."))
+    return redirect("web:invoice-draft", pk=draft.pk)
+
+
 def _proforma_page(request: HttpRequest, draft: InvoiceDraft) -> HttpResponse:
-    """A draft sent as a proforma: frozen; its PDF, and the button that issues the invoice."""
+    """A draft sent as a proforma: frozen; its PDF, the button that issues the invoice, and
+    the payment that issues it when it covers the proforma."""
+    from recurent.payments.proformas import proforma_paid
+
     errors: list[str] = []
+    today = clock.now().astimezone(BUCHAREST).date()
+    pay_form = ProformaPaymentForm(initial={"date": today, "amount": draft.proforma_total})
     if request.method == "POST":
         try:
-            inv = proforma_convert(draft=draft, as_of=clock.now(), user=request.user)
+            if request.POST.get("action") == "pay":
+                pay_form = ProformaPaymentForm(request.POST)
+                if pay_form.is_valid():
+                    return _proforma_pay(request, draft, pay_form)  # type: ignore[no-any-return]
+            else:
+                inv = proforma_convert(draft=draft, as_of=clock.now(), user=request.user)
+                messages.success(
+                    request, _("Invoice %(number)s issued.") % {"number": inv.full_number}
+                )
+                return redirect("web:invoice", pk=inv.pk)
         except ValidationError as e:
             errors.append(error_text(e))
-        else:
-            messages.success(request, _("Invoice %(number)s issued.") % {"number": inv.full_number})
-            return redirect("web:invoice", pk=inv.pk)
-    ctx = {"draft": draft, "lines": list(draft.lines.all()), "errors": errors}
-    return render(request, "web/invoices/proforma.html", ctx, status=400 if errors else 200)
+    ctx = {"draft": draft, "lines": list(draft.lines.all()), "errors": errors,
+           "pay_form": pay_form, "paid": proforma_paid(draft)}  # fmt: skip
+    bad = errors or pay_form.errors
+    return render(request, "web/invoices/proforma.html", ctx, status=400 if bad else 200)
 
 
 @company_required("viewer")
