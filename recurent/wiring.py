@@ -5,7 +5,8 @@ INSTALLED_APPS: every app is loaded by then). Apps do not register anything in t
 ``AppConfig.ready()`` any more: the lists below are the order things run in, and it matters.
 
 TO ADD ONE (other developers: this is the documented way): import your function inside
-``wire()`` and add ONE line to the right list, with the reason if its place matters.
+``wire()`` (a worker task: inside ``_worker_tasks()``) and add ONE line to the right list, with
+the reason if its place matters.
 - an AFTER_ISSUE hook: ``fn(invoices)``, called inside the issuing transaction (invoices and
   credit notes); it only writes rows (outbox, queue, intents); never calls out;
 - a domain-event listener: ``fn(company_id, event_type, payload)`` in the emitter's transaction;
@@ -39,48 +40,23 @@ def _ordered(listed: list[Any], registered: list[Any]) -> list[Any]:
     return [*listed, *(x for x in registered if x not in listed)]
 
 
-def wire() -> None:
+def _worker_tasks() -> list[tuple[str, tasks.Task]]:
+    """The worker's tasks, in the order each pass runs them (the reasons beside each)."""
     from recurent.accounting.tasks import month_close_notify
     from recurent.api import webhooks
     from recurent.api.idempotency import idempotency_purge
     from recurent.contracts import indexation
-    from recurent.documents import pdf
-    from recurent.documents.proforma import render as proforma_render
-    from recurent.documents.services import RENDER_FIRST, render_pending
-    from recurent.documents.snapshot import CORRECTIONS
-    from recurent.efactura.correction import latest_corrections
+    from recurent.documents.services import render_pending
     from recurent.efactura.deadline import deadline_tick
-    from recurent.efactura.services import efactura_tick, on_invoices_issued
+    from recurent.efactura.services import efactura_tick
     from recurent.efactura.supplier import supplier_tick
-    from recurent.gateways.selectors import pay_link_for, pdf_pay_link
-    from recurent.gateways.services import charges_after_issue, charges_run, expiring_cards_notify
+    from recurent.gateways.services import charges_run, expiring_cards_notify
     from recurent.invoices import proforma_period
-    from recurent.mail import templating
-    from recurent.mail.selectors import invoices_awaiting_documents
     from recurent.mail.sender import send_pending
-    from recurent.mail.services import (
-        client_language,
-        notice_queue,
-        outbox_after_issue,
-        reminders_queue,
-    )
-    from recurent.payments.balances import on_issued
+    from recurent.mail.services import reminders_queue
     from recurent.payments.bank import statements_task
 
-    # Inside the issuing transaction, after the invoice rows are written. Each only writes rows
-    # of its own, so an invoice and everything it sets going exist together or not at all.
-    after_issue: list[Callable[[list[Any]], None]] = [
-        on_invoices_issued,  # e-Factura: queue the upload (companies with auto-upload)
-        outbox_after_issue,  # mail: one outbox message per invoice whose contract emails it
-        on_issued,  # payments: the stored balance of each invoice and of what it credits;
-        # hooks that read balances (online-payment charges) go after this line
-        charges_after_issue,  # gateways: an automatic-charge intent per invoice with a saved card
-        webhooks.after_issue,  # API: invoice.issued deliveries, one batch at a time
-    ]
-    listeners: list[events.Listener] = [
-        webhooks.on_event,  # API: a delivery row per event, in the transaction of the change
-    ]
-    worker_tasks: list[tuple[str, tasks.Task]] = [
+    return [
         # Webhooks need no document: delivered before rendering, which can take a whole pass
         # when many invoices are issued at once (issue 14).
         ("webhooks", webhooks.webhooks_deliver),
@@ -106,6 +82,39 @@ def wire() -> None:
         ("api_idempotency_purge", idempotency_purge),
         ("proformas-expire", proforma_period.proformas_expire),  # independent: unpaid, past N days
     ]
+
+
+def wire() -> None:
+    from recurent.api import webhooks
+    from recurent.contracts import indexation
+    from recurent.documents import pdf
+    from recurent.documents.proforma import render as proforma_render
+    from recurent.documents.services import RENDER_FIRST
+    from recurent.documents.snapshot import CORRECTIONS
+    from recurent.efactura.correction import latest_corrections
+    from recurent.efactura.services import on_invoices_issued
+    from recurent.gateways.selectors import pay_link_for, pdf_pay_link
+    from recurent.gateways.services import charges_after_issue
+    from recurent.invoices import proforma_period
+    from recurent.mail import templating
+    from recurent.mail.selectors import invoices_awaiting_documents
+    from recurent.mail.services import client_language, notice_queue, outbox_after_issue
+    from recurent.payments.balances import on_issued
+
+    # Inside the issuing transaction, after the invoice rows are written. Each only writes rows
+    # of its own, so an invoice and everything it sets going exist together or not at all.
+    after_issue: list[Callable[[list[Any]], None]] = [
+        on_invoices_issued,  # e-Factura: queue the upload (companies with auto-upload)
+        outbox_after_issue,  # mail: one outbox message per invoice whose contract emails it
+        on_issued,  # payments: the stored balance of each invoice and of what it credits;
+        # hooks that read balances (online-payment charges) go after this line
+        charges_after_issue,  # gateways: an automatic-charge intent per invoice with a saved card
+        webhooks.after_issue,  # API: invoice.issued deliveries, one batch at a time
+    ]
+    listeners: list[events.Listener] = [
+        webhooks.on_event,  # API: a delivery row per event, in the transaction of the change
+    ]
+    worker_tasks = _worker_tasks()
 
     # What a document snapshot applies over the issued invoice: e-Factura's corrections of an
     # invoice ANAF rejected (buyer, delivery data, notes), so PDF and XML show them.
