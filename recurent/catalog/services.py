@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,17 +14,20 @@ from recurent.companies.models import Company
 from .models import Product
 
 
-def _visible_names(product: Product) -> None:
+def product_validate(product: Product, *, exclude: Collection[str] = ()) -> None:
+    """Every rule a product meets, as product_create/product_update check it. ``exclude``:
+    fields the caller vouches for (the import: ``company``, and with it the code being once in
+    the company, which it checks for the whole file at once)."""
     errors = invisible_name_errors({"name": product.name, "unit_name": product.unit_name})
     if errors:
         raise ValidationError(errors)
+    product.full_clean(exclude=exclude or None)
 
 
 @transaction.atomic
 def product_create(*, company: Company, **fields: Any) -> Product:
     product = Product(company=company, **fields)
-    _visible_names(product)
-    product.full_clean()
+    product_validate(product)
     product.save()
     return product
 
@@ -32,7 +36,6 @@ def product_create(*, company: Company, **fields: Any) -> Product:
 def product_update(*, product: Product, **fields: Any) -> Product:
     for k, v in fields.items():
         setattr(product, k, v)
-    _visible_names(product)
-    product.full_clean()
+    product_validate(product)
     product.save()
     return product

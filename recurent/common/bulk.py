@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from enum import Enum
 from typing import Any
 
 from django.db import connection, connections
@@ -92,6 +93,34 @@ def insert_dicts(
     insert_rows(
         model, columns, adapt_rows(model, columns, values), ignore_conflicts=ignore_conflicts
     )
+
+
+def insert_objects(model: Any, objs: Sequence[Any], *, returning_ids: bool = False) -> None:
+    """Unsaved model instances (built and validated in Python) inserted in chunks: every column
+    but an auto id read from the instance, ``auto_now``/``auto_now_add`` ones set to the present
+    instant as ``save()`` would. ``returning_ids``: each instance gets its new id."""
+    if not objs:
+        return
+    base = defaults(model)
+    stamped = [
+        f.attname
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    columns = list(base)
+    rows = []
+    for o in objs:
+        o._prepare_related_fields_for_save(operation_name="insert_objects")  # FK ids, as save()
+        for a in stamped:
+            setattr(o, a, base[a])
+        # A choice enum travels as its value (psycopg would send an Enum's name).
+        rows.append(
+            [v.value if isinstance(v, Enum) else v for v in (getattr(o, a) for a in columns)]
+        )
+    ids = insert_rows(model, columns, adapt_rows(model, columns, rows), returning_ids=returning_ids)
+    for o, pk in zip(objs, ids, strict=False):
+        o.pk = pk
+        o._state.adding, o._state.db = False, connection.alias
 
 
 def chunks(n: int, most: int) -> list[tuple[int, int]]:

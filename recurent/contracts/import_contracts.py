@@ -1,0 +1,306 @@
+"""The contracts of an import file (recurent.contracts.importing): each checked in memory by
+contract_create's own rules, then written in bulk, a chunk at a time.
+
+Why not contract_create per record: its two queries and four inserts a contract, each in a
+savepoint, made 100,000 records a matter of many minutes (docs/benchmarks/import.md). Here the
+queries are per file: the company's members and default series are read once, the rows of a
+chunk go in as one INSERT per table (recurent.common.bulk), and the audit rows and
+``contract.created`` events of a chunk as one insert and one ``events.emit_many``.
+What a contract is made of stays in contracts.services (_validate, _check_lines,
+_refresh_cursor): tests/core/test_import_bulk.py compares an imported contract with one made by
+contract_create, so a field added there and not here fails that test.
+
+A new optional contract field of the format: add its name to CONTRACT_BILLING (it is passed to
+Contract(...) as contract_create's ``**billing`` is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import DataError, IntegrityError, transaction
+from django.utils.translation import gettext_lazy
+
+from recurent.catalog.models import Product
+from recurent.clients.models import Client
+from recurent.common import bulk, events
+from recurent.common.errors import field_error, messages_of
+from recurent.companies.models import Company, InvoiceSeries, Membership, Role
+from recurent.companies.services import membership_grant
+from recurent.engine import money
+from recurent.engine.cycles import Cycle, ScheduleError
+
+from .import_values import date_of, decimal_of, instant_of, tax_key, unknown
+from .models import Contract, ContractChange, ContractLine, ContractStatus
+from .services import EVENT_OF_ACTION, LineSpec, _check_lines, _refresh_cursor, _validate
+
+CONTRACT_BILLING = {"cycle", "every_days", "in_arrears", "payment_term_days", "currency", "invoice_currency",
+                    "auto_email", "email_template_code"}  # fmt: skip
+CONTRACT_FIELDS = CONTRACT_BILLING | {"number", "client", "signed_on", "first_issue_at", "ends_at", "series",
+                                      "issuer", "lines", "status"}  # fmt: skip
+# Records built before their rows are written: the memory a chunk holds, and a few statements.
+CHUNK = 2000
+
+
+@dataclass
+class Refs:
+    """What the contracts of a file point at, all read or made before them."""
+
+    company: Company
+    clients: dict[str, Client]  # by ref, CUI/CNP as written, and CUI/CNP digits
+    series: dict[str, InvoiceSeries]  # by code
+    products: dict[str, Product]  # by code
+    users: dict[str, Any]  # username -> user, for every issuer the file names
+    default_issuer: Any
+    grant_issuers: bool  # no --user: each issuer becomes an admin of the company (as before)
+    now: datetime
+    members: set[int] = field(default_factory=set)
+    default_series: InvoiceSeries | None = None
+    numbers_taken: set[str] = field(default_factory=set)
+
+
+def _where(where: str, fld: str) -> str:
+    return where if fld == "__all__" else (fld if fld.startswith(where) else f"{where}.{fld}")
+
+
+def _parse_lines(where: str, k: dict, refs: Refs, found: list[tuple[str, str]]) -> list[LineSpec]:
+    lines = []
+    for j, li in enumerate(k.get("lines") or []):
+        lw = f"{where}.lines[{j}]"
+        if not isinstance(li, dict):
+            found.append((lw, "an object"))
+            continue
+        prod = refs.products.get(str(li.get("product", "")))
+        if prod is None:
+            found.append((f"{lw}.product", f"unknown product {li.get('product')!r}"))
+        try:
+            q = decimal_of(li.get("quantity", "1"), f"{lw}.quantity")
+            up = (
+                None
+                if li.get("unit_price") is None
+                else decimal_of(li["unit_price"], f"{lw}.unit_price")
+            )
+        except ValidationError as e:
+            found.extend(messages_of(e))
+            continue
+        if q <= 0:
+            found.append((f"{lw}.quantity", "must be greater than zero"))
+        if up is not None and up < 0:
+            found.append((f"{lw}.unit_price", "cannot be negative"))
+        if prod is not None:
+            lines.append(
+                LineSpec(
+                    product=prod,
+                    quantity=q,
+                    unit_price=up,
+                    description=str(li.get("description", "")),
+                )
+            )
+    return lines
+
+
+def _parse(where: str, k: dict, refs: Refs, found: list[tuple[str, str]]) -> dict[str, Any]:
+    """The record's values as contract_create takes them; what is wrong goes to ``found``."""
+    cref = str(k.get("client", ""))
+    client = refs.clients.get(cref) or refs.clients.get(tax_key(cref))
+    if client is None:
+        found.append(
+            (f"{where}.client", f"unknown or invalid client {cref!r} (use its ref or CUI/CNP)")
+        )
+    code = str(k.get("series") or "")
+    series = refs.series.get(code.upper()) if code else None
+    if code and series is None:
+        found.append((f"{where}.series", f"unknown series {code!r}"))
+    issuer = refs.default_issuer
+    if k.get("issuer"):
+        issuer = refs.users.get(str(k["issuer"]))
+        if issuer is None:
+            found.append((f"{where}.issuer", f"unknown user {k['issuer']!r}"))
+    elif issuer is None:
+        found.append((f"{where}.issuer", "no issuing user: name one or create a superuser"))
+    lines = _parse_lines(where, k, refs, found)
+    status = k.get("status", "active")
+    if status not in ("active", "draft"):
+        found.append((f"{where}.status", "active or draft"))
+    values: dict[str, Any] = {}
+    try:
+        values["first_issue_at"] = instant_of(k.get("first_issue_at"), f"{where}.first_issue_at")
+        values["ends_at"] = (
+            instant_of(k["ends_at"], f"{where}.ends_at") if k.get("ends_at") else None
+        )
+        values["signed_on"] = date_of(k.get("signed_on"), f"{where}.signed_on")
+    except ValidationError as e:
+        found.extend(messages_of(e))
+    try:
+        Cycle.parse(str(k.get("cycle", "monthly")), k.get("every_days"))
+    except ScheduleError as e:
+        found.append((f"{where}.{e.field}", e.message))
+    return values | {
+        "client": client, "number": str(k.get("number", "")), "series": series, "issuer": issuer,
+        "lines": lines, "activate": status == "active",
+        **{b: k[b] for b in CONTRACT_BILLING if b in k},
+    }  # fmt: skip
+
+
+def _no_query_constraints(exclude: Any = None) -> None:
+    """Contract's one check constraint (ends after the first invoice) is _validate's
+    end_before_first in Python; Django would ask the database, once a contract."""
+
+
+def contract_build(
+    refs: Refs, *, lines: Sequence[LineSpec], activate: bool, series: InvoiceSeries | None,
+    issuer: Any, **values: Any,
+) -> Contract:  # fmt: skip
+    """contract_create up to its writes, without a query: the membership of the issuer is read
+    from ``refs.members`` (read once) instead of once a contract."""
+    contract = Contract(
+        company=refs.company, series=series or refs.default_series, issuer=issuer, **values
+    )
+    if contract.series_id is None:
+        raise field_error(
+            "series",
+            gettext_lazy("the company has no invoice series; create one first"),
+            "no_series",
+        )
+    member = issuer.pk in refs.members
+    contract.issuer_id = None  # type: ignore[assignment]  # else _validate asks the database
+    contract.validate_constraints = _no_query_constraints  # type: ignore[method-assign]
+    try:
+        schedule = _validate(contract)
+    except ValidationError as e:
+        if not member:
+            e.error_dict.setdefault("issuer", []).insert(0, _not_a_member())
+        raise
+    finally:
+        contract.issuer = issuer
+        del contract.validate_constraints
+    if not member:
+        raise ValidationError({"issuer": [_not_a_member()]})
+    _check_lines(contract, lines)
+    contract.status = ContractStatus.ACTIVE if activate else ContractStatus.DRAFT
+    _refresh_cursor(contract, schedule)
+    return contract
+
+
+def _not_a_member() -> ValidationError:
+    return ValidationError(
+        gettext_lazy("the issuing user has no access to this company"), code="not_a_member"
+    )
+
+
+def _line_rows(contract: Contract, lines: Sequence[LineSpec]) -> list[dict[str, Any]]:
+    """contracts.services._write_lines' rows (from the first period), as column values: a
+    model instance each would cost more than the insert."""
+    return [
+        {"contract_id": contract.pk, "product_id": s.product.pk, "position": i,
+         "quantity": money.to_decimal(s.quantity, "quantity"),
+         "unit_price": None if s.unit_price is None else money.to_decimal(s.unit_price, "unit_price"),
+         "description": s.description, "from_index": 0, "self_service": s.self_service,
+         "min_quantity": s.min_quantity, "max_quantity": s.max_quantity,
+         "quantity_step": s.quantity_step}
+        for i, s in enumerate(lines, start=1)
+    ]  # fmt: skip
+
+
+def write_contracts(refs: Refs, built: list[tuple[Contract, Sequence[LineSpec]]]) -> None:
+    """The rows contract_create writes, for a chunk at once: contracts, lines, audit, events."""
+    contracts = [c for c, _ in built]
+    bulk.insert_objects(Contract, contracts, returning_ids=True)
+    bulk.insert_dicts(ContractLine, [li for c, lines in built for li in _line_rows(c, lines)])
+    rows, announced = [], []
+    for c in contracts:
+        changes = {"status": c.status}
+        rows.append({"contract_id": c.pk, "user_id": None, "actor": "import", "at": refs.now,
+                     "action": "created", "changes": changes})  # fmt: skip
+        # As contracts.services._audit announces a created contract, in this transaction.
+        announced.append((c.company_id, EVENT_OF_ACTION["created"], {
+            "id": c.pk, "number": c.number, "client_id": c.client_id, "status": c.status,
+            "action": "created", "final_index": c.final_index, "changes": changes,
+            "actor": "import",
+        }))  # fmt: skip
+    bulk.insert_dicts(ContractChange, rows)
+    events.emit_many(announced)
+
+
+def _flush(refs: Refs, built: list, errors: list[tuple[str, str]], first: int, i: int) -> None:
+    """Write a chunk unless the import already failed (it will be rolled back anyway)."""
+    if built and not errors:
+        try:
+            with transaction.atomic():  # one savepoint a chunk: the checks go on after it
+                write_contracts(refs, built)
+        except (IntegrityError, DataError):
+            errors.append(
+                (f"contracts[{first}:{i + 1}]", "conflicts with an existing record (a duplicate?)")
+            )
+    built.clear()
+
+
+def import_contracts(records: list[Any], refs: Refs | None, errors: list[tuple[str, str]]) -> int:
+    """Check every contract record, write the good ones chunk by chunk; returns how many.
+    Without ``refs`` (no company) only the shape of each record is checked."""
+    number_seen: dict[str, str] = {}  # contract number -> where in the file
+    built: list[tuple[Contract, Sequence[LineSpec]]] = []
+    made, first = 0, 0
+    for i, k in enumerate(records):
+        where = f"contracts[{i}]"
+        if not isinstance(k, dict):
+            errors.append((where, "an object"))
+            continue
+        errors += unknown(where, k, CONTRACT_FIELDS)
+        if refs is None:
+            continue
+        number = str(k.get("number", ""))
+        if number in number_seen:
+            errors.append((f"{where}.number", f"{number!r} is already in {number_seen[number]}"))
+            continue
+        number_seen[number] = where
+        if number in refs.numbers_taken:
+            errors.append((f"{where}.number", f"the company has a contract {number!r} already"))
+            continue
+        found: list[tuple[str, str]] = []
+        values = _parse(where, k, refs, found)
+        if found:
+            errors.extend(found)
+            continue
+        issuer = values["issuer"]
+        if refs.grant_issuers and issuer.pk not in refs.members:
+            membership_grant(user=issuer, company=refs.company, role=Role.ADMIN)
+            refs.members.add(issuer.pk)
+        try:
+            built.append((contract_build(refs, **values), values["lines"]))
+            made += 1
+        except ValidationError as e:
+            errors.extend((_where(where, f), m) for f, m in messages_of(e))
+        except (ValueError, TypeError, KeyError) as e:
+            errors.append((where, getattr(e, "message", str(e))))
+        except (OverflowError, ArithmeticError):
+            errors.append((where, "a value is out of range for its field"))
+        if len(built) >= CHUNK:
+            _flush(refs, built, errors, first, i)
+            first = i + 1
+    if refs is not None:
+        _flush(refs, built, errors, first, len(records) - 1)
+    return made
+
+
+def contract_refs(company: Company, records: list[Any], **kwargs: Any) -> Refs:
+    """Everything the contracts of the file need from the database, in a few queries."""
+    from django.contrib.auth import get_user_model
+
+    names = sorted({str(k["issuer"]) for k in records if isinstance(k, dict) and k.get("issuer")})
+    users = {}
+    for start in range(0, len(names), 5000):  # under SQLite's limit on parameters
+        found = get_user_model().objects.filter(username__in=names[start : start + 5000])
+        users.update({u.username: u for u in found})
+    return Refs(
+        company=company,
+        users=users,
+        members=set(Membership.objects.filter(company=company).values_list("user_id", flat=True)),
+        default_series=InvoiceSeries.objects.filter(company=company, is_default=True).first(),
+        numbers_taken=set(company.contracts.values_list("number", flat=True)),
+        **kwargs,
+    )
