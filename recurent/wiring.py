@@ -55,11 +55,15 @@ def _worker_tasks() -> list[tuple[str, tasks.Task]]:
     from recurent.mail.sender import send_pending
     from recurent.mail.services import reminders_queue
     from recurent.payments.bank import statements_task
+    from recurent.payments.interest import interest_tick
 
     return [
         # Webhooks need no document: delivered before rendering, which can take a whole pass
         # when many invoices are issued at once (issue 14).
         ("webhooks", webhooks.webhooks_deliver),
+        # Late-payment interest invoices (on their day of the month) before documents and
+        # mail, so that each is rendered and emailed in the pass that issues it.
+        ("payments-interest", interest_tick),
         # Then documents: mail attaches the PDF and e-Factura uploads the XML they render, so
         # an invoice issued in this pass is sent in this pass, not the next one.
         ("documents", render_pending),
@@ -98,7 +102,13 @@ def wire() -> None:
     from recurent.invoices import proforma_period
     from recurent.mail import templating
     from recurent.mail.selectors import invoices_awaiting_documents
-    from recurent.mail.services import client_language, notice_queue, outbox_after_issue
+    from recurent.mail.services import (
+        client_language,
+        notice_queue,
+        outbox_after_issue,
+        outbox_resend,
+    )
+    from recurent.payments import interest as payments_interest
     from recurent.payments.balances import on_issued
 
     # Inside the issuing transaction, after the invoice rows are written. Each only writes rows
@@ -127,6 +137,8 @@ def wire() -> None:
     # sit below mail and cannot import it).
     indexation.NOTICE_QUEUE[:] = [notice_queue]
     indexation.CLIENT_LANGUAGE[:] = [client_language]
+    # An interest invoice's email, queued when it is issued (payments sits below mail).
+    payments_interest.EMAIL_QUEUE[:] = [outbox_resend]
 
     # Rendered before the other invoices: those whose email waits for its attachments.
     render_first = [invoices_awaiting_documents]

@@ -17,7 +17,7 @@ longer counts: its days can be invoiced again.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -31,8 +31,15 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from recurent.clients.models import Client, ClientKind
+from recurent.common import clock
 from recurent.common.errors import as_validation_error, field_error
-from recurent.companies.models import Company, InterestRuleChoice, InvoiceSeries
+from recurent.companies.models import (
+    Company,
+    InterestRuleChoice,
+    InvoiceSeries,
+    Membership,
+    Role,
+)
 from recurent.engine.cycles import BUCHAREST
 from recurent.engine.interest import (
     InterestError,
@@ -59,6 +66,9 @@ PAYMENT_TERM_DAYS = int(getattr(settings, "RECURENT_INTEREST_TERM_DAYS", 15))
 # a VAT-registered seller cannot (EN 16931 BR-O-02: no seller VAT id with category O), so its
 # lines go as E (not taxed) and the notes state the legal basis.
 VAT_CATEGORY = VatCategory.EXEMPT
+# Queues an issued interest invoice's email (filled by recurent/wiring.py with mail's
+# outbox_resend: mail builds on payments, so payments cannot import it).
+EMAIL_QUEUE: list[Callable[..., Any]] = []
 LEGAL_BASIS = _(
     "Late-payment interest is not part of the VAT taxable base (Codul fiscal art. 286 (4) b))."
 )
@@ -208,9 +218,11 @@ def interest_invoice(
     user: Any,
     client: Client | None = None,
     dry_run: bool = False,
+    email: bool = False,
 ) -> list[IssuedInterest]:
     """Issue the interest invoices due on ``as_of``'s day (Bucharest): one per client and
-    currency. ``dry_run`` computes them and issues nothing."""
+    currency. ``dry_run`` computes them and issues nothing; ``email`` queues each invoice's
+    email to the client with it (a client without an address gets none)."""
     if as_of.tzinfo is None:
         raise field_error("as_of", _("must be an aware instant"), "naive")
     day = as_of.astimezone(BUCHAREST).date()
@@ -220,7 +232,7 @@ def interest_invoice(
             out.append(IssuedInterest(group.client, group.currency, group.total, None,
                                       tuple(group.items)))  # fmt: skip
             continue
-        issued = _issue_for_client(company, group.client, group.currency, day, as_of, user)
+        issued = _issue_for_client(company, group.client, group.currency, day, as_of, user, email)
         if issued is not None:
             out.append(issued)
     return out
@@ -228,7 +240,13 @@ def interest_invoice(
 
 @transaction.atomic
 def _issue_for_client(
-    company: Company, client: Client, currency: str, day: date, as_of: datetime, user: Any
+    company: Company,
+    client: Client,
+    currency: str,
+    day: date,
+    as_of: datetime,
+    user: Any,
+    email: bool,
 ) -> IssuedInterest | None:
     # Locked, then computed again: a run at the same time waits here and then sees the
     # charges this one wrote, so it invoices none of the same days.
@@ -263,7 +281,38 @@ def _issue_for_client(
         )  # fmt: skip
         for item in group.items
     )
+    if email and EMAIL_QUEUE and any(client.emails or []):
+        EMAIL_QUEUE[0](invoice=invoice, as_of=invoice.issued_at)
     return IssuedInterest(client, currency, group.total, invoice, tuple(group.items))
+
+
+# ---- on a schedule (a worker task, recurent/wiring.py) ---------------------------------------
+
+# The day of the month the worker issues the interest invoices of every company that turned
+# them on (0: never; `recurent interest invoice` and the web button issue them on demand).
+SCHEDULE_DAY = int(getattr(settings, "RECURENT_INTEREST_DAY", 1))
+
+
+def interest_tick(*, limit: int) -> int:
+    """Worker task: on ``SCHEDULE_DAY``, each company's interest invoices, emailed. Safe to run
+    in every pass of the day: a second pass finds the days already invoiced."""
+    now = clock.now()
+    if now.astimezone(BUCHAREST).day != SCHEDULE_DAY:
+        return 0
+    done = 0
+    for company in Company.objects.filter(interest_enabled=True).order_by("pk"):
+        admin = (
+            Membership.objects.filter(company=company, role=Role.ADMIN, user__is_active=True)
+            .order_by("pk")
+            .first()
+        )
+        if admin is None:
+            continue
+        issued = interest_invoice(company=company, as_of=now, user=admin.user, email=True)
+        done += len(issued)
+        if done >= limit:
+            break
+    return done
 
 
 # ---- the calculation statement -------------------------------------------------------------

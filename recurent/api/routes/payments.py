@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
-from ninja import Query, Router, Status
+from ninja import Query, Router, Schema, Status
 
 from recurent.clients.models import Client
 from recurent.common import clock
@@ -119,3 +120,71 @@ def reverse_payment(request: HttpRequest, payment_id: Id, body: ReverseIn) -> di
     p = _get(request, payment_id)
     payment_reverse(payment=p, reason=body.reason, as_of=clock.now(), user=caller_of(request).user)
     return payment_out(_get(request, payment_id))
+
+
+# ---- late-payment interest (recurent.payments.interest; docs/interest.md) -------------------
+
+
+class InterestIn(Schema):
+    client_id: int | None = None  # one client; all of the company's when omitted
+    dry_run: bool = False  # compute only, issue nothing
+    email: bool = False  # queue each invoice's email to its client
+
+
+class InterestItemOut(Schema):
+    invoice_id: int  # the late invoice
+    number: str
+    since: date  # first day late invoiced
+    until: date  # last day late invoiced
+    amount: Decimal
+    capped: bool  # cut at the invoice's amount
+    statement: dict[str, Any]  # rule and segments: from, to, days, base, rate, unit, amount
+
+
+class InterestOut(Schema):
+    client_id: int
+    currency: str
+    total: Decimal
+    invoice_id: int | None  # the interest invoice; null on a dry run
+    number: str | None
+    items: list[InterestItemOut]
+
+
+@router.post(
+    "/interest-invoices",
+    response=list[InterestOut],
+    summary="Issue the late-payment interest invoices due today: one per client and currency",
+)
+def issue_interest(request: HttpRequest, body: InterestIn) -> list[dict[str, Any]]:
+    from recurent.payments.interest import interest_invoice, statement_json
+
+    caller = caller_of(request)
+    client = None
+    if body.client_id is not None:
+        client = Client.objects.filter(company_id=caller.company_id, pk=body.client_id).first()
+        if client is None:
+            raise field_error("client_id", gettext_lazy("unknown client"), "unknown_client")
+    done = interest_invoice(company=caller.company, as_of=clock.now(), user=caller.user,
+                            client=client, dry_run=body.dry_run, email=body.email)  # fmt: skip
+    return [
+        {
+            "client_id": d.client.pk,
+            "currency": d.currency,
+            "total": d.total,
+            "invoice_id": d.invoice.pk if d.invoice else None,
+            "number": d.invoice.full_number if d.invoice else None,
+            "items": [
+                {
+                    "invoice_id": i.invoice.pk,
+                    "number": i.invoice.full_number,
+                    "since": i.since,
+                    "until": i.until,
+                    "amount": i.result.total,
+                    "capped": i.result.capped,
+                    "statement": statement_json(i),
+                }
+                for i in d.items
+            ],
+        }  # fmt: skip
+        for d in done
+    ]
