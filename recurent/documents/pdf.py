@@ -285,7 +285,13 @@ def payload(d: DocData, style: Style) -> dict[str, Any]:
                             else []
                         ),
                         # Line allowances (discounts): the net beside is already after them.
-                        *(f"Reducere ({r}): −{money(a)}" for a, r in li.allowances),
+                        # On a credit note they come back negated: the reversal adds them back.
+                        *(
+                            f"Reducere ({r}): −{money(a)}"
+                            if a > 0
+                            else f"Reducere stornată ({r}): +{money(-a)}"
+                            for a, r in li.allowances
+                        ),
                     ]
                 ),
                 "unit": li.unit_name or li.unit_code,

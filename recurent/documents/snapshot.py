@@ -215,6 +215,9 @@ def from_invoice(
                 unit_name=li.unit_name,
                 description=li.description,
                 product_code=li.product_code,
+                allowances=tuple(
+                    (Decimal(str(a["amount"])), str(a["reason"])) for a in li.allowances or ()
+                ),
             )
             for li in lines
         ),

@@ -105,6 +105,7 @@ class Allowance:
     amount: Decimal  # invoice currency, 2 decimals, > 0
     reason: str
     trial: bool
+    percent: Decimal | None = None  # the discount's percentage, None for a fixed amount
 
 
 def line_allowances(
@@ -144,5 +145,6 @@ def line_allowances(
             part = min(part, left[i])  # allocate follows the weights: never above a line's rest
             if part > 0:
                 left[i] -= part
-                out.append(Allowance(i + 1, part, d.reason, d.trial))
+                pct = d.value if d.kind is DiscountKind.PERCENT else None
+                out.append(Allowance(i + 1, part, d.reason, d.trial, pct))
     return tuple(out)

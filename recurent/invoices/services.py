@@ -36,10 +36,13 @@ from recurent.catalog.models import Product
 from recurent.clients.models import Client
 from recurent.common import bulk, clock
 from recurent.companies.models import Company, InvoiceSeries
+from recurent.contracts.discounts import ENGINE_COLS as _DISCOUNT_COLS
+from recurent.contracts.discounts import allowance_json, engine_discount, period_discounts
 from recurent.contracts.models import (
     ChargeKind,
     Contract,
     ContractCharge,
+    ContractDiscount,
     ContractLine,
     ContractStatus,
     HoldKind,
@@ -152,7 +155,7 @@ _CLIENT_COLS = ("kind", "name", "tax_id", "trade_register", "street", "city", "c
                 "postal_code", "emails", "iban", "bank", "language")  # fmt: skip
 _ClientRow = namedtuple("_ClientRow", _CLIENT_COLS)  # type: ignore[misc]
 _LINE_COLS = ("contract_id", "product_id", "description", "quantity", "unit_price",
-              "from_index", "until_index")  # fmt: skip
+              "from_index", "until_index", "position")  # fmt: skip
 # A pending one-off charge or credit (contracts.models.ContractCharge says how it is applied once).
 _CHARGE_COLS = ("contract_id", "pk", "kind", "description", "quantity", "unit_code", "unit_price",
                 "vat_category", "vat_rate")  # fmt: skip
@@ -183,6 +186,7 @@ class _Due:
     buyer_problems: list[str] | None = None
     lines: list[tuple[Any, ...]] = field(default_factory=list)  # _LINE_COLS[1:]
     charges: list[tuple[Any, ...]] = field(default_factory=list)  # _CHARGE_COLS[1:]
+    discounts: list[Any] = field(default_factory=list)  # engine.discounts.Discount, in order
     status: str = ContractStatus.ACTIVE
     next_issue_at: datetime | None = None
 
@@ -224,6 +228,9 @@ def _due_rows(qs: Any, limit: int) -> list[_Due]:
         pending = ContractCharge.objects.filter(contract_id__in=ids, invoice__isnull=True)
         for ch in pending.order_by("created_at", "pk").values_list(*_CHARGE_COLS):
             block[ch[0]].charges.append(ch[1:])
+        discounts = ContractDiscount.objects.filter(contract_id__in=ids)  # in the order they apply
+        for row in discounts.values_list("contract_id", *_DISCOUNT_COLS):
+            block[row[0]].discounts.append(engine_discount(row[1:]))
     return list(block.values())
 
 
@@ -316,15 +323,25 @@ class _Block:
         if d.currency != "RON":
             r = self.rates.rate(d.currency, issue_date)
             fx, fx_date = r.rate, r.date
-        # li: (product_id, description, quantity, unit_price, from_index, until_index)
+        # li: (product_id, description, quantity, unit_price, from_index, until_index, position)
         applying = tuple(
             li[:4] for li in d.lines if li[4] <= index and (li[5] is None or index < li[5])
         )
         # Pending one-off charges go on the contract's next invoice only (the period the cursor
         # is at); later periods of a catch-up or a preview are drafted without them.
         charges = tuple(ch[1:] for ch in d.charges) if index == d.next_index else ()
+        # Discounts and trials in force for this period, pointed at this invoice's lines.
+        discounts: tuple[Any, ...] = ()
+        start = issue_date
+        if d.discounts:
+            start = d.schedule().period(index).start
+            positions = [
+                li[6] for li in d.lines if li[4] <= index and (li[5] is None or index < li[5])
+            ]
+            discounts = period_discounts(d.discounts, index=index, period_start=start,
+                                         positions=positions)  # fmt: skip
         key = (applying, issue_date, d.payment_term_days, d.currency, d.invoice_currency,
-               fx, fx_date, company.vat_payer, charges)  # fmt: skip
+               fx, fx_date, company.vat_payer, charges, discounts)  # fmt: skip
         hit = self.drafts.get(key)
         if hit is None:
             draft = draft_invoice(
@@ -337,6 +354,9 @@ class _Block:
                 fx_date=fx_date,
                 seller_vat_payer=company.vat_payer,
                 charges=[_charge_terms(ch) for ch in charges],
+                discounts=discounts,
+                period_index=index,
+                period_start=start,
             )
             breakdown = vat_breakdown(draft.totals)
             hit = self.drafts[key] = _Priced(
@@ -383,7 +403,7 @@ def _json_adapter() -> Callable[[Any], Any]:
 
 # InvoiceLine columns in the order _line_rows gives them (invoice_id and credited_line_id aside).
 LINE_COLUMNS = ("position", "product_code", "name", "description", "unit_code", "unit_name",
-                "quantity", "unit_price", "vat_category", "vat_rate", "net")  # fmt: skip
+                "quantity", "unit_price", "vat_category", "vat_rate", "net", "allowances")  # fmt: skip
 
 
 def _line_rows(
@@ -393,7 +413,8 @@ def _line_rows(
     out = []
     for d in draft.lines:
         row = [d.position, d.product_code, d.name, d.description, d.unit_code, d.unit_name,
-               d.quantity, d.unit_price, d.vat_category.value, d.vat_rate, d.net]  # fmt: skip
+               d.quantity, d.unit_price, d.vat_category.value, d.vat_rate, d.net,
+               [allowance_json(a) for a in d.allowances]]  # fmt: skip
         for i, a in adapt:
             row[i] = a(row[i])
         out.append(tuple(row))

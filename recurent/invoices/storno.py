@@ -23,6 +23,7 @@ from recurent.common import events
 from recurent.common.errors import field_error
 from recurent.companies.models import InvoiceSeries
 from recurent.engine.cycles import BUCHAREST
+from recurent.engine.money import round_money
 from recurent.engine.vat import LineInput, VatCategory, compute_totals
 
 from .models import Invoice, InvoiceKind, InvoiceLine, InvoiceOrigin, InvoiceStatus
@@ -47,6 +48,38 @@ def _credited(invoice: Invoice, column: str) -> dict[int, Decimal]:
         .annotate(total=Sum(column))
     )
     return {r["credited_line_id"]: -(r["total"] or Decimal(0)) for r in rows}
+
+
+def _credited_allowances(invoice: Invoice) -> dict[int, list[Decimal]]:
+    """Per line of ``invoice``, how much of each of its allowances earlier credit notes gave
+    back (positive numbers, in the line's allowance order)."""
+    done: dict[int, list[Decimal]] = {}
+    rows = InvoiceLine.objects.filter(
+        credited_line__invoice=invoice, invoice__kind=InvoiceKind.CREDIT_NOTE
+    ).values_list("credited_line_id", "allowances")
+    for line_id, allowances in rows:
+        acc = done.setdefault(line_id, [])
+        for i, a in enumerate(allowances or ()):
+            acc.extend([Decimal(0)] * (i + 1 - len(acc)))
+            acc[i] -= Decimal(str(a["amount"]))
+    return done
+
+
+def _storno_allowances(
+    li: InvoiceLine, qty: Decimal, remaining: Decimal, done: list[Decimal]
+) -> list[dict[str, Any]]:
+    """The allowances a credit of ``qty`` of ``li`` gives back, negated: a share of each in
+    proportion to the quantity, rounded once; the last credit of the line gives back exactly
+    what is left, so crediting a line whole (at once or in parts) cancels its discounts to the
+    cent."""
+    out = []
+    for i, a in enumerate(li.allowances or ()):
+        amount = Decimal(str(a["amount"]))
+        left = amount - (done[i] if i < len(done) else Decimal(0))
+        part = left if qty >= remaining else min(round_money(amount * qty / li.quantity), left)
+        if part > 0:
+            out.append({**a, "amount": str(-part)})
+    return out
 
 
 def _credit_series(invoice: Invoice, series: InvoiceSeries | None) -> InvoiceSeries:
@@ -133,10 +166,18 @@ def invoice_storno(
                 raise field_error("lines", _("choose at least one line to credit"), "empty")
         wanted.sort(key=lambda w: w[0].position)
 
-        inputs = [
-            LineInput(-qty, li.unit_price, VatCategory(li.vat_category), li.vat_rate)
+        done_allowances = (
+            _credited_allowances(original) if any(li.allowances for li, _q in wanted) else {}
+        )
+        allowances = [
+            _storno_allowances(li, qty, remaining[li.pk], done_allowances.get(li.pk, []))
             for li, qty in wanted
         ]
+        inputs = [
+            LineInput(-qty, li.unit_price, VatCategory(li.vat_category), li.vat_rate,
+                      sum((Decimal(a["amount"]) for a in off), Decimal(0)))
+            for (li, qty), off in zip(wanted, allowances, strict=True)
+        ]  # fmt: skip
         fx = original.fx_rate if original.currency != "RON" else None
         totals = compute_totals(inputs, fx)
         for (li, _qty), net in zip(wanted, totals.line_nets, strict=True):
@@ -204,10 +245,11 @@ def invoice_storno(
                     vat_category=li.vat_category,
                     vat_rate=li.vat_rate,
                     net=net,
+                    allowances=off,
                     credited_line=li,
                 )
-                for pos, ((li, qty), net) in enumerate(
-                    zip(wanted, totals.line_nets, strict=True), start=1
+                for pos, ((li, qty), net, off) in enumerate(
+                    zip(wanted, totals.line_nets, allowances, strict=True), start=1
                 )
             ]
         )

@@ -1,0 +1,240 @@
+"""Discounts and trials on a contract's invoices (writes, the list, and the engine's view).
+
+How a discount is priced is the billing core's rule (engine.discounts); this module stores
+them (ContractDiscount) and gives the billing engine (invoices.services._Block.draft) the
+discounts of one period as engine values. Adding and removing lock the contract row first,
+as the engine's claim does, so a change waits for a block that holds the contract instead of
+changing what that block priced. An invoice already issued keeps its allowances: removing a
+discount changes only the invoices issued after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from recurent.common.errors import as_validation_error, field_error
+from recurent.engine import discounts as engine
+from recurent.engine import money
+
+from .models import Contract, ContractDiscount, ContractLine, ContractStatus, DiscountKind
+from .services import _audit, _lock
+
+# ContractDiscount.value: 12 digits before the point, 4 after.
+VALUE_MAX = Decimal("999999999999.9999")
+REASON_MAX = 100  # e-Factura's allowance reason (BT-139) as ubl prints it
+
+
+def _int_or_none(field: str, v: Any, errors: dict[str, list[ValidationError]]) -> int | None:
+    if v is None or v == "":
+        return None
+    try:
+        n = int(str(v).strip())
+    except (TypeError, ValueError):
+        errors.setdefault(field, []).append(
+            ValidationError(_("not a whole number: %(value)s"), code="invalid",
+                            params={"value": str(v)[:40]})
+        )  # fmt: skip
+        return None
+    if n < 0:
+        errors.setdefault(field, []).append(
+            ValidationError(_("cannot be negative"), code="negative")
+        )
+        return None
+    return n
+
+
+def _date_or_none(v: Any, errors: dict[str, list[ValidationError]]) -> date | None:
+    if v is None or v == "" or isinstance(v, date):
+        return v or None
+    try:
+        return date.fromisoformat(str(v).strip())
+    except ValueError:
+        errors.setdefault("until", []).append(
+            ValidationError(_("not a date (YYYY-MM-DD): %(value)s"), code="invalid",
+                            params={"value": str(v)[:40]})
+        )  # fmt: skip
+        return None
+
+
+def _clean(
+    contract: Contract, *, kind: Any, value: Any, reason: Any, line_position: Any,
+    from_index: Any, periods: Any, until: Any, trial: bool,
+) -> engine.Discount:  # fmt: skip
+    """The discount as the billing core takes it, or a ValidationError naming each field."""
+    errors: dict[str, list[ValidationError]] = {}
+    if kind not in DiscountKind.values:
+        errors["kind"] = [
+            ValidationError(_("choose a percentage or a fixed amount"), code="invalid_choice")
+        ]
+    v = Decimal(0)
+    try:
+        v = money.to_decimal(value, "value")
+        if abs(v) > VALUE_MAX:
+            errors["value"] = [ValidationError(_("at most 12 digits"), code="too_large")]
+    except money.MoneyError:
+        errors["value"] = [
+            ValidationError(_("not a number: %(value)s"), code="invalid",
+                            params={"value": str(value)[:40]})
+        ]  # fmt: skip
+    reason = str(reason or "").strip()
+    if len(reason) > REASON_MAX:
+        errors["reason"] = [
+            ValidationError(_("at most 100 characters (e-Factura allowance reason)"),
+                            code="max_length")
+        ]  # fmt: skip
+    line = _int_or_none("line_position", line_position, errors)
+    start = _int_or_none("from_index", from_index, errors)
+    count = _int_or_none("periods", periods, errors)
+    end = _date_or_none(until, errors)
+    if line is not None and not ContractLine.objects.filter(contract=contract, position=line):
+        errors.setdefault("line_position", []).append(
+            ValidationError(_("the contract has no line %(n)s"), code="unknown_line",
+                            params={"n": line})
+        )  # fmt: skip
+    if errors:
+        raise ValidationError(errors)
+    d = engine.Discount(
+        kind=engine.DiscountKind(kind),
+        value=v,
+        reason=reason,
+        line=line,
+        from_index=contract.next_index if start is None else start,
+        periods=count,
+        until=end,
+        trial=bool(trial),
+    )
+    try:
+        engine.check_discount(d)
+    except engine.DiscountError as e:
+        raise as_validation_error(e) from None
+    return d
+
+
+@transaction.atomic
+def discount_add(
+    *,
+    contract: Contract,
+    user: User | None,
+    as_of: datetime,
+    kind: str,
+    value: Any,
+    reason: str,
+    line_position: Any = None,
+    from_index: Any = None,
+    periods: Any = None,
+    until: Any = None,
+    trial: bool = False,
+    actor: str = "",
+) -> ContractDiscount:
+    """Add a discount or a trial. ``from_index`` None: from the contract's next invoice;
+    ``line_position`` None: on the whole contract; ``periods``/``until`` None: no such limit
+    (a trial needs one of them)."""
+    contract = _lock(contract)
+    if contract.status in {ContractStatus.CANCELLED, ContractStatus.ENDED}:
+        raise field_error(
+            "contract", _("the contract is %(status)s: it has no next invoice"), "closed",
+            status=contract.get_status_display(),
+        )  # fmt: skip
+    d = _clean(
+        contract, kind=kind, value=value, reason=reason, line_position=line_position,
+        from_index=from_index, periods=periods, until=until, trial=trial,
+    )  # fmt: skip
+    discount = ContractDiscount.objects.create(
+        contract=contract,
+        kind=d.kind.value,
+        value=d.value,
+        line_position=d.line,
+        from_index=d.from_index,
+        periods=d.periods,
+        until=d.until,
+        trial=d.trial,
+        reason=d.reason,
+        created_by=user if user is not None and user.is_authenticated else None,
+        created_at=as_of,
+    )
+    # updated_at moves: a contract set aside for its data is retried with the discount.
+    contract.save(update_fields=["updated_at"])
+    _audit(contract, user, "discount_added", discount_json(discount), actor)
+    return discount
+
+
+@transaction.atomic
+def discount_remove(
+    *, discount: ContractDiscount, user: User | None, as_of: datetime, actor: str = ""
+) -> None:
+    """Withdraw a discount from the invoices not yet issued (issued ones keep theirs)."""
+    contract = _lock(discount.contract)
+    deleted, _n = ContractDiscount.objects.filter(pk=discount.pk).delete()
+    if not deleted:
+        raise field_error("discount", _("this discount was already removed"), "not_found")
+    contract.save(update_fields=["updated_at"])
+    _audit(contract, user, "discount_removed", discount_json(discount), actor)
+
+
+def discount_json(d: ContractDiscount) -> dict[str, Any]:
+    """The discount as the audit trail and the API show it."""
+    return {
+        "id": d.pk, "kind": d.kind, "value": str(d.value), "reason": d.reason,
+        "line_position": d.line_position, "from_index": d.from_index, "periods": d.periods,
+        "until": d.until.isoformat() if d.until else None, "trial": d.trial,
+    }  # fmt: skip
+
+
+def discounts_of(*, contract: Contract) -> list[ContractDiscount]:
+    return list(ContractDiscount.objects.filter(contract=contract))
+
+
+# The columns the billing engine reads (invoices.services._due_rows), in engine_discount's order.
+ENGINE_COLS = ("kind", "value", "reason", "line_position", "from_index", "periods", "until",
+               "trial")  # fmt: skip
+
+
+def engine_discount(row: Sequence[Any]) -> engine.Discount:
+    """A stored discount (the values of ENGINE_COLS) as the billing core takes it."""
+    kind, value, reason, line, start, count, until, trial = row
+    return engine.Discount(
+        kind=engine.DiscountKind(kind), value=value, reason=reason, line=line,
+        from_index=start, periods=count, until=until, trial=trial,
+    )  # fmt: skip
+
+
+def period_discounts(
+    discounts: Iterable[engine.Discount],
+    *,
+    index: int,
+    period_start: date,
+    positions: Sequence[int],
+) -> tuple[engine.Discount, ...]:
+    """The discounts of period ``index`` with their line re-pointed at the invoice line.
+
+    ``positions``: the ContractLine.position of each line on this period's invoice, in order
+    (lines start and end by period, so contract line 3 may be the invoice's line 2). A
+    discount on a line that is not on this invoice does not apply to it."""
+    out = []
+    for d in discounts:
+        if not d.applies(index, period_start):
+            continue
+        if d.line is not None:
+            if d.line not in positions:
+                continue
+            d = replace(d, line=positions.index(d.line) + 1)
+        out.append(d)
+    return tuple(out)
+
+
+def allowance_json(a: engine.Allowance, sign: int = 1) -> dict[str, Any]:
+    """One line allowance as InvoiceLine.allowances stores it (``sign`` -1 on a credit note)."""
+    return {
+        "amount": str(sign * a.amount), "reason": a.reason,
+        "percent": None if a.percent is None else format(a.percent.normalize(), "f"),
+        "trial": a.trial,
+    }  # fmt: skip
