@@ -29,6 +29,7 @@ from .routes import (
     catalog,
     clients,
     contracts,
+    discounts,
     efactura,
     invoices,
     payments,
@@ -146,7 +147,8 @@ api = RecurentAPI(
 )
 
 for module in (
-    catalog, clients, contracts, invoices, efactura, payments, billing, webhooks, accounting,
+    catalog, clients, contracts, discounts, invoices, efactura, payments, billing, webhooks,
+    accounting,
 ):  # fmt: skip
     api.add_router("", module.router)
 
