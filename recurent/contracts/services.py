@@ -70,6 +70,7 @@ AUDITED = (
     "proforma_first", "proforma_valid_days",
     "index_method", "index_percent", "index_date_rule", "index_day", "index_month",
     "index_notice_days",
+    "interest_rule", "interest_daily_percent",
 )  # fmt: skip
 
 

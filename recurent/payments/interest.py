@@ -16,6 +16,7 @@ longer counts: its days can be invoiced again.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ from recurent.rates.models import ReferenceRate as ReferenceRateRow
 
 from .models import Allocation, BalanceState, InterestCharge
 
+log = logging.getLogger(__name__)
 ZERO = Decimal("0")
 # Days the client has to pay an interest invoice.
 PAYMENT_TERM_DAYS = int(getattr(settings, "RECURENT_INTEREST_TERM_DAYS", 15))
@@ -112,6 +114,35 @@ class IssuedInterest:
     items: tuple[LateItem, ...]
 
 
+def interest_settings_update(
+    *,
+    company: Company,
+    enabled: bool,
+    rule: str,
+    daily_percent: Decimal | None,
+    min_amount: Decimal,
+) -> Company:
+    """The company's late-payment interest settings, checked together."""
+    if rule not in InterestRuleChoice.values:
+        raise field_error("interest_rule", _("unknown rule %(value)s"), "unknown", value=rule)
+    if rule == InterestRuleChoice.CONTRACTUAL and (daily_percent is None or daily_percent <= 0):
+        raise field_error(
+            "interest_daily_percent",
+            _("a contractual rule needs a rate per day greater than zero"),
+            "required",
+        )
+    if daily_percent is not None and daily_percent <= 0:
+        raise field_error("interest_daily_percent", _("must be greater than zero"), "not_positive")
+    if min_amount is None or min_amount < 0:
+        raise field_error("interest_min_amount", _("cannot be negative"), "negative")
+    Company.objects.filter(pk=company.pk).update(
+        interest_enabled=enabled, interest_rule=rule, interest_daily_percent=daily_percent,
+        interest_min_amount=min_amount,
+    )  # fmt: skip
+    company.refresh_from_db()
+    return company
+
+
 def reference_rates() -> list[ReferenceRate]:
     return [
         ReferenceRate(r.valid_from, r.rate) for r in ReferenceRateRow.objects.order_by("valid_from")
@@ -129,6 +160,11 @@ def rule_for(invoice: Invoice, company: Company) -> tuple[InterestRule, Decimal 
     daily = (contract.interest_daily_percent if contract else None) or (
         company.interest_daily_percent
     )
+    if name == InterestRuleChoice.CONTRACTUAL and not daily:
+        # Neither the contract nor the company gives a rate a day: nothing can be computed;
+        # said in the log rather than stopping every other client's interest.
+        log.warning("invoice %s: contractual interest without a rate a day; skipped", invoice.pk)
+        return None
     if name == InterestRuleChoice.LEGAL:
         consumer = invoice.client.kind == ClientKind.INDIVIDUAL
         name = InterestRule.LEGAL_CONSUMER if consumer else InterestRule.LEGAL_PROFESSIONAL

@@ -268,6 +268,7 @@ class ContractForm(forms.ModelForm):
             "series", "issuer", "cycle", "every_days", "in_arrears", "payment_term_days",
             "currency", "invoice_currency", "auto_email", "email_template_code",
             "proforma_first", "proforma_valid_days",
+            "interest_rule", "interest_daily_percent",
         ]  # fmt: skip
         widgets = {"signed_on": DateInput()}
 
@@ -276,6 +277,7 @@ class ContractForm(forms.ModelForm):
         "series", "issuer", "cycle", "every_days", "in_arrears", "payment_term_days",
         "currency", "invoice_currency", "auto_email", "email_template_code",
         "proforma_first", "proforma_valid_days",
+        "interest_rule", "interest_daily_percent",
     )  # fmt: skip
 
     def __init__(self, *a: Any, company: Company, **kw: Any) -> None:

@@ -10,6 +10,7 @@ from recurent.web.views import (
     contract_inline,
     contracts,
     dashboard,
+    interest,
     invoice_new,
     invoices,
     nomenclators,
@@ -114,6 +115,8 @@ urlpatterns = [
     # Settings
     path("settings/", company.company_settings, name="settings"),
     path("settings/logo/", company.company_logo, name="company-logo"),
+    path("settings/interest/", interest.interest_settings, name="interest"),
+    path("settings/interest/issue/", interest.interest_issue, name="interest-issue"),
     path("settings/users/", users.user_list, name="users"),
     path("settings/users/<int:pk>/role/", users.user_role, name="user-role"),
     path("settings/users/<int:pk>/remove/", users.user_remove, name="user-remove"),

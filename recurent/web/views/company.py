@@ -39,6 +39,7 @@ def company_settings(request: HttpRequest) -> HttpResponse:
             (_("Email (SMTP) settings"), safe_reverse("mail:settings")),
             (_("e-Factura (ANAF SPV) connection"), safe_reverse("efactura:settings")),
             (_("Invoice series"), safe_reverse("web:series")),
+            (_("Late-payment interest"), safe_reverse("web:interest")),
         ]
         if url
     ]
