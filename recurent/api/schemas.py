@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import AwareDatetime, BeforeValidator, WithJsonSchema, field_validator
 
+from .indexation_schemas import IndexationIn, IndexationOut, IndexationPatch
 from .models import EVENT_TYPES
 
 # Dates outside this range are refused up front: no contract runs that long, and the schedule
@@ -242,7 +243,7 @@ class LineIn(In):
     description: str = Field("", max_length=100, description="overrides the product's name")
 
 
-class ContractIn(In):
+class ContractIn(In, IndexationIn):
     client_id: int = Field(ge=1, le=MAX_ID)
     number: str = Field(min_length=1, max_length=50)
     signed_on: date
@@ -268,7 +269,7 @@ class ContractIn(In):
     activate: bool = Field(False, description="start billing at once (else a draft)")
 
 
-class ContractPatch(In):
+class ContractPatch(In, IndexationPatch):
     client_id: int | None = Field(None, ge=1, le=MAX_ID)
     number: str | None = Field(None, min_length=1, max_length=50)
     signed_on: date | None = None
@@ -309,7 +310,7 @@ class LineOut(Schema):
     until_index: int | None = Field(description="first period index it is no longer invoiced in")
 
 
-class ContractOut(Schema):
+class ContractOut(IndexationOut):
     id: int
     number: str
     client_id: int

@@ -24,6 +24,7 @@ from recurent.clients.portal_links import client_from_token, portal_url
 from recurent.common import clock
 from recurent.common.errors import messages_of
 from recurent.companies.access import company_required, scoped
+from recurent.contracts.indexation import indexations_for_client
 from recurent.contracts.models import Contract
 from recurent.invoices.models import Invoice
 from recurent.mail.services import client_language
@@ -114,6 +115,7 @@ def home(request: HttpRequest, client: Client, token: str) -> HttpResponse:
             "invoices": invoices,
             "docs": {f"{i}-{k}" for i, k in have},
             "due": pay.client_amount_due(client, as_of),
+            "price_changes": indexations_for_client(client_id=client.pk, as_of=as_of),
             "labels": STATE_LABELS,
             "products": Product.objects.filter(
                 company_id=client.company_id, self_service=True, active=True

@@ -260,6 +260,25 @@ class ContractForm(forms.ModelForm):
     invoice_currency = forms.ChoiceField(
         label=_("invoice currency"), choices=CURRENCY_CHOICES, initial="RON"
     )
+    # Yearly indexation (docs/indexation.md): the choices in words, the codes as stored.
+    index_method = forms.ChoiceField(
+        label=_("yearly indexation"),
+        initial="none",
+        choices=[
+            ("none", _("no indexation")),
+            ("fixed", _("by a fixed percentage")),
+            ("cpi", _("by the annual inflation rate (INS)")),
+            ("eur", _("re-pegged to EUR at the BNR rate")),
+        ],
+    )
+    index_date_rule = forms.ChoiceField(
+        label=_("indexation day"),
+        initial="anniversary",
+        choices=[
+            ("anniversary", _("the anniversary of the contract date")),
+            ("fixed", _("a fixed day and month")),
+        ],
+    )
 
     class Meta:
         model = Contract
@@ -269,6 +288,8 @@ class ContractForm(forms.ModelForm):
             "currency", "invoice_currency", "auto_email", "email_template_code",
             "proforma_first", "proforma_valid_days",
             "interest_rule", "interest_daily_percent",
+            "index_method", "index_percent", "index_date_rule", "index_day", "index_month",
+            "index_notice_days",
         ]  # fmt: skip
         widgets = {"signed_on": DateInput()}
 
@@ -278,6 +299,8 @@ class ContractForm(forms.ModelForm):
         "currency", "invoice_currency", "auto_email", "email_template_code",
         "proforma_first", "proforma_valid_days",
         "interest_rule", "interest_daily_percent",
+        "index_method", "index_percent", "index_date_rule", "index_day", "index_month",
+        "index_notice_days",
     )  # fmt: skip
 
     def __init__(self, *a: Any, company: Company, **kw: Any) -> None:
@@ -291,6 +314,8 @@ class ContractForm(forms.ModelForm):
         self.fields["series"].label = _("series of the invoices")
         self.fields["issuer"].label = _("invoices issued by")
         self.fields["every_days"].help_text = _("Only for the cycle 'every N days'.")
+        self.fields["index_percent"].help_text = _("Only for a fixed percentage.")
+        self.fields["index_day"].help_text = _("Only for a fixed day and month.")
         self._template_choices(company)
 
     def _template_choices(self, company: Company) -> None:

@@ -40,6 +40,7 @@ def company_settings(request: HttpRequest) -> HttpResponse:
             (_("e-Factura (ANAF SPV) connection"), safe_reverse("efactura:settings")),
             (_("Invoice series"), safe_reverse("web:series")),
             (_("Late-payment interest"), safe_reverse("web:interest")),
+            (_("Inflation rates (CPI)"), safe_reverse("web:inflation-rates")),
         ]
         if url
     ]
