@@ -146,8 +146,10 @@ def wire() -> None:
     RENDER_FIRST[:] = _ordered(render_first, RENDER_FIRST)
     CORRECTIONS[:] = _ordered(snapshot_corrections, CORRECTIONS)
     pdf.PAY_LINKS[:] = _ordered(pdf_pay_links, pdf.PAY_LINKS)
-    # The PDF of a proforma the billing run issues (invoices sits below documents).
+    # The PDF of a proforma the billing run issues and its email (invoices sits below both).
     proforma_period.PROFORMA_RENDER[:] = [proforma_render]
+    proforma_period.PROFORMA_NOTICE[:] = [notice_queue]
+    proforma_period.CLIENT_LANGUAGE[:] = [client_language]
     templating.PAY_LINKS[:] = _ordered(mail_pay_links, templating.PAY_LINKS)
     for fn in listeners:
         events.listen(fn)

@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext
 
 from recurent.common import clock
 from recurent.contracts.models import Contract
@@ -33,6 +35,9 @@ from .proforma import proforma_issue
 # The proforma's PDF (documents.proforma.render, set by recurent/wiring.py: documents sits
 # above invoices, so it is handed in rather than imported).
 PROFORMA_RENDER: list[Callable[[Invoice, list[InvoiceLine]], bytes]] = []
+# The mail outbox's notice_queue and client_language (mail sits above invoices; wiring sets them).
+PROFORMA_NOTICE: list[Callable[..., Any]] = []
+CLIENT_LANGUAGE: list[Callable[[Any], str]] = []
 
 
 def proformas_split(ready: list[Any]) -> tuple[list[Any], list[Any]]:
@@ -116,11 +121,45 @@ def proformas_issue(by_proforma: list[Any], *, shared: Any, issued_at: datetime)
         at = max(issued_at, last) if last else issued_at
         d = proforma_issue(draft=d, as_of=at, user=users[c.issuer_id], render=PROFORMA_RENDER[0])
         day = at.astimezone(BUCHAREST).date()
-        InvoiceDraft.objects.filter(pk=d.pk).update(
-            proforma_expires_on=day + timedelta(days=days[c.pk])
-        )
+        d.proforma_expires_on = day + timedelta(days=days[c.pk])
+        InvoiceDraft.objects.filter(pk=d.pk).update(proforma_expires_on=d.proforma_expires_on)
+        _notify(d, at)
         out.append(d.pk)
     return out
+
+
+def _notify(d: InvoiceDraft, as_of: datetime) -> None:
+    """The client is told of the proforma by email when the contract emails its invoices: a
+    notice through the mail outbox (PROFORMA_NOTICE, queued in this transaction), in the
+    client's language, with what to pay, by when and how. The PDF stays on the proforma's
+    page (the outbox attaches the documents of invoices only)."""
+    c = Contract.objects.select_related("client", "company").get(pk=d.contract_id)
+    to = [a for a in (c.client.emails or []) if a]
+    if not c.auto_email or not to or not PROFORMA_NOTICE:
+        return
+    lang = CLIENT_LANGUAGE[0](c.client) if CLIENT_LANGUAGE else "ro"
+    fmt = "%d.%m.%Y"
+    with translation.override(lang):
+        values = {
+            "company": c.company.legal_name, "number": d.proforma_number, "contract": c.number,
+            "start": d.period_start.strftime(fmt) if d.period_start else "",
+            "end": d.period_end.strftime(fmt) if d.period_end else "",
+            "total": d.proforma_total, "currency": d.currency,
+            "until": d.proforma_expires_on.strftime(fmt) if d.proforma_expires_on else "",
+            "iban": c.company.iban, "bank": c.company.bank,
+        }  # fmt: skip
+        subject = gettext("Proforma %(number)s from %(company)s") % values
+        body = (
+            gettext(
+                "Hello,\n\n%(company)s has issued proforma %(number)s for contract %(contract)s, "
+                "period %(start)s - %(end)s: %(total)s %(currency)s to pay by %(until)s.\n\n"
+                "Pay by bank transfer to %(iban)s (%(bank)s) with %(number)s in the payment "
+                "details: the invoice is issued as soon as the payment covers the proforma.\n\n"
+                "A proforma is not an invoice."
+            )
+            % values
+        )
+    PROFORMA_NOTICE[0](company=c.company, to=to, subject=subject, body_text=body, as_of=as_of)
 
 
 def _users(ids: set[int]) -> Any:

@@ -105,6 +105,17 @@ def test_paying_the_proforma_issues_the_invoice_linked_and_paid(world):
     assert EfacturaState.objects.filter(invoice=inv).count() <= 1
 
 
+def test_a_contract_that_emails_its_invoices_emails_the_proforma_notice(world):
+    _proforma_contract(world, auto_email=True)
+    _proforma_contract(world)  # does not email: no message
+    issue_due(as_of=RUN_AT)
+    m = OutboxMessage.objects.get()
+    assert m.kind == "notice" and m.invoice_id is None
+    assert m.subject == "Proforma PF-000001 de la Recurent Demo SRL"  # the client's language
+    assert "121.00 RON" in m.body_text and "17.02.2026" in m.body_text
+    assert world.company.iban in m.body_text and len(m.recipients) == 1
+
+
 def test_a_partial_payment_issues_no_invoice_until_the_rest_arrives(world):
     _proforma_contract(world)
     issue_due(as_of=RUN_AT)
