@@ -23,6 +23,7 @@ from collections import defaultdict, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from itertools import islice
 from typing import Any
 
@@ -817,8 +818,10 @@ def contract_upcoming(*, contract: Contract, as_of: datetime, count: int) -> lis
             row["problem"] = str(e)
         else:
             t = draft.totals
+            allowances = [a for li in draft.lines for a in li.allowances]
             row.update(currency=draft.currency, net=t.net, vat=t.vat, total=t.gross,
-                       lines=len(draft.lines))  # fmt: skip
+                       lines=len(draft.lines), trial=any(a.trial for a in allowances),
+                       discount=sum((a.amount for a in allowances), Decimal(0)))  # fmt: skip
         out.append(row)
     return out
 

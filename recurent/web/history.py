@@ -22,6 +22,8 @@ ACTIONS = {
     "hold_released": gettext_lazy("released for the next billing run"),
     "updated": gettext_lazy("changed"),
     "lines_changed": gettext_lazy("products changed"),
+    "discount_added": gettext_lazy("discount added"),
+    "discount_removed": gettext_lazy("discount removed"),
 }
 ACTORS = {"portal": gettext_lazy("the client, from the portal")}
 
@@ -78,6 +80,9 @@ def change_text(change: ContractChange) -> dict[str, Any]:
             _("from period %(n)s: %(lines)s")
             % {"n": int(c.get("from_period", 0)) + 1, "lines": after}
         )
+    elif change.action in {"discount_added", "discount_removed"}:
+        unit = " %" if c.get("kind") == "percent" else ""
+        details.append(f"{c.get('reason', '')}: −{c.get('value', '')}{unit}")
     elif change.action == "hold_released" and c.get("reason"):
         details.append(str(c["reason"]))
     return {

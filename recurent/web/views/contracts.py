@@ -40,6 +40,7 @@ from recurent.web.forms import (
 )
 from recurent.web.forms_inline import quick_forms
 from recurent.web.views.common import apply_errors, error_text, paginate, sort
+from recurent.web.views.contract_discounts import discount_action, discount_context
 
 
 @company_required("viewer")
@@ -390,6 +391,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and contract.next_issue_at <= clock.now()
         and not contract.hold_kind,
         "cancel_form": CancelForm(),
+        **discount_context(contract),  # the Discounts section (web/views/contract_discounts.py)
         # Shown before the client's next invoice: the registry re-check found something.
         "flags": panels.clients_flagged(contract.company_id, contract.client_id)
         if upcoming
@@ -455,6 +457,8 @@ def contract_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             _issue_now(request, contract)
         elif action in {"charge-add", "charge-remove"}:
             _charge_action(request, contract, action)
+        elif action in {"discount-add", "discount-remove"}:
+            discount_action(request, contract, action)
         elif action == "release":
             services.contract_release_hold(contract=contract, user=user)
             messages.success(
