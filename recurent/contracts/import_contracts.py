@@ -39,7 +39,10 @@ from .models import Contract, ContractChange, ContractLine, ContractStatus
 from .services import EVENT_OF_ACTION, LineSpec, _check_lines, _refresh_cursor, _validate
 
 CONTRACT_BILLING = {"cycle", "every_days", "in_arrears", "payment_term_days", "currency", "invoice_currency",
-                    "auto_email", "email_template_code"}  # fmt: skip
+                    "auto_email", "email_template_code",
+                    # Yearly indexation (docs/indexation.md).
+                    "index_method", "index_percent", "index_date_rule", "index_day", "index_month",
+                    "index_notice_days"}  # fmt: skip
 CONTRACT_FIELDS = CONTRACT_BILLING | {"number", "client", "signed_on", "first_issue_at", "ends_at", "series",
                                       "issuer", "lines", "status"}  # fmt: skip
 # Records built before their rows are written: the memory a chunk holds, and a few statements.

@@ -117,9 +117,10 @@ def indexation_settings(contract: Contract) -> indexation.Settings:
         signed_on=contract.signed_on,
         date_rule=indexation.DateRule(contract.index_date_rule or "anniversary"),
         percent=None if contract.index_percent is None else Decimal(contract.index_percent),
-        day=contract.index_day,
-        month=contract.index_month,
-        notice_days=contract.index_notice_days,
+        # Imported values may still be text here: full_clean converts them later.
+        day=None if contract.index_day is None else int(contract.index_day),
+        month=None if contract.index_month is None else int(contract.index_month),
+        notice_days=int(contract.index_notice_days),
         currency=contract.currency,
     )
 
