@@ -126,3 +126,21 @@ def test_consumer_and_paid_on_time(world):
     payment_record(company=world.company, client=cl, date=date(2026, 2, 15), amount="1210.00",
                    allocations=[(inv, D("1210.00"))], as_of=local(2026, 2, 15), user=world.user)  # fmt: skip
     assert interest_due(company=world.company, day=date(2026, 3, 31)) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("vat_payer", [True, False])
+def test_the_interest_invoice_passes_the_efactura_checks(world, vat_payer):
+    from recurent.documents.services import build_xml, doc_data
+
+    _enable(world.company)
+    _late(world)
+    Company.objects.filter(pk=world.company.pk).update(vat_payer=vat_payer)
+    world.company.refresh_from_db()
+    [done] = interest_invoice(company=world.company, as_of=local(2026, 3, 31, 10), user=world.user)
+    xml, findings = build_xml(doc_data(done.invoice))
+    assert findings == [], findings
+    # Outside the VAT scope: O for a seller not registered for VAT; E for a VAT payer, as BR-O-02
+    # forbids a seller VAT id next to O. No VAT either way.
+    category = b"<cbc:ID>E</cbc:ID>" if vat_payer else b"<cbc:ID>O</cbc:ID>"
+    assert category in xml and done.invoice.vat_total == 0
