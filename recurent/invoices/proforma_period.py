@@ -123,17 +123,17 @@ def proformas_issue(by_proforma: list[Any], *, shared: Any, issued_at: datetime)
         day = at.astimezone(BUCHAREST).date()
         d.proforma_expires_on = day + timedelta(days=days[c.pk])
         InvoiceDraft.objects.filter(pk=d.pk).update(proforma_expires_on=d.proforma_expires_on)
-        _notify(d, at)
+        _notify(d, c.pk, at)
         out.append(d.pk)
     return out
 
 
-def _notify(d: InvoiceDraft, as_of: datetime) -> None:
+def _notify(d: InvoiceDraft, contract_id: int, as_of: datetime) -> None:
     """The client is told of the proforma by email when the contract emails its invoices: a
     notice through the mail outbox (PROFORMA_NOTICE, queued in this transaction), in the
     client's language, with what to pay, by when and how. The PDF stays on the proforma's
     page (the outbox attaches the documents of invoices only)."""
-    c = Contract.objects.select_related("client", "company").get(pk=d.contract_id)
+    c = Contract.objects.select_related("client", "company").get(pk=contract_id)
     to = [a for a in (c.client.emails or []) if a]
     if not c.auto_email or not to or not PROFORMA_NOTICE:
         return

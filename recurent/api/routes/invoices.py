@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -262,10 +263,34 @@ class DraftOut(Schema):
     notes: str
     proforma_number: str
     invoice_id: int | None
+    # A contract period's proforma (billed by proforma first): its period, what a payment must
+    # cover, until when, and whether it expired unpaid.
+    contract_id: int | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    proforma_total: Decimal | None = None
+    proforma_expires_on: date | None = None
+    proforma_expired_at: datetime | None = None
 
 
 def _draft_out(d: Any) -> dict[str, Any]:
     return {f: getattr(d, f) for f in DraftOut.model_fields}
+
+
+@router.get(
+    "/proformas",
+    response=list[DraftOut],
+    summary="Proformas, newest first (a contract's with contract_id); at most 500",
+)
+def list_proformas(
+    request: HttpRequest, contract_id: int | None = Query(None, ge=1, le=MAX_ID)
+) -> list[dict[str, Any]]:
+    from recurent.invoices.models import InvoiceDraft
+
+    qs = scoped(InvoiceDraft.objects.exclude(proforma_number=""), request)
+    if contract_id is not None:
+        qs = qs.filter(contract_id=contract_id)
+    return [_draft_out(d) for d in qs.order_by("-proforma_issued_at", "-pk")[:500]]
 
 
 @router.post(

@@ -18,7 +18,15 @@ from recurent.payments.models import Payment
 from recurent.payments.services import payment_allocate, payment_record, payment_reverse
 
 from ..auth import caller_of, get_or_404, scoped
-from ..schemas import AllocateIn, AllocationIn, PaymentIn, PaymentOut, PaymentPage, ReverseIn
+from ..schemas import (
+    AllocateIn,
+    AllocationIn,
+    PaymentIn,
+    PaymentOut,
+    PaymentPage,
+    ProformaPaymentIn,
+    ReverseIn,
+)
 from .common import MAX_ID, MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["payments"])
@@ -86,6 +94,25 @@ def create_payment(request: HttpRequest, body: PaymentIn) -> Status:
         as_of=clock.now(),
         user=caller.user,
         **data,
+    )
+    return Status(201, payment_out(_get(request, p.pk)))
+
+
+@router.post(
+    "/invoice-drafts/{draft_id}/payments",
+    response={201: PaymentOut},
+    summary="Record a payment against a proforma; its invoice is issued once its payments cover it",
+)
+def pay_proforma(request: HttpRequest, draft_id: Id, body: ProformaPaymentIn) -> Status:
+    from recurent.invoices.models import InvoiceDraft
+    from recurent.payments.proformas import proforma_payment_record
+
+    caller = caller_of(request)
+    d = get_or_404(
+        InvoiceDraft.objects.exclude(proforma_number=""), request, "proforma", pk=draft_id
+    )
+    p = proforma_payment_record(
+        proforma=d, as_of=clock.now(), user=caller.user, **body.model_dump()
     )
     return Status(201, payment_out(_get(request, p.pk)))
 
