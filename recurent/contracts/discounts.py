@@ -67,9 +67,10 @@ def _date_or_none(v: Any, errors: dict[str, list[ValidationError]]) -> date | No
 
 def _clean(
     contract: Contract, *, kind: Any, value: Any, reason: Any, line_position: Any,
-    from_index: Any, periods: Any, until: Any, trial: bool,
+    from_index: Any, periods: Any, until: Any, trial: bool, positions: set[int] | None = None,
 ) -> engine.Discount:  # fmt: skip
-    """The discount as the billing core takes it, or a ValidationError naming each field."""
+    """The discount as the billing core takes it, or a ValidationError naming each field.
+    ``positions``: the contract's line positions when known (an import); None reads them."""
     errors: dict[str, list[ValidationError]] = {}
     if kind not in DiscountKind.values:
         errors["kind"] = [
@@ -95,7 +96,11 @@ def _clean(
     start = _int_or_none("from_index", from_index, errors)
     count = _int_or_none("periods", periods, errors)
     end = _date_or_none(until, errors)
-    if line is not None and not ContractLine.objects.filter(contract=contract, position=line):
+    if positions is None and line is not None:
+        positions = set(
+            ContractLine.objects.filter(contract=contract).values_list("position", flat=True)
+        )
+    if line is not None and line not in (positions or ()):
         errors.setdefault("line_position", []).append(
             ValidationError(_("the contract has no line %(n)s"), code="unknown_line",
                             params={"n": line})
@@ -238,3 +243,57 @@ def allowance_json(a: engine.Allowance, sign: int = 1) -> dict[str, Any]:
         "percent": None if a.percent is None else format(a.percent.normalize(), "f"),
         "trial": a.trial,
     }  # fmt: skip
+
+
+IMPORT_FIELDS = {"kind", "value", "reason", "line_position", "from_index", "periods", "until",
+                 "trial"}  # fmt: skip
+
+
+def discounts_for_import(
+    contract: Contract, records: Any, *, lines: int, as_of: datetime
+) -> list[ContractDiscount]:
+    """The ``discounts`` of an import file's contract record, checked by discount_add's rules
+    against the contract being built (``lines`` lines, positions 1..lines) and not yet saved:
+    the importer inserts them with the contract (contracts.import_contracts). Errors are named
+    ``discounts[j].<field>``."""
+    if records is None:
+        return []
+    if not isinstance(records, list):
+        raise field_error("discounts", _("a list of discounts"), "invalid")
+    out, errors = [], {}
+    for j, r in enumerate(records):
+        if not isinstance(r, dict) or set(r) - IMPORT_FIELDS:
+            extra = sorted(set(r) - IMPORT_FIELDS) if isinstance(r, dict) else []
+            errors[f"discounts[{j}]"] = [
+                ValidationError(_("unknown fields: %(names)s"), code="unknown_field",
+                                params={"names": ", ".join(extra) or "?"})
+            ]  # fmt: skip
+            continue
+        try:
+            d = _clean(
+                contract, kind=r.get("kind", "percent"), value=r.get("value"),
+                reason=r.get("reason"), line_position=r.get("line_position"),
+                from_index=r.get("from_index"), periods=r.get("periods"), until=r.get("until"),
+                trial=r.get("trial") is True, positions=set(range(1, lines + 1)),
+            )  # fmt: skip
+        except ValidationError as e:
+            for f, errs in e.error_dict.items():
+                errors[f"discounts[{j}].{f}"] = errs
+            continue
+        out.append(
+            ContractDiscount(
+                contract=contract,
+                kind=d.kind.value,
+                value=d.value,
+                line_position=d.line,
+                from_index=d.from_index,
+                periods=d.periods,
+                until=d.until,
+                trial=d.trial,
+                reason=d.reason,
+                created_at=as_of,
+            )  # fmt: skip
+        )
+    if errors:
+        raise ValidationError(errors)
+    return out

@@ -34,17 +34,20 @@ from recurent.companies.services import membership_grant
 from recurent.engine import money
 from recurent.engine.cycles import Cycle, ScheduleError
 
+from .discounts import discount_json, discounts_for_import
 from .import_values import date_of, decimal_of, instant_of, tax_key, unknown
-from .models import Contract, ContractChange, ContractLine, ContractStatus
+from .models import Contract, ContractChange, ContractDiscount, ContractLine, ContractStatus
 from .services import EVENT_OF_ACTION, LineSpec, _check_lines, _refresh_cursor, _validate
 
 CONTRACT_BILLING = {"cycle", "every_days", "in_arrears", "payment_term_days", "currency", "invoice_currency",
                     "auto_email", "email_template_code",
                     # Yearly indexation (docs/indexation.md).
                     "index_method", "index_percent", "index_date_rule", "index_day", "index_month",
-                    "index_notice_days"}  # fmt: skip
+                    "index_notice_days",
+                    # Billed by proforma first (invoices/proforma_period.py).
+                    "proforma_first", "proforma_valid_days"}  # fmt: skip
 CONTRACT_FIELDS = CONTRACT_BILLING | {"number", "client", "signed_on", "first_issue_at", "ends_at", "series",
-                                      "issuer", "lines", "status"}  # fmt: skip
+                                      "issuer", "lines", "status", "discounts"}  # fmt: skip
 # Records built before their rows are written: the memory a chunk holds, and a few statements.
 CHUNK = 2000
 
@@ -225,6 +228,12 @@ def write_contracts(refs: Refs, built: list[tuple[Contract, Sequence[LineSpec]]]
             "action": "created", "final_index": c.final_index, "changes": changes,
             "actor": "import",
         }))  # fmt: skip
+    # A contract's discounts from the file (contracts.discounts.discounts_for_import checked
+    # them); bulk_create takes each one's contract_id from its contract, inserted above.
+    discounts = [d for c in contracts for d in getattr(c, "_import_discounts", ())]
+    ContractDiscount.objects.bulk_create(discounts)
+    rows += [{"contract_id": d.contract.pk, "user_id": None, "actor": "import", "at": refs.now,
+              "action": "discount_added", "changes": discount_json(d)} for d in discounts]  # fmt: skip
     bulk.insert_dicts(ContractChange, rows)
     events.emit_many(announced)
 
@@ -274,7 +283,12 @@ def import_contracts(records: list[Any], refs: Refs | None, errors: list[tuple[s
             membership_grant(user=issuer, company=refs.company, role=Role.ADMIN)
             refs.members.add(issuer.pk)
         try:
-            built.append((contract_build(refs, **values), values["lines"]))
+            contract = contract_build(refs, **values)
+            # Inserted with the contract by write_contracts (docs/import-format.md, discounts).
+            contract._import_discounts = discounts_for_import(  # type: ignore[attr-defined]
+                contract, k.get("discounts"), lines=len(values["lines"]), as_of=refs.now
+            )
+            built.append((contract, values["lines"]))
             made += 1
         except ValidationError as e:
             errors.extend((_where(where, f), m) for f, m in messages_of(e))
