@@ -248,3 +248,27 @@ def test_a_statement_line_naming_the_proforma_pays_it_and_issues_the_invoice(wor
     p = Payment.objects.get(proforma=first)
     assert p.source == "statement" and p.statement_line is not None
     assert p.statement_line.status == "matched"
+
+
+def test_the_import_format_carries_the_option_and_checks_its_days(db):
+    import copy
+    import json
+    from pathlib import Path
+
+    from recurent.contracts.importing import ImportFailed, import_data
+
+    example = json.loads(
+        (Path(__file__).resolve().parents[2] / "docs" / "examples" / "import.json").read_text()
+    )
+    u = f.user("boss", is_superuser=True)
+    bad = copy.deepcopy(example)
+    bad["contracts"][0].update(proforma_first=True, proforma_valid_days=0)
+    with pytest.raises(ImportFailed) as e:
+        import_data(bad, user=u)
+    assert "proforma_valid_days" in " ".join(w for w, _ in e.value.errors)
+    data = copy.deepcopy(example)
+    data["contracts"][0].update(proforma_first=True, proforma_valid_days=7)
+    import_data(data, user=u)
+    c = Contract.objects.get(number=data["contracts"][0]["number"])
+    assert (c.proforma_first, c.proforma_valid_days) == (True, 7)
+    assert not Contract.objects.get(number=data["contracts"][1]["number"]).proforma_first
