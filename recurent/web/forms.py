@@ -264,6 +264,7 @@ class ContractForm(forms.ModelForm):
     index_method = forms.ChoiceField(
         label=_("yearly indexation"),
         initial="none",
+        required=False,  # a form (or a page) without the fields: no indexation
         choices=[
             ("none", _("no indexation")),
             ("fixed", _("by a fixed percentage")),
@@ -274,6 +275,7 @@ class ContractForm(forms.ModelForm):
     index_date_rule = forms.ChoiceField(
         label=_("indexation day"),
         initial="anniversary",
+        required=False,
         choices=[
             ("anniversary", _("the anniversary of the contract date")),
             ("fixed", _("a fixed day and month")),
@@ -316,6 +318,7 @@ class ContractForm(forms.ModelForm):
         self.fields["every_days"].help_text = _("Only for the cycle 'every N days'.")
         self.fields["index_percent"].help_text = _("Only for a fixed percentage.")
         self.fields["index_day"].help_text = _("Only for a fixed day and month.")
+        self.fields["index_notice_days"].required = False
         self._template_choices(company)
 
     def _template_choices(self, company: Company) -> None:
@@ -357,6 +360,16 @@ class ContractForm(forms.ModelForm):
         if data.get("cycle") == CycleKind.DAYS.value and not data.get("every_days"):
             self.add_error("every_days", _("Give the number of days between two invoices."))
         return data
+
+    def clean_index_method(self) -> str:
+        return self.cleaned_data.get("index_method") or "none"
+
+    def clean_index_date_rule(self) -> str:
+        return self.cleaned_data.get("index_date_rule") or "anniversary"
+
+    def clean_index_notice_days(self) -> int:
+        days = self.cleaned_data.get("index_notice_days")
+        return 30 if days is None else days
 
     def general(self) -> list[forms.BoundField]:
         return [self[f] for f in self.GENERAL]
