@@ -821,7 +821,7 @@ def contract_upcoming(*, contract: Contract, as_of: datetime, count: int) -> lis
             allowances = [a for li in draft.lines for a in li.allowances]
             row.update(currency=draft.currency, net=t.net, vat=t.vat, total=t.gross,
                        lines=len(draft.lines), trial=any(a.trial for a in allowances),
-                       discount=sum((a.amount for a in allowances), Decimal(0)))  # fmt: skip
+                       discount=sum((a.amount for a in allowances), Decimal("0.00")))  # fmt: skip
         out.append(row)
     return out
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from lxml import etree
 
 from recurent.common.errors import codes_of
@@ -182,6 +185,9 @@ def test_the_preview_shows_the_discounted_amounts_the_run_then_issues(world):
     _add(world, c, kind="amount", value="20", line_position=2, from_index=1, periods=1)
 
     upcoming = contract_upcoming(contract=c, as_of=local(2026, 1, 20), count=3)
+    out = io.StringIO()
+    call_command("schedule", str(c.pk), "--count", "3", "--json", stdout=out)
+    cli = json.loads(out.getvalue())
     preview = [
         p for p in preview_due(as_of=local(2026, 3, 31, 12)).previews if p["contract"] == c.number
     ]
@@ -190,6 +196,8 @@ def test_the_preview_shows_the_discounted_amounts_the_run_then_issues(world):
     issued = [str(i.gross_total) for i in _invoices(c)]
     assert [p["total"] for p in preview] == issued
     assert [str(u["total"]) for u in upcoming] == issued
+    assert [x["total"] for x in cli] == issued
+    assert [x["discount"] for x in cli] == ["15.56", "35.56", "0.00"]  # 10 % twice, 20 on line 2 once
     assert issued[0] != issued[2]  # the discount is in the figures, not beside them
 
 

@@ -101,7 +101,8 @@ def _amount_json(u: dict | None) -> dict:
     if "problem" in u:
         return {"problem": u["problem"]}
     return {"currency": u["currency"], "net": str(u["net"]), "vat": str(u["vat"]),
-            "total": str(u["total"]), "estimated": u["estimated"]}  # fmt: skip
+            "total": str(u["total"]), "estimated": u["estimated"],
+            "discount": str(u["discount"]), "trial": u["trial"]}  # fmt: skip
 
 
 def _amount_text(u: dict | None) -> str:
@@ -110,4 +111,7 @@ def _amount_text(u: dict | None) -> str:
     if "problem" in u:
         return f"  (cannot be priced: {u['problem']})"
     est = " estimated at the latest BNR rate" if u["estimated"] else ""
-    return f"  total {u['total']} {u['currency']} (net {u['net']}, VAT {u['vat']}){est}"
+    # Discounts and trials (contracts.discounts): the net is already after them.
+    off = f", discount {u['discount']}" if u["discount"] else ""
+    off += ", trial" if u["trial"] else ""
+    return f"  total {u['total']} {u['currency']} (net {u['net']}{off}, VAT {u['vat']}){est}"
