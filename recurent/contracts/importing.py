@@ -8,12 +8,12 @@ read once per file. The good records are then written in bulk, a chunk at a time
 the first bad record and at the end, any error rolls back the whole import and every bad record
 is reported with its position (``clients[12].tax_id``). Once an error is found nothing more is
 written (it would be rolled back). Company and series are few and go through their services.
+The file is read record by record (import_file.Records), not held as Python objects.
 Speed and memory: docs/benchmarks/import.md.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from recurent.companies.services import company_create, membership_grant, series
 from recurent.engine import identifiers
 
 from .import_contracts import CHUNK, CONTRACT_BILLING, contract_refs, import_contracts
+from .import_file import ImportFailed, load_import_file
 from .import_values import decimal_of, int_of, tax_key, unknown
 
 __all__ = ["CONTRACT_BILLING", "ImportFailed", "ImportReport", "import_data", "load_import_file"]
@@ -49,80 +50,6 @@ class ImportReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     company_id: int | None = None
-
-
-class ImportFailed(Exception):
-    def __init__(self, errors: list[tuple[str, str]]) -> None:
-        super().__init__(f"{len(errors)} error(s); nothing was imported")
-        self.errors = errors
-
-
-# Deeper than any record of the format (docs/import-format.md): a file nested further is not an
-# import but a way to exhaust the parser's stack.
-MAX_DEPTH = 16
-# Whole numbers in the file (series numbers, widths, days) fit a signed 64-bit column.
-MAX_INT = 2**63 - 1
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ImportFailed([("$", f"the number {text[:30]} is too large")])
-    return value
-
-
-def _no_constant(name: str) -> None:
-    raise ImportFailed([("$", f"{name} is not a number JSON allows")])
-
-
-def load_import_file(raw: bytes) -> Any:
-    """The file's JSON, or ImportFailed with the position of what is wrong: not UTF-8, not
-    JSON, nested too deeply, numbers out of range, NUL characters."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise ImportFailed(
-            [(f"line {line}, column {column}",
-              f"not UTF-8 text (byte 0x{raw[e.start]:02x}); save the file as UTF-8")]
-        ) from None  # fmt: skip
-    try:
-        data = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
-    except json.JSONDecodeError as e:
-        raise ImportFailed([(f"line {e.lineno}, column {e.colno}", f"not JSON: {e.msg}")]) from None
-    except RecursionError:
-        raise ImportFailed([("$", f"nested too deeply (at most {MAX_DEPTH} levels)")]) from None
-    except ValueError as e:  # an integer of thousands of digits
-        raise ImportFailed([("$", f"a number is too large ({e})")]) from None
-    errors = _shape_errors(data)
-    if errors:
-        raise ImportFailed(errors)
-    return data
-
-
-def _shape_errors(data: Any) -> list[tuple[str, str]]:
-    """Nesting, NUL characters and integers out of range, each with its path."""
-    errors: list[tuple[str, str]] = []
-    stack: list[tuple[str, Any, int]] = [("$", data, 0)]
-    while stack:
-        path, value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            errors.append((path, f"nested too deeply (at most {MAX_DEPTH} levels)"))
-            continue
-        if isinstance(value, dict):
-            for k, v in value.items():
-                where = k if path == "$" else f"{path}.{k}"
-                if "\x00" in k:
-                    errors.append((where.replace("\x00", "\\0"), "a NUL character in a name"))
-                stack.append((where, v, depth + 1))
-        elif isinstance(value, list):
-            stack.extend((f"{path}[{i}]", v, depth + 1) for i, v in enumerate(value))
-        elif isinstance(value, str) and "\x00" in value:
-            errors.append((path, "contains a NUL character"))
-        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-            errors.append((path, "the number is too large"))
-    return sorted(errors)
 
 
 class _Collector:

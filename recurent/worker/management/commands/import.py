@@ -31,6 +31,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{path}: {e.errors[0][0]}: {e.errors[0][1]}; nothing was imported"
             ) from None
+        del raw  # the import keeps the file's text; the bytes would be a second copy
         user = None
         if o["user"]:
             user = get_user_model().objects.filter(username=o["user"]).first()
