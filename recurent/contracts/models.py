@@ -333,6 +333,9 @@ class ContractDiscount(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField()
+    # When the client was told the trial ends (contracts.discounts.trial_notices_tick sets it
+    # once, under the row lock): set, no second notice is queued.
+    trial_noticed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         # The order they apply in: each discount on what the ones before it left.
