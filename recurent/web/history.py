@@ -24,8 +24,30 @@ ACTIONS = {
     "lines_changed": gettext_lazy("products changed"),
     "discount_added": gettext_lazy("discount added"),
     "discount_removed": gettext_lazy("discount removed"),
+    "trial_noticed": gettext_lazy("client told the trial ends"),
+    "indexation_noticed": gettext_lazy("yearly indexation announced to the client"),
+    "indexed": gettext_lazy("prices indexed"),
 }
-ACTORS = {"portal": gettext_lazy("the client, from the portal")}
+ACTORS = {
+    "portal": gettext_lazy("the client, from the portal"),
+    "indexation": gettext_lazy("yearly indexation"),
+}
+
+
+def _indexation(c: dict[str, Any]) -> list[str]:
+    """The figure used and each line's old and new unit price (contracts.indexation)."""
+    used = c.get("index_used") or {}
+    if used.get("method") == "cpi":
+        how = _("inflation %(year)s (INS): %(percent)s %%") % {
+            "year": used.get("cpi_year"), "percent": used.get("percent")}  # fmt: skip
+    elif used.get("method") == "eur":
+        how = _("EUR at BNR: %(base)s → %(rate)s") % {
+            "base": used.get("eur_base"), "rate": used.get("eur_rate")}  # fmt: skip
+    else:
+        how = f"{used.get('percent')} %"
+    if c.get("effective_on"):
+        how += " · " + _("from %(date)s") % {"date": _value("", c["effective_on"])}
+    return [how] + [f"{p['description']}: {p['old']} → {p['new']}" for p in c.get("prices", [])]
 
 
 def _value(field: str, v: Any) -> str:
@@ -83,6 +105,10 @@ def change_text(change: ContractChange) -> dict[str, Any]:
     elif change.action in {"discount_added", "discount_removed"}:
         unit = " %" if c.get("kind") == "percent" else ""
         details.append(f"{c.get('reason', '')}: −{c.get('value', '')}{unit}")
+    elif change.action in {"indexation_noticed", "indexed"}:
+        details.extend(_indexation(c))
+    elif change.action == "trial_noticed" and c.get("ends_on"):
+        details.append(f"{c.get('reason', '')}: {_value('', c['ends_on'])}")
     elif change.action == "hold_released" and c.get("reason"):
         details.append(str(c["reason"]))
     return {

@@ -109,3 +109,12 @@ def test_the_portal_shows_the_old_and_new_prices(world):
     assert "Modificări de preț" in html
     assert "100.0000 RON" in html and "105.0000 RON" in html
     assert date(2027, 1, 1).strftime("%d.%m.%Y") in html
+
+
+def test_the_contract_history_shows_the_indexation_with_the_figure_used(world):
+    c = f.contract(world.company, issuer=world.user, index_method="fixed", index_percent="5")
+    indexation_tick(as_of=local(2026, 12, 2))
+    indexation_tick(as_of=local(2027, 1, 1, 1))
+    html = login(world.user).get(reverse("web:contract", args=[c.pk])).content.decode()
+    assert "Indexare anuală anunțată clientului" in html and "Prețuri indexate" in html
+    assert "100.0000 → 105.0000" in html and "5.00 %" in html
