@@ -22,7 +22,8 @@ changed between the notice and the day is indexed as it stands then.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -308,6 +309,30 @@ def indexation_tick(*, limit: int = 100, as_of: datetime | None = None) -> int:
         except Exception:
             log.exception("indexation of contract %s failed", row.contract_id)
     return done
+
+
+class _Preview(Exception):
+    """Raised to roll the savepoint of ``as_if_indexed`` back."""
+
+
+@contextmanager
+def as_if_indexed(*, contract: Contract, as_of: datetime) -> Iterator[None]:
+    """Inside: the contract's announced indexations as if already in force, written in a
+    savepoint that is rolled back on the way out. The contract page's next invoices are drafted
+    in it, so they show the new amounts after the day, exactly as the billing engine will
+    draft them, while nothing is written before the day (a line edited in between is then
+    indexed as it stands)."""
+    if not contract.indexations.filter(applied_at__isnull=True).exists():
+        yield
+        return
+    try:
+        with transaction.atomic():
+            for row in contract.indexations.filter(applied_at__isnull=True):
+                indexation_apply(row=row, as_of=as_of)
+            yield
+            raise _Preview
+    except _Preview:
+        pass
 
 
 def indexations_for_client(*, client_id: int, as_of: datetime) -> list[ContractIndexation]:

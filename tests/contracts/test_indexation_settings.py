@@ -7,9 +7,11 @@ from decimal import Decimal
 from django.urls import reverse
 
 from recurent.clients.portal_links import portal_token
+from recurent.common import clock
 from recurent.contracts.indexation import indexation_tick
-from recurent.contracts.models import ContractChange
+from recurent.contracts.models import ContractChange, ContractIndexation
 from recurent.engine.cycles import BUCHAREST
+from recurent.invoices.services import issue_due
 from recurent.rates.models import InflationRate
 from tests import factories as f
 from tests.factories import local
@@ -118,3 +120,18 @@ def test_the_contract_history_shows_the_indexation_with_the_figure_used(world):
     html = login(world.user).get(reverse("web:contract", args=[c.pk])).content.decode()
     assert "Indexare anuală anunțată clientului" in html and "Prețuri indexate" in html
     assert "100.0000 → 105.0000" in html and "5.00 %" in html
+
+
+def test_the_next_invoices_show_the_new_amounts_after_the_day_once_announced(world, monkeypatch):
+    # Announced on 2 December for 1 January: the invoices from 31 January 2027 are priced at
+    # 105 (127,05 with 21 % VAT), those before at 100 (121,00); nothing is written before the day.
+    c = f.contract(world.company, issuer=world.user, index_method="fixed", index_percent="5")
+    issue_due(as_of=local(2026, 12, 2, 10))
+    indexation_tick(as_of=local(2026, 12, 2, 10))
+    lines = list(c.lines.values_list("pk", "unit_price", "until_index"))
+    monkeypatch.setattr(clock, "now", lambda: local(2026, 12, 2, 11))
+    html = login(world.user).get(reverse("web:contract", args=[c.pk])).content.decode()
+    totals = html.split('class="num upcoming-total">')[1:4]
+    assert [t.split("<")[0].split()[0] for t in totals] == ["121,00", "127,05", "127,05"]
+    assert list(c.lines.values_list("pk", "unit_price", "until_index")) == lines
+    assert ContractIndexation.objects.get(contract=c).applied_at is None

@@ -23,7 +23,7 @@ from recurent.common import clock
 from recurent.companies.access import company_required, has_role, scoped
 from recurent.companies.models import InvoiceSeries
 from recurent.contracts import charges as charge_services
-from recurent.contracts import services
+from recurent.contracts import indexation, services
 from recurent.contracts.models import ChargeKind, Contract, ContractCharge, ContractStatus
 from recurent.engine import vat
 from recurent.engine.cycles import BUCHAREST, Cycle, Schedule, wall_clock
@@ -356,10 +356,12 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     upcoming = []
     if contract.status in {ContractStatus.ACTIVE, ContractStatus.DRAFT, ContractStatus.PAUSED}:
-        # With their amounts, drafted as the billing engine will (charges, lines in force, VAT).
-        upcoming = invoice_services.contract_upcoming(
-            contract=contract, as_of=clock.now(), count=12
-        )
+        # With their amounts, drafted as the billing engine will (charges, lines in force, VAT),
+        # and an announced yearly indexation as it will be in force from its day.
+        with indexation.as_if_indexed(contract=contract, as_of=clock.now()):
+            upcoming = invoice_services.contract_upcoming(
+                contract=contract, as_of=clock.now(), count=12
+            )
     lines = contract.lines.select_related("product").order_by("from_index", "position", "pk")
     # The payment state written by the payments services (not the issue status: a paid invoice
     # reads "paid" here as on the invoice list).
