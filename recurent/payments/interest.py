@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Q, Sum
+from django.db.models import F, Max, Sum
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -57,7 +57,7 @@ from recurent.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from recurent.invoices.oneoff import DraftLineSpec, invoice_create
 from recurent.rates.models import ReferenceRate as ReferenceRateRow
 
-from .models import Allocation, BalanceState, InterestCharge
+from .models import Allocation, BalanceState, InterestCharge, InvoiceBalance
 
 log = logging.getLogger(__name__)
 ZERO = Decimal("0")
@@ -173,22 +173,32 @@ def rule_for(invoice: Invoice, company: Company) -> tuple[InterestRule, Decimal 
 
 def _late_invoices(company: Company, day: date, client: Client | None) -> list[Invoice]:
     """Invoices due before ``day`` still open, or paid after their due date; never an
-    interest invoice itself, nor a cancelled one."""
-    interest_invoices = InterestCharge.objects.filter(company=company).values("interest_invoice_id")
-    late_paid = Q(
-        allocations__payment__date__gt=F("due_date"), allocations__payment__reversed=False
+    interest invoice itself, nor a cancelled one. Two narrow id queries on their own indexes
+    (balances by company/client and state; allocations by payment) instead of one OR over
+    joins, which read every invoice of the company."""
+    open_rows = InvoiceBalance.objects.filter(
+        company=company, state=BalanceState.OPEN, due_date__lt=day
+    )
+    paid_late = Allocation.objects.filter(
+        payment__company=company, payment__reversed=False,
+        payment__date__gt=F("invoice__due_date"), invoice__due_date__lt=day,
+    )  # fmt: skip
+    if client is not None:
+        open_rows = open_rows.filter(client=client)
+        paid_late = paid_late.filter(payment__client=client)
+    ids = set(open_rows.values_list("invoice_id", flat=True))
+    ids |= set(paid_late.values_list("invoice_id", flat=True))
+    ids -= set(
+        InterestCharge.objects.filter(interest_invoice_id__in=ids).values_list(
+            "interest_invoice_id", flat=True
+        )
     )
     qs = (
-        Invoice.objects.filter(company=company, kind=InvoiceKind.INVOICE, due_date__lt=day)
+        Invoice.objects.filter(pk__in=ids, kind=InvoiceKind.INVOICE)
         .exclude(status=InvoiceStatus.CANCELLED)
-        .exclude(pk__in=interest_invoices)
-        .filter(Q(balance__state=BalanceState.OPEN) | late_paid)
         .select_related("contract", "client", "balance")
-        .distinct()
         .order_by("client_id", "due_date", "pk")
     )
-    if client is not None:
-        qs = qs.filter(client=client)
     return list(qs)
 
 
