@@ -45,7 +45,7 @@ def _worker_tasks() -> list[tuple[str, tasks.Task]]:
     from recurent.accounting.tasks import month_close_notify
     from recurent.api import webhooks
     from recurent.api.idempotency import idempotency_purge
-    from recurent.contracts import indexation
+    from recurent.contracts import discounts, indexation
     from recurent.documents.services import render_pending
     from recurent.efactura.deadline import deadline_tick
     from recurent.efactura.services import efactura_tick
@@ -77,6 +77,7 @@ def _worker_tasks() -> list[tuple[str, tasks.Task]]:
         ("gateways-expiring-cards", expiring_cards_notify),
         # Yearly price indexation: its notices are queued before mail sends this pass's messages.
         ("contracts-indexation", indexation.indexation_tick),
+        ("contracts-trial-notices", discounts.trial_notices_tick),  # also before "mail"
         # Reminders before mail, so that a reminder queued in this pass goes out in it.
         ("mail-reminders", reminders_queue),
         ("mail", send_pending),
@@ -90,7 +91,7 @@ def _worker_tasks() -> list[tuple[str, tasks.Task]]:
 
 def wire() -> None:
     from recurent.api import webhooks
-    from recurent.contracts import indexation
+    from recurent.contracts import discounts, indexation
     from recurent.documents import pdf
     from recurent.documents.proforma import render as proforma_render
     from recurent.documents.services import RENDER_FIRST
@@ -137,6 +138,8 @@ def wire() -> None:
     # sit below mail and cannot import it).
     indexation.NOTICE_QUEUE[:] = [notice_queue]
     indexation.CLIENT_LANGUAGE[:] = [client_language]
+    discounts.NOTICE_QUEUE[:] = [notice_queue]  # "your trial ends on ...", the same way
+    discounts.CLIENT_LANGUAGE[:] = [client_language]
     # An interest invoice's email, queued when it is issued (payments sits below mail).
     payments_interest.EMAIL_QUEUE[:] = [outbox_resend]
 

@@ -10,23 +10,37 @@ discount changes only the invoices issued after.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from recurent.common import clock
 from recurent.common.errors import as_validation_error, field_error
 from recurent.engine import discounts as engine
 from recurent.engine import money
+from recurent.engine.cycles import BUCHAREST, Schedule
 
 from .models import Contract, ContractDiscount, ContractLine, ContractStatus, DiscountKind
 from .services import _audit, _lock
+
+log = logging.getLogger("recurent.contracts")
+
+# Filled by recurent/wiring.py (contracts does not import mail): mail.services.notice_queue and
+# client_language, as for the indexation notices.
+NOTICE_QUEUE: list[Callable[..., Any]] = []
+CLIENT_LANGUAGE: list[Callable[[Any], str]] = []
 
 # ContractDiscount.value: 12 digits before the point, 4 after.
 VALUE_MAX = Decimal("999999999999.9999")
@@ -297,3 +311,88 @@ def discounts_for_import(
     if errors:
         raise ValidationError(errors)
     return out
+
+
+def discount_ends_on(
+    contract: Contract, d: ContractDiscount, schedule: Schedule | None = None
+) -> date | None:
+    """The last service day the discount covers: the end of its last period (the one before
+    ``from_index + periods``, the last one starting before ``until``). None: it does not end,
+    or it covers no period of the contract."""
+    sched = schedule or contract.schedule()
+    last = None if d.periods is None else d.from_index + d.periods - 1
+    try:
+        if d.until is not None:
+            k = None
+            # Bounded: a discount on daily periods for 30 years is 11,000; past that, no end.
+            for p in islice(sched.periods(d.from_index), 12000):
+                if p.start >= d.until or (last is not None and p.index > last):
+                    break
+                k = p.index
+            if k is None:
+                return None
+            last = k if last is None else min(last, k)
+        return None if last is None else sched.period(last).end
+    except (ValueError, OverflowError):
+        return None  # past year 9999
+
+
+def _trial_notice(contract: Contract, ends_on: date) -> tuple[str, str]:
+    params = {"contract": contract.number, "company": contract.company.legal_name,
+              "date": ends_on.strftime("%d.%m.%Y"),
+              "next": (ends_on + timedelta(days=1)).strftime("%d.%m.%Y")}  # fmt: skip
+    subject = gettext("Your trial of contract %(contract)s ends on %(date)s") % params
+    body = (
+        gettext(
+            "Hello,\n\nThe trial period of contract %(contract)s with %(company)s ends on "
+            "%(date)s. From %(next)s the service is invoiced at the contract's full price.\n"
+        )
+        % params
+    )
+    return subject, body
+
+
+def trial_notices_tick(*, limit: int = 100, as_of: datetime | None = None) -> int:
+    """Worker task: tell each client whose trial ends within RECURENT_TRIAL_NOTICE_DAYS (7)
+    days, once (``trial_noticed_at`` under the row lock), by a message in the mail outbox;
+    a trial already over when first seen is marked without a message. Returns how many
+    were queued."""
+    as_of = as_of or clock.now()
+    today = as_of.astimezone(BUCHAREST).date()
+    days = int(getattr(settings, "RECURENT_TRIAL_NOTICE_DAYS", 7))
+    queued = 0
+    pending = ContractDiscount.objects.filter(
+        trial=True, trial_noticed_at__isnull=True, contract__status=ContractStatus.ACTIVE
+    ).select_related("contract")
+    for d in pending.iterator():
+        ends_on = discount_ends_on(d.contract, d)
+        if ends_on is None or today < ends_on - timedelta(days=days):
+            continue
+        with transaction.atomic():
+            # Locked and re-checked: two workers never both queue the notice.
+            row = (
+                ContractDiscount.objects.select_for_update()
+                .filter(pk=d.pk, trial_noticed_at__isnull=True)
+                .first()
+            )
+            if row is None:
+                continue
+            contract = Contract.objects.select_related("company", "client").get(pk=d.contract_id)
+            to = [e for e in (contract.client.emails or []) if e]
+            if ends_on >= today and to and NOTICE_QUEUE:
+                lang = CLIENT_LANGUAGE[0](contract.client) if CLIENT_LANGUAGE else "ro"
+                with translation.override(lang):
+                    subject, body = _trial_notice(contract, ends_on)
+                NOTICE_QUEUE[0](company=contract.company, to=to, subject=subject,
+                                body_text=body, as_of=as_of)  # fmt: skip
+                queued += 1
+                contract.changes.create(
+                    actor="worker", at=as_of, action="trial_noticed",
+                    changes={"reason": row.reason, "ends_on": ends_on.isoformat(), "to": to},
+                )  # fmt: skip
+            else:
+                log.info("trial %s of contract %s: no notice (over or no email)", d.pk, contract.pk)
+            ContractDiscount.objects.filter(pk=row.pk).update(trial_noticed_at=as_of)
+        if queued >= limit:
+            break
+    return queued

@@ -62,7 +62,7 @@ def test_an_accountant_adds_a_trial_and_a_discount_and_removes_one(world):
     page = web.get(url).content.decode()
     section = _section(page)
     assert "Perioadă de probă" in section and "Fidelitate" in section
-    assert "perioada de probă se încheie pe 28.02.2027" in section
+    assert "perioada de probă se încheie pe 27.02.2027" in section
     # The next issue dates carry the discounted totals: free, full, then 15 off (x 1.21), full.
     upcoming = page.split('class="num upcoming-total">')[1:5]
     assert upcoming[0].startswith("0,00") and upcoming[1].startswith("121,00")

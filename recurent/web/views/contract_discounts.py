@@ -5,7 +5,6 @@ module only turns the form into the service's arguments and the rows into words.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django import forms
@@ -77,26 +76,12 @@ def discount_action(request: HttpRequest, contract: Contract, action: str) -> No
         messages.success(request, _("Discount removed from the invoices not yet issued."))
 
 
-def _ends(contract: Contract, d: ContractDiscount) -> date | None:
-    """The first day the discount no longer applies: the start of the period after its last
-    one, or ``until``, whichever comes first (None: it does not end)."""
-    ends = []
-    if d.periods is not None:
-        try:
-            ends.append(contract.schedule().period(d.from_index + d.periods).start)
-        except (ValueError, OverflowError):
-            pass  # past the contract's end
-    if d.until is not None:
-        ends.append(d.until)
-    return min(ends) if ends else None
-
-
 def discount_rows(contract: Contract) -> list[dict[str, Any]]:
     """The contract's discounts in words, in the order they apply."""
     rows = []
     for d in discount_services.discounts_of(contract=contract):
         value = f"{d.value.normalize():f}"
-        ends = _ends(contract, d)
+        ends = discount_services.discount_ends_on(contract, d)
         rows.append({
             "pk": d.pk,
             "what": f"{value} %" if d.kind == DiscountKind.PERCENT else f"{value} {contract.currency}",
