@@ -265,12 +265,15 @@ def _price(d: InvoiceDraft, company: Company, issue_date: date) -> Draft:
     if due < issue_date:
         raise _error("due_date", _("cannot be before the issue date"), "before_issue")
     lines = list(d.lines.all())
+    # A line with a negative quantity is a credit (a contract's discount on its proforma,
+    # proforma_period._draft_lines): the engine takes credits after the lines, as charges.
+    credits = [li for li in lines if li.quantity < 0]
     try:
         priced = draft_invoice(
-            lines=[_terms(li) for li in lines], issue_date=issue_date,
+            lines=[_terms(li) for li in lines if li.quantity >= 0], issue_date=issue_date,
             payment_term_days=(due - issue_date).days, price_currency=d.price_currency,
             invoice_currency=d.currency, fx_rate=fx, fx_date=fx_date,
-            seller_vat_payer=company.vat_payer,
+            seller_vat_payer=company.vat_payer, charges=[_terms(li) for li in credits],
         )  # fmt: skip
     except (DraftError, VatError, MoneyError) as e:
         raise as_validation_error(e) from e

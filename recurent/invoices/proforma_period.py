@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
@@ -55,12 +56,15 @@ def proformas_split(ready: list[Any]) -> tuple[list[Any], list[Any]]:
     return [r for r in ready if r[0].pk not in ids], [r for r in ready if r[0].pk in ids]
 
 
-def _draft_lines(shared: Any, c: Any, index: int) -> list[InvoiceDraftLine]:
+def _draft_lines(shared: Any, c: Any, index: int, priced: Any) -> list[InvoiceDraftLine]:
     """The period's lines as the billing run prices them (contract lines in force, the pending
-    one-off charges on the contract's next period), in the contract's price currency."""
+    one-off charges on the contract's next period), in the contract's price currency.
+
+    A discount or trial the run priced (``priced``: the run's draft, its lines in this same
+    order) follows its line as a line of its own with a negative quantity, as a one-off credit
+    is written: a draft line has no allowances, and the proforma's total is what is due."""
     from .services import _charge_terms
 
-    rows = []
     terms = [
         (li[0], shared.line_terms(li))
         for li in c.lines
@@ -68,22 +72,26 @@ def _draft_lines(shared: Any, c: Any, index: int) -> list[InvoiceDraftLine]:
     ]
     if index == c.next_index:
         terms += [(None, _charge_terms(ch[1:])) for ch in c.charges]
+    drafted = {dl.position: dl for dl in priced.draft.lines}
+    fx = priced.draft.fx_rate if c.currency != c.invoice_currency else None
+    rows: list[InvoiceDraftLine] = []
+
+    def add(product_id: Any, t: Any, **kw: Any) -> None:
+        fields = dict(product_id=product_id, product_code=t.product_code, name=t.name,
+                      description=t.description, unit_code=t.unit_code, unit_name=t.unit_name,
+                      quantity=t.quantity, unit_price=t.unit_price)  # fmt: skip
+        fields.update(kw)
+        rows.append(InvoiceDraftLine(position=len(rows) + 1, vat_category=t.vat_category.value,
+                                     vat_rate=t.vat_rate_code.value, **fields))  # fmt: skip
+
     for pos, (product_id, t) in enumerate(terms, start=1):
-        rows.append(
-            InvoiceDraftLine(
-                position=pos,
-                product_id=product_id,
-                product_code=t.product_code,
-                name=t.name,
-                description=t.description,
-                unit_code=t.unit_code,
-                unit_name=t.unit_name,
-                quantity=t.quantity,
-                unit_price=t.unit_price,
-                vat_category=t.vat_category.value,
-                vat_rate=t.vat_rate_code.value,
-            )  # fmt: skip
-        )
+        add(product_id, t)
+        for a in getattr(drafted.get(pos), "allowances", ()):
+            # In the invoice currency; back to the price currency at the run's rate when the
+            # contract is priced in another one (the invoice is priced again when it is paid).
+            amount = a.amount if fx is None else (a.amount / fx).quantize(Decimal("0.0001"))
+            add(None, t, product_code="", name=a.reason[:100], description="",
+                quantity=Decimal(-1), unit_price=amount)  # fmt: skip
     return rows
 
 
@@ -99,14 +107,14 @@ def proformas_issue(by_proforma: list[Any], *, shared: Any, issued_at: datetime)
         )
     )
     out = []
-    for c, period, _priced in by_proforma:
+    for c, period, priced in by_proforma:
         d = InvoiceDraft.objects.create(
             company_id=c.company_id, client_id=c.client_id, series_id=c.series_id,
             currency=c.invoice_currency, price_currency=c.currency, created_by_id=c.issuer_id,
             contract_id=c.pk, period_index=period.index, period_start=period.start,
             period_end=period.end, created_at=issued_at, updated_at=issued_at,
         )  # fmt: skip
-        lines = _draft_lines(shared, c, period.index)
+        lines = _draft_lines(shared, c, period.index, priced)
         for li in lines:
             li.draft = d
         InvoiceDraftLine.objects.bulk_create(lines)

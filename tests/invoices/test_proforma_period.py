@@ -272,3 +272,19 @@ def test_the_import_format_carries_the_option_and_checks_its_days(db):
     c = Contract.objects.get(number=data["contracts"][0]["number"])
     assert (c.proforma_first, c.proforma_valid_days) == (True, 7)
     assert not Contract.objects.get(number=data["contracts"][1]["number"]).proforma_first
+
+
+def test_a_discount_of_the_contract_is_on_its_proforma_and_its_invoice(world):
+    from recurent.contracts.discounts import discount_add
+
+    c = _proforma_contract(world)
+    discount_add(contract=c, user=world.user, as_of=local(2026, 1, 10), kind="percent",
+                 value="20", reason="Reducere de lansare", periods=1)  # fmt: skip
+    issue_due(as_of=RUN_AT)
+    d = InvoiceDraft.objects.get()
+    assert d.proforma_total == Decimal("96.80")  # (100 - 20 %) + 21 % VAT
+    assert [(li.name, li.quantity) for li in d.lines.all()][1] == ("Reducere de lansare", -1)
+    _pay(d, "96.80")
+    d.refresh_from_db()
+    assert d.invoice is not None and d.invoice.gross_total == Decimal("96.80")
+    assert d.invoice.balance.outstanding == Decimal("0.00")
