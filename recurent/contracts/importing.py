@@ -232,7 +232,7 @@ def _products(data: dict, company: Company | None, errs: _Collector, rep: Import
 
 def _clients(data: dict, company: Company | None, errs: _Collector, rep: ImportReport) -> dict:
     """Matched by CUI/CNP digits (or name when none): existing ones are updated. Returns the
-    clients by every name a contract may give them: ref, tax id as written, its digits."""
+    clients' ids by every name a contract may give them: ref, tax id as written, its digits."""
     clients: dict[str, Client] = {}
     if company is not None:
         for c in company.clients.all():
@@ -277,7 +277,8 @@ def _clients(data: dict, company: Company | None, errs: _Collector, rep: ImportR
         if len(new) + len(changed) >= CHUNK:
             errs.save(Client, new, changed, f"clients[:{i + 1}]")
     errs.save(Client, new, changed, "clients")
-    return client_refs | {k: v for k, v in clients.items() if k not in client_refs}
+    found = client_refs | {k: v for k, v in clients.items() if k not in client_refs}
+    return {k: c.pk or 0 for k, c in found.items()}
 
 
 @transaction.atomic
