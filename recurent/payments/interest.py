@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max, Sum
 from django.utils import translation
@@ -33,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from recurent.clients.models import Client, ClientKind
 from recurent.common import clock
-from recurent.common.errors import as_validation_error, field_error
+from recurent.common.errors import as_validation_error, field_error, messages_of
 from recurent.companies.models import (
     Company,
     InterestRuleChoice,
@@ -110,8 +111,11 @@ class IssuedInterest:
     client: Client
     currency: str
     total: Decimal
-    invoice: Invoice | None  # None on a dry run
+    invoice: Invoice | None  # None on a dry run or when refused
     items: tuple[LateItem, ...]
+    # Why this client's invoice was refused (e.g. its address is incomplete): nothing of it was
+    # written, its days stay to invoice, and the other clients' invoices are issued anyway.
+    error: str = ""
 
 
 def interest_settings_update(
@@ -278,7 +282,16 @@ def interest_invoice(
             out.append(IssuedInterest(group.client, group.currency, group.total, None,
                                       tuple(group.items)))  # fmt: skip
             continue
-        issued = _issue_for_client(company, group.client, group.currency, day, as_of, user, email)
+        try:
+            issued = _issue_for_client(
+                company, group.client, group.currency, day, as_of, user, email
+            )
+        except ValidationError as e:
+            why = "; ".join(f"{f}: {m}" for f, m in messages_of(e))
+            log.warning("interest invoice of client %s refused: %s", group.client.pk, why)
+            out.append(IssuedInterest(group.client, group.currency, group.total, None,
+                                      tuple(group.items), error=why))  # fmt: skip
+            continue
         if issued is not None:
             out.append(issued)
     return out

@@ -144,3 +144,22 @@ def test_the_interest_invoice_passes_the_efactura_checks(world, vat_payer):
     # forbids a seller VAT id next to O. No VAT either way.
     category = b"<cbc:ID>E</cbc:ID>" if vat_payer else b"<cbc:ID>O</cbc:ID>"
     assert category in xml and done.invoice.vat_total == 0
+
+
+@pytest.mark.django_db
+def test_a_refused_client_does_not_stop_the_others(world):
+    from recurent.clients.models import Client
+
+    _enable(world.company)
+    bad, bad_inv = _late(world)
+    good, good_inv = _late(world)
+    Client.objects.filter(pk=bad.pk).update(street="", city="")  # the buyer's address is missing
+    done = interest_invoice(company=world.company, as_of=local(2026, 3, 31, 10), user=world.user)
+    by_client = {d.client.pk: d for d in done}
+    assert by_client[bad.pk].invoice is None and by_client[bad.pk].error.startswith("client:")
+    assert by_client[good.pk].invoice is not None and by_client[good.pk].total == D("18.73")
+    assert list(InterestCharge.objects.values_list("invoice_id", flat=True)) == [good_inv.pk]
+    # Fixed, the next run invoices the refused client's days.
+    Client.objects.filter(pk=bad.pk).update(street="Bd. Eroilor 1", city="Cluj-Napoca")
+    [later] = interest_invoice(company=world.company, as_of=local(2026, 3, 31, 11), user=world.user)
+    assert later.client.pk == bad.pk and later.total == D("18.73") and not later.error

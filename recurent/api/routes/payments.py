@@ -174,6 +174,7 @@ class InterestOut(Schema):
     total: Decimal
     invoice_id: int | None  # the interest invoice; null on a dry run
     number: str | None
+    error: str  # why this client's invoice was refused (its days stay to invoice); "" if issued
     items: list[InterestItemOut]
 
 
@@ -200,6 +201,7 @@ def issue_interest(request: HttpRequest, body: InterestIn) -> list[dict[str, Any
             "total": d.total,
             "invoice_id": d.invoice.pk if d.invoice else None,
             "number": d.invoice.full_number if d.invoice else None,
+            "error": d.error,
             "items": [
                 {
                     "invoice_id": i.invoice.pk,

@@ -70,6 +70,10 @@ def interest_issue(request: HttpRequest) -> HttpResponse:
         for m in e.messages:
             messages.error(request, m)
         return redirect("web:interest")
+    refused = [d for d in done if d.error]
+    for d in refused:
+        messages.error(request, f"{d.client.name}: {d.error}")
+    done = [d for d in done if not d.error]
     if done:
         n = len(done)
         messages.success(
@@ -78,6 +82,6 @@ def interest_issue(request: HttpRequest) -> HttpResponse:
                      "%(n)s interest invoices issued: %(numbers)s", n)
             % {"n": n, "numbers": ", ".join(d.invoice.full_number for d in done if d.invoice)},
         )  # fmt: skip
-    else:
+    elif not refused:
         messages.info(request, _("No late-payment interest to invoice today."))
     return redirect("web:interest")

@@ -58,17 +58,21 @@ class Command(BaseCommand):
             if not companies.exists():
                 raise CommandError(f"--company: no company {o['company']}")
         user = None if o["dry_run"] else command_user(o["user"])
-        count = 0
+        count, refused = 0, []
         for company in companies:
             try:
-                done = interest_invoice(company=company, as_of=as_of, user=user,
-                                        dry_run=o["dry_run"], email=o["email"])  # fmt: skip
-            except ValidationError as e:
                 with translation.override("en"):  # the CLI speaks English (docs/cli.md)
+                    done = interest_invoice(company=company, as_of=as_of, user=user,
+                                            dry_run=o["dry_run"], email=o["email"])  # fmt: skip
+            except ValidationError as e:
+                with translation.override("en"):
                     raise CommandError(
                         f"{company}: " + "; ".join(f"{f}: {m}" for f, m in messages_of(e))
                     ) from None
             for d in done:
+                if d.error:
+                    refused.append(f"{company.pk} {d.client.name}: {d.error}")
+                    continue
                 count += 1
                 what = d.invoice.full_number if d.invoice else "dry run"
                 invoices = ", ".join(i.invoice.full_number for i in d.items)
@@ -77,3 +81,7 @@ class Command(BaseCommand):
                     f"(late: {invoices})"
                 )
         self.stdout.write(f"{count} interest invoice(s){' to issue' if o['dry_run'] else ''}.")
+        if refused:
+            raise CommandError(
+                f"{len(refused)} refused (fix and run again): " + " | ".join(refused)
+            )
