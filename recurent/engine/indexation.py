@@ -29,10 +29,9 @@ Pure Python, no Django, no clock: the caller gives the date, the table and the r
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -136,7 +135,8 @@ def check_settings(s: Settings) -> None:
 
 
 def _clamped(year: int, month: int, day: int) -> date:
-    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return date(year, month, min(day, last.day))
 
 
 def date_in(s: Settings, year: int) -> date:

@@ -319,6 +319,9 @@ class ContractForm(forms.ModelForm):
         self.fields["index_percent"].help_text = _("Only for a fixed percentage.")
         self.fields["index_day"].help_text = _("Only for a fixed day and month.")
         self.fields["index_notice_days"].required = False
+        # "5,5" as a Romanian types it, like the other amounts of the form.
+        self.fields["index_percent"].localize = True
+        self.fields["index_percent"].widget.is_localized = True
         self._template_choices(company)
 
     def _template_choices(self, company: Company) -> None:

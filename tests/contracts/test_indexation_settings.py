@@ -38,12 +38,12 @@ def test_the_contract_form_saves_the_indexation_and_the_history_says_so(world):
     url = reverse("web:contract-edit", args=[c.pk])
     page = login(world.user).get(url)
     assert "index_method" in page.content.decode()
-    body = _form_body(page, c, world.user, index_method="fixed", index_percent="5",
+    body = _form_body(page, c, world.user, index_method="fixed", index_percent="5,5",
                       index_notice_days="45")  # fmt: skip
     r = login(world.user).post(url, body)
     assert r.status_code == 302, r.content.decode()[:2000]
     c.refresh_from_db()
-    assert (c.index_method, c.index_percent, c.index_notice_days) == ("fixed", Decimal("5"), 45)
+    assert (c.index_method, c.index_percent, c.index_notice_days) == ("fixed", Decimal("5.5"), 45)
     change = ContractChange.objects.filter(contract=c, action="updated").latest("pk")
     assert change.changes["index_method"] == ["none", "fixed"]
 
