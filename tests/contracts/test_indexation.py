@@ -162,3 +162,22 @@ def test_contracts_without_indexation_or_not_active_are_left_alone(world):
     _indexed(world, index_method="fixed", index_percent=Decimal("5"), activate=False)
     assert indexation_tick(as_of=local(2026, 12, 2)) == 0
     assert ContractIndexation.objects.count() == 0
+
+
+def test_recurent_schedule_prices_the_periods_after_the_day_at_the_new_prices(world, monkeypatch):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from recurent.common import clock
+
+    c = _indexed(world, index_method="fixed", index_percent=Decimal("5"))
+    issue_due(as_of=local(2026, 12, 2, 10))  # up to the period of 30 November
+    indexation_tick(as_of=local(2026, 12, 2, 10))
+    monkeypatch.setattr(clock, "now", lambda: local(2026, 12, 2, 11))
+    out = StringIO()
+    call_command("schedule", str(c.pk), "--count", "2", "--json", stdout=out)
+    # 31 December at 100 (121.00), 31 January 2027 at 105 (127.05); nothing written.
+    assert [r["total"] for r in json.loads(out.getvalue())] == ["121.00", "127.05"]
+    assert c.lines.count() == 1

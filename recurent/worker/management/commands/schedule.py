@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from recurent.common import clock
 from recurent.common.cli_args import parse_wall
+from recurent.contracts.indexation import as_if_indexed
 from recurent.contracts.models import Contract
 from recurent.engine.cycles import BUCHAREST, Cycle, Schedule, ScheduleError, localize
 from recurent.invoices.services import contract_upcoming
@@ -54,8 +55,10 @@ class Command(BaseCommand):
                 )
             sched = found[0].schedule()
             start = found[0].next_index
-            # Priced by the engine's own drafting (lines in force, pending charges, VAT by date).
-            upcoming = contract_upcoming(contract=found[0], as_of=clock.now(), count=o["count"])
+            # Priced by the engine's own drafting (lines in force, pending charges, VAT by date),
+            # with an announced yearly indexation from its day (as on the contract page).
+            with as_if_indexed(contract=found[0], as_of=clock.now()):
+                upcoming = contract_upcoming(contract=found[0], as_of=clock.now(), count=o["count"])
             amounts = {u["index"]: u for u in upcoming}
         else:
             if not o["first"] or not o["cycle"]:
