@@ -44,6 +44,7 @@ CLIENT_LANGUAGE: list[Callable[[Any], str]] = []
 
 # ContractDiscount.value: 12 digits before the point, 4 after.
 VALUE_MAX = Decimal("999999999999.9999")
+INT_MAX = 2_147_483_647  # from_index, periods (PostgreSQL integer)
 REASON_MAX = 100  # e-Factura's allowance reason (BT-139) as ubl prints it
 
 
@@ -62,6 +63,9 @@ def _int_or_none(field: str, v: Any, errors: dict[str, list[ValidationError]]) -
         errors.setdefault(field, []).append(
             ValidationError(_("cannot be negative"), code="negative")
         )
+        return None
+    if n > INT_MAX:  # the column's limit: refused here, not as a database error
+        errors.setdefault(field, []).append(ValidationError(_("too large"), code="too_large"))
         return None
     return n
 
