@@ -85,9 +85,18 @@ def main() -> None:
         connects = []
         real_connect = sender.connect
         sender.connect = lambda cfg: connects.append(1) or real_connect(cfg)  # type: ignore[assignment]
+        profile = os.environ.get("BENCH_PROFILE")  # a path: cProfile of the timed call
+        if profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
         t0 = time.perf_counter()
         sent = sender.send_pending(limit=N, as_of=AFTER)
         dt = time.perf_counter() - t0
+        if profile:
+            prof.disable()
+            prof.dump_stats(profile)
         assert sent == N and OutboxMessage.objects.filter(state="sent").count() == N
         size = len(
             sender._prepare(OutboxMessage.objects.first(), SmtpSettings.objects.get(), AFTER).data

@@ -29,9 +29,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 from typing import Any
 
@@ -48,9 +45,8 @@ from recurent.clients.portal_links import portal_url
 from recurent.common import clock, hosts
 from recurent.documents.api import attachments as invoice_attachments
 from recurent.engine.cycles import BUCHAREST
-from recurent.mail.mime import attach, with_bodies
 
-from . import crypto, templating
+from . import crypto, mime, templating
 from .models import OutboxKind, OutboxMessage, OutboxState, Security, SmtpSettings
 from .selectors import is_outstanding
 from .services import client_language, template_for
@@ -149,24 +145,22 @@ def _valid(addresses: list[str]) -> tuple[list[str], list[str]]:
     return to, notes
 
 
-def _message(
+def _headers(
     m: OutboxMessage, cfg: SmtpSettings, to: list[str], subject: str
-) -> tuple[EmailMessage, str]:
-    """A message with the headers every outbox message has; returns it and its Message-ID."""
+) -> tuple[list[tuple[str, str]], str]:
+    """The headers every outbox message has, in order; and its Message-ID."""
     domain = cfg.from_email.rpartition("@")[2] or "localhost"
     mid = m.message_id or message_id_for(m, domain)
-    msg = EmailMessage(policy=SMTP_POLICY)
     display = _one_line(cfg.from_name or m.company.legal_name)
-    user, _, dom = cfg.from_email.rpartition("@")
-    msg["From"] = Address(display_name=display, username=user, domain=dom)
-    msg["To"] = ", ".join(to)
+    headers = [
+        ("From", mime.address(display, mime.ascii_address(cfg.from_email))),
+        ("To", ", ".join(mime.ascii_address(a) for a in to)),
+    ]
     reply_to = cfg.reply_to or m.company.email
     if reply_to:
-        msg["Reply-To"] = reply_to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(clock.now())
-    msg["Message-ID"] = mid
-    return msg, mid
+        headers.append(("Reply-To", mime.ascii_address(reply_to)))
+    headers += [("Subject", subject), ("Date", format_datetime(clock.now())), ("Message-ID", mid)]
+    return headers, mid
 
 
 def _prepare_notice(m: OutboxMessage, cfg: SmtpSettings) -> Prepared:
@@ -179,13 +173,11 @@ def _prepare_notice(m: OutboxMessage, cfg: SmtpSettings) -> Prepared:
     if not to:
         raise Permanent("no valid recipient address" + (f" ({'; '.join(notes)})" if notes else ""))
     subject = _one_line(m.subject)
-    msg, mid = _message(m, cfg, to, subject)
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(m.body_text)
-    if m.body_html:
-        msg.add_alternative(m.body_html, subtype="html")
+    headers, mid = _headers(m, cfg, to, subject)
+    headers.append(("Auto-Submitted", "auto-generated"))
+    data = mime.build(headers=headers, text=m.body_text, html=m.body_html)
     return Prepared(
-        message=m, data=msg.as_bytes(), sender=cfg.from_email, to=to, envelope=list(to),
+        message=m, data=data, sender=cfg.from_email, to=to, envelope=list(to),
         subject=subject, message_id=mid, attachment_names=[], note="; ".join(notes),
     )  # fmt: skip
 
@@ -262,20 +254,18 @@ def _prepare(
             ) % {"url": portal_url(inv.client_id)}
         text = f"{text}\n\n{why}\n"
         html = f"{html}<p>{escape(why)}</p>"
-    msg, mid = _message(m, cfg, to, r.subject)
-    msg["X-Recurent-Invoice"] = inv.full_number
+    headers, mid = _headers(m, cfg, to, r.subject)
+    headers.append(("X-Recurent-Invoice", inv.full_number))
     if m.kind == OutboxKind.REMINDER:
-        msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    bodies = attach(msg, atts)
+        headers.append(("Auto-Submitted", "auto-generated"))
+    data = mime.build(headers=headers, text=text, html=html, attachments=atts)
     envelope = list(to)
     if cfg.bcc_company:
         bcc = cfg.bcc_address or m.company.email
         if bcc and bcc not in envelope:
             envelope.append(bcc)  # envelope only: a Bcc header would show it to the client
     return Prepared(
-        message=m, data=with_bodies(msg.as_bytes(), bodies), sender=cfg.from_email, to=to,
+        message=m, data=data, sender=cfg.from_email, to=to,
         envelope=envelope, subject=r.subject, message_id=mid,
         attachment_names=[a[0] for a in atts], note="; ".join(notes),
     )  # fmt: skip
