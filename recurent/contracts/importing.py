@@ -237,11 +237,20 @@ def _clients(data: dict, company: Company | None, errs: _Collector, rep: ImportR
     if company is not None:
         for c in company.clients.all():
             clients[c.tax_id and tax_key(c.tax_id) or f"name:{c.name}"] = c
-    client_refs: dict[str, Client] = {}
+    # What a contract may name -> client id; the objects are let go chunk by chunk.
+    ids = {k: c.pk for k, c in clients.items()}
+    chunk: list[tuple[Client, set[str]]] = []  # checked, not yet written: their names
     ref_seen: dict[str, str] = {}  # ref -> where in the file
     client_seen: dict[str, str] = {}  # tax id (or name) -> where in the file
     new: list[Client] = []
     changed: list[Client] = []
+
+    def write(where: str) -> None:
+        errs.save(Client, new, changed, where)
+        for made, names in chunk:
+            ids.update(dict.fromkeys(names, made.pk or 0))
+        chunk.clear()
+
     for i, c in enumerate(data.get("clients") or []):
         where = f"clients[{i}]"
         if not isinstance(c, dict):
@@ -268,17 +277,14 @@ def _clients(data: dict, company: Company | None, errs: _Collector, rep: ImportR
         existing = clients.get(key_)
         made = errs.check(where, _build, Client, client_validate, company, existing, fields)
         if made:
-            clients[key_] = made
-            for name in {ref, str(c.get("tax_id") or ""), tax_key(str(c.get("tax_id") or ""))}:
-                if name:
-                    client_refs[name] = made
+            tax_id = str(c.get("tax_id") or "")
+            chunk.append((made, {key_, ref, tax_id, tax_key(tax_id)} - {""}))
             (changed if existing else new).append(made)
             _count(rep, "updated" if existing else "created", "clients")
-        if len(new) + len(changed) >= CHUNK:
-            errs.save(Client, new, changed, f"clients[:{i + 1}]")
-    errs.save(Client, new, changed, "clients")
-    found = client_refs | {k: v for k, v in clients.items() if k not in client_refs}
-    return {k: c.pk or 0 for k, c in found.items()}
+        if len(chunk) >= CHUNK:
+            write(f"clients[:{i + 1}]")
+    write("clients")
+    return ids
 
 
 @transaction.atomic

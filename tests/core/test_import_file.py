@@ -56,8 +56,9 @@ def test_a_list_is_decoded_when_the_import_reaches_it_not_before():
         lambda t: t.replace("}\n  ]", "},\n  ]", 1),  # a trailing comma in a list
         lambda t: t.rstrip() + " {}",  # something after the object
         lambda t: t[: len(t) // 2],  # cut short
+        lambda t: t.replace('"ref": "c250",', '"ref": "c250", ță'),  # letters outside a string
     ],
-    ids=["bare-word", "double-comma", "trailing-comma", "extra", "truncated"],
+    ids=["bare-word", "double-comma", "trailing-comma", "extra", "truncated", "non-ascii"],
 )
 def test_a_json_error_anywhere_has_json_loads_position_and_message(broken):
     text = broken(json.dumps(big(), indent=2))
@@ -84,3 +85,17 @@ def test_shape_errors_inside_records_carry_the_record_position():
         "clients[7].name",
     ]
     assert e.value.errors[2][0].startswith("contracts[1].lines[0][0]")
+
+
+def test_letters_beyond_ascii_are_read_as_written_and_named_in_errors():
+    data = big(3)
+    data["clients"][1]["name"] = "Șoseaua Ștefan cel Mare 🙂 \\u0103"
+    data["clients"][2]["țară"] = "A\x00B"
+    raw = "\ufeff".encode() + json.dumps(data, ensure_ascii=False).encode()
+    with pytest.raises(ImportFailed) as e:
+        load_import_file(raw)
+    assert e.value.errors == [("clients[2].țară", "contains a NUL character")]
+    del data["clients"][2]["țară"]
+    read = load_import_file(json.dumps(data, ensure_ascii=False).encode())
+    assert list(read["clients"])[1]["name"] == "Șoseaua Ștefan cel Mare 🙂 \\u0103"
+    assert plain(read) == data
