@@ -554,16 +554,6 @@ class PaymentIn(In):
     allocations: list[AllocationIn] = Field(default_factory=list, max_length=500)
 
 
-class ProformaPaymentIn(In):
-    """A payment against a proforma, in its currency, for its client (payments.proformas)."""
-
-    date: date
-    amount: Amount
-    method: PaymentMethodIn = "bank_transfer"
-    reference: str = Field("", max_length=200, description="default: the proforma's number")
-    receipt_number: str = Field("", max_length=40, description="required for cash")
-
-
 class AllocateIn(In):
     allocations: list[AllocationIn] = Field(min_length=1, max_length=500)
 

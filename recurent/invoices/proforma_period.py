@@ -17,21 +17,26 @@ carried onto the invoice. An unpaid proforma expires after the contract's
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext
 
 from recurent.common import clock
-from recurent.contracts.models import Contract
+from recurent.contracts.models import Contract, HoldKind
 from recurent.engine.cycles import BUCHAREST
 
 from .models import Invoice, InvoiceDraft, InvoiceDraftLine, InvoiceLine, ReceiptSeries
 from .proforma import proforma_issue
+
+log = logging.getLogger("recurent.billing")
 
 # The proforma's PDF (documents.proforma.render, set by recurent/wiring.py: documents sits
 # above invoices, so it is handed in rather than imported).
@@ -97,7 +102,12 @@ def _draft_lines(shared: Any, c: Any, index: int, priced: Any) -> list[InvoiceDr
 
 def proformas_issue(by_proforma: list[Any], *, shared: Any, issued_at: datetime) -> list[int]:
     """A numbered proforma, with its PDF, for each (contract, period, priced draft) of the
-    block; inside the run's transaction. Returns the proformas' ids."""
+    block; inside the run's transaction. Returns the proformas' ids.
+
+    One that cannot be issued (its PDF fails, a refused value) is rolled back alone (a
+    savepoint), its contract set aside with the reason as the run does with bad data and taken
+    out of ``by_proforma`` so that its cursor stays; the block goes on. A duplicate period
+    (``proforma_once_per_period``) is not caught: it rolls the whole block back."""
     if not by_proforma:
         return []
     users = {u.pk: u for u in _users({c.issuer_id for c, _, _ in by_proforma})}
@@ -106,34 +116,50 @@ def proformas_issue(by_proforma: list[Any], *, shared: Any, issued_at: datetime)
             "pk", "proforma_valid_days"
         )
     )
-    out = []
-    for c, period, priced in by_proforma:
-        d = InvoiceDraft.objects.create(
-            company_id=c.company_id, client_id=c.client_id, series_id=c.series_id,
-            currency=c.invoice_currency, price_currency=c.currency, created_by_id=c.issuer_id,
-            contract_id=c.pk, period_index=period.index, period_start=period.start,
-            period_end=period.end, created_at=issued_at, updated_at=issued_at,
-        )  # fmt: skip
-        lines = _draft_lines(shared, c, period.index, priced)
-        for li in lines:
-            li.draft = d
-        InvoiceDraftLine.objects.bulk_create(lines)
-        # A proforma issued by hand later than this run's instant (a run dated in the past)
-        # would make the series' dates go backwards: the proforma is dated no earlier.
-        last = (
-            ReceiptSeries.objects.filter(company_id=c.company_id, kind="proforma")
-            .order_by("pk")
-            .values_list("last_issued_at", flat=True)
-            .first()
-        )
-        at = max(issued_at, last) if last else issued_at
-        d = proforma_issue(draft=d, as_of=at, user=users[c.issuer_id], render=PROFORMA_RENDER[0])
-        day = at.astimezone(BUCHAREST).date()
-        d.proforma_expires_on = day + timedelta(days=days[c.pk])
-        InvoiceDraft.objects.filter(pk=d.pk).update(proforma_expires_on=d.proforma_expires_on)
-        _notify(d, c.pk, at)
-        out.append(d.pk)
+    out: list[int] = []
+    failed: list[Any] = []
+    for item in list(by_proforma):
+        c = item[0]
+        try:
+            with transaction.atomic():
+                out.append(_issue_one(item, shared, issued_at, users[c.issuer_id], days[c.pk]))
+        except (ValidationError, ValueError, RuntimeError) as e:
+            log.warning("contract %s: no proforma issued: %s", c.pk, e)
+            by_proforma.remove(item)
+            failed.append((c, HoldKind.DATA, f"proforma: {e}"))
+    if failed:
+        from .services import _hold
+
+        _hold(failed)
     return out
+
+
+def _issue_one(item: Any, shared: Any, issued_at: datetime, user: Any, valid_days: int) -> int:
+    c, period, priced = item
+    d = InvoiceDraft.objects.create(
+        company_id=c.company_id, client_id=c.client_id, series_id=c.series_id,
+        currency=c.invoice_currency, price_currency=c.currency, created_by_id=c.issuer_id,
+        contract_id=c.pk, period_index=period.index, period_start=period.start,
+        period_end=period.end, created_at=issued_at, updated_at=issued_at,
+    )  # fmt: skip
+    lines = _draft_lines(shared, c, period.index, priced)
+    for li in lines:
+        li.draft = d
+    InvoiceDraftLine.objects.bulk_create(lines)
+    # A proforma issued by hand later than this run's instant (a run dated in the past) would
+    # make the series' dates go backwards: the proforma is dated no earlier.
+    last = (
+        ReceiptSeries.objects.filter(company_id=c.company_id, kind="proforma")
+        .order_by("pk")
+        .values_list("last_issued_at", flat=True)
+        .first()
+    )
+    at = max(issued_at, last) if last else issued_at
+    d = proforma_issue(draft=d, as_of=at, user=user, render=PROFORMA_RENDER[0])
+    d.proforma_expires_on = at.astimezone(BUCHAREST).date() + timedelta(days=valid_days)
+    InvoiceDraft.objects.filter(pk=d.pk).update(proforma_expires_on=d.proforma_expires_on)
+    _notify(d, c.pk, at)
+    return d.pk
 
 
 def _notify(d: InvoiceDraft, contract_id: int, as_of: datetime) -> None:

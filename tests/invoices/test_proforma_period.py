@@ -288,3 +288,29 @@ def test_a_discount_of_the_contract_is_on_its_proforma_and_its_invoice(world):
     d.refresh_from_db()
     assert d.invoice is not None and d.invoice.gross_total == Decimal("96.80")
     assert d.invoice.balance.outstanding == Decimal("0.00")
+
+
+def test_a_proforma_that_cannot_be_drawn_sets_its_contract_aside_and_the_run_goes_on(world):
+    from recurent.invoices import proforma_period
+
+    a, b = _proforma_contract(world), _proforma_contract(world)
+    real = proforma_period.PROFORMA_RENDER[0]
+    calls = []
+
+    def flaky(inv, lines):  # type: ignore[no-untyped-def]
+        calls.append(inv.client_id)
+        if inv.client_id == a.client_id:
+            raise RuntimeError("typst: font missing")
+        return real(inv, lines)
+
+    proforma_period.PROFORMA_RENDER[:] = [flaky]
+    try:
+        issue_due(as_of=RUN_AT)
+    finally:
+        proforma_period.PROFORMA_RENDER[:] = [real]
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.next_index, a.hold_kind) == (0, "data") and "font missing" in a.hold_reason
+    assert b.next_index == 1 and not b.hold_kind
+    d = InvoiceDraft.objects.get()  # b's, numbered first: a's number was rolled back with it
+    assert d.contract_id == b.pk and d.proforma_number == "PF-000001"

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from recurent.clients.models import Client
 from recurent.common import clock
@@ -24,14 +24,24 @@ from ..schemas import (
     PaymentIn,
     PaymentOut,
     PaymentPage,
-    ProformaPaymentIn,
     ReverseIn,
 )
+from ..schemas import Amount, In, PaymentMethodIn
 from .common import MAX_ID, MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["payments"])
 
 PaymentOrdering = Literal["date", "-date", "amount", "-amount", "recorded_at", "-recorded_at"]
+
+
+class ProformaPaymentIn(In):
+    """A payment against a proforma, in its currency, for its client (payments.proformas)."""
+
+    date: date
+    amount: Amount
+    method: PaymentMethodIn = "bank_transfer"
+    reference: str = Field("", max_length=200, description="default: the proforma's number")
+    receipt_number: str = Field("", max_length=40, description="required for cash")
 
 
 def payment_out(p: Payment) -> dict[str, Any]:
