@@ -26,6 +26,7 @@ def test_the_contract_page_lists_its_proformas_and_a_payment_on_one_issues_the_i
     web = client_for(world, Role.ACCOUNTANT)
     page = web.get(f"/contracts/{c.pk}/").content.decode()
     assert 'id="proformas"' in page and "PF-000001" in page
+    assert "întâi proformă" in web.get("/contracts/").content.decode()  # marked in the list
     d = InvoiceDraft.objects.get()
     proforma_page = web.get(f"/invoices/drafts/{d.pk}/").content.decode()
     assert 'id="proforma-pay"' in proforma_page and "121" in proforma_page

@@ -44,6 +44,16 @@ class ProformaPaymentIn(In):
     receipt_number: str = Field("", max_length=40, description="required for cash")
 
 
+class ProformaPaymentIn(In):
+    """A payment against a proforma, in its currency, for its client (payments.proformas)."""
+
+    date: date
+    amount: Amount
+    method: PaymentMethodIn = "bank_transfer"
+    reference: str = Field("", max_length=200, description="default: the proforma's number")
+    receipt_number: str = Field("", max_length=40, description="required for cash")
+
+
 def payment_out(p: Payment) -> dict[str, Any]:
     data = {
         f: getattr(p, f) for f in PaymentOut.model_fields if f not in {"allocations", "unallocated"}
