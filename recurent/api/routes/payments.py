@@ -21,27 +21,19 @@ from ..auth import caller_of, get_or_404, scoped
 from ..schemas import (
     AllocateIn,
     AllocationIn,
+    Amount,
+    In,
     PaymentIn,
+    PaymentMethodIn,
     PaymentOut,
     PaymentPage,
     ReverseIn,
 )
-from ..schemas import Amount, In, PaymentMethodIn
 from .common import MAX_ID, MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["payments"])
 
 PaymentOrdering = Literal["date", "-date", "amount", "-amount", "recorded_at", "-recorded_at"]
-
-
-class ProformaPaymentIn(In):
-    """A payment against a proforma, in its currency, for its client (payments.proformas)."""
-
-    date: date
-    amount: Amount
-    method: PaymentMethodIn = "bank_transfer"
-    reference: str = Field("", max_length=200, description="default: the proforma's number")
-    receipt_number: str = Field("", max_length=40, description="required for cash")
 
 
 class ProformaPaymentIn(In):
