@@ -181,3 +181,19 @@ def test_recurent_schedule_prices_the_periods_after_the_day_at_the_new_prices(wo
     # 31 December at 100 (121.00), 31 January 2027 at 105 (127.05); nothing written.
     assert [r["total"] for r in json.loads(out.getvalue())] == ["121.00", "127.05"]
     assert c.lines.count() == 1
+
+
+def test_the_worker_looks_for_due_notices_once_in_a_while_not_on_every_pass(world, monkeypatch):
+    from recurent.common import clock
+    from recurent.contracts import indexation
+
+    indexation._last_scan.clear()
+    monkeypatch.setattr(clock, "now", lambda: local(2026, 12, 2, 9))
+    _indexed(world, index_method="fixed", index_percent=Decimal("5"))
+    assert indexation_tick() == 1
+    second = _indexed(world, index_method="fixed", index_percent=Decimal("5"))
+    assert indexation_tick() == 0  # the same day, within SCAN_SECONDS of the last look
+    monkeypatch.setattr(indexation, "SCAN_SECONDS", 0)
+    assert indexation_tick() == 1
+    assert ContractIndexation.objects.filter(contract=second).exists()
+    indexation._last_scan.clear()
