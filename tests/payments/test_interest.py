@@ -144,6 +144,10 @@ def test_the_interest_invoice_passes_the_efactura_checks(world, vat_payer):
     # forbids a seller VAT id next to O. No VAT either way.
     category = b"<cbc:ID>E</cbc:ID>" if vat_payer else b"<cbc:ID>O</cbc:ID>"
     assert category in xml and done.invoice.vat_total == 0
+    if vat_payer:  # the PDF draws the statement in the notes (× and diacritics included)
+        from recurent.documents import pdf
+
+        assert pdf.render(doc_data(done.invoice)).startswith(b"%PDF")
 
 
 @pytest.mark.django_db
