@@ -42,7 +42,7 @@ from recurent.engine.cycles import BUCHAREST, localize
 from recurent.rates.models import InflationRate
 from recurent.rates.services import RateBook, RateUnavailable
 
-from .models import Contract, ContractIndexation, ContractLine, ContractStatus
+from .models import Contract, ContractChange, ContractIndexation, ContractLine, ContractStatus
 from .services import LineSpec, contract_change_lines, indexation_settings
 
 log = logging.getLogger("recurent.contracts.indexation")
@@ -171,11 +171,33 @@ def _candidates(today: date) -> list[tuple[int, date]]:
             "contract_id", "year"
         )
     )
+    out = [(pk, d) for pk, d in out if (pk, d.year) not in done]
+    set_on = _settings_changed_on({pk for pk, d in out if d < today})
     first: dict[int, date] = {}  # one a pass per contract: the older one first
     for pk, d in out:
-        if (pk, d.year) not in done:
-            first.setdefault(pk, d)
+        if d < today and set_on.get(pk, date.min) >= d:
+            continue  # indexation set after that day: not applied backwards
+        first.setdefault(pk, d)
     return list(first.items())
+
+
+INDEX_SETTINGS = ("index_method", "index_date_rule", "index_day", "index_month")
+
+
+def _settings_changed_on(pks: set[int]) -> dict[int, date]:
+    """The day each contract's indexation (method or day) was last changed, from its history."""
+    changed = Q()
+    for name in INDEX_SETTINGS:
+        changed |= Q(changes__has_key=name)
+    out: dict[int, date] = {}
+    ids = sorted(pks)
+    for start in range(0, len(ids), 500):
+        rows = ContractChange.objects.filter(
+            changed, contract_id__in=ids[start : start + 500], action="updated"
+        ).values_list("contract_id", "at")
+        for pk, at in rows:
+            out[pk] = max(out.get(pk, date.min), at.astimezone(BUCHAREST).date())
+    return out
 
 
 def _notice_text(contract: Contract, row: ContractIndexation) -> tuple[str, str]:

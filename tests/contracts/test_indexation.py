@@ -197,3 +197,22 @@ def test_the_worker_looks_for_due_notices_once_in_a_while_not_on_every_pass(worl
     assert indexation_tick() == 1
     assert ContractIndexation.objects.filter(contract=second).exists()
     indexation._last_scan.clear()
+
+
+def test_an_indexation_set_after_its_day_is_not_applied_backwards(world, monkeypatch):
+    from recurent.common import clock
+
+    c = _indexed(world)  # no indexation yet; the 1 January 2027 anniversary passes
+    monkeypatch.setattr(clock, "now", lambda: local(2027, 1, 10))
+    contract_update(contract=c, user=world.user, index_method="fixed", index_percent=Decimal("5"))
+    assert indexation_tick(as_of=local(2027, 1, 20)) == 0
+    assert indexation_tick(as_of=local(2027, 12, 2)) == 1  # the next one, on time
+    assert ContractIndexation.objects.get(contract=c).year == 2028
+
+
+def test_a_notice_missed_while_the_worker_was_stopped_goes_out_late_with_its_full_notice(world):
+    c = _indexed(world, index_method="fixed", index_percent=Decimal("5"))
+    # Stopped from November to 5 January: the 1 January indexation is announced on 5 January
+    # and takes effect 30 days later, on 4 February.
+    assert indexation_tick(as_of=local(2027, 1, 5)) == 1
+    assert ContractIndexation.objects.get(contract=c).effective_on == date(2027, 2, 4)
