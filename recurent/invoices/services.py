@@ -274,6 +274,9 @@ class _Block:
         self.sellers: dict[int, tuple[dict[str, Any], Any, list[str]]] = {}
         self.terms: dict[tuple[Any, ...], LineTerms] = {}
         self.drafts: dict[tuple[Any, ...], _Priced] = {}
+        # A period's first day by schedule terms and index (discounts only): contracts of a
+        # block mostly share their terms, and a Schedule costs more than the rest of a draft.
+        self.starts: dict[tuple[Any, ...], Any] = {}
         self.rates = RateBook()
         self.line_adapters = bulk.adapters(InvoiceLine, list(LINE_COLUMNS))
         self.json = _json_adapter()
@@ -335,7 +338,11 @@ class _Block:
         discounts: tuple[Any, ...] = ()
         start = issue_date
         if d.discounts:
-            start = d.schedule().period(index).start
+            skey = (d.first_issue_at, d.cycle, d.every_days, d.ends_at, d.in_arrears,
+                    d.final_index, index)  # fmt: skip
+            start = self.starts.get(skey)
+            if start is None:
+                start = self.starts[skey] = d.schedule().period(index).start
             positions = [
                 li[6] for li in d.lines if li[4] <= index and (li[5] is None or index < li[5])
             ]
