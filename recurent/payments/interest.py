@@ -147,6 +147,20 @@ def interest_settings_update(
     return company
 
 
+def contracts_without_rate(company: Company) -> list[str]:
+    """Numbers of the contracts whose contractual rule has no rate a day, neither their own nor
+    the company's: their late invoices are skipped until one is set (the settings page says so)."""
+    from recurent.contracts.models import Contract
+
+    if company.interest_daily_percent:
+        return []
+    qs = Contract.objects.filter(
+        company=company, interest_rule=InterestRuleChoice.CONTRACTUAL,
+        interest_daily_percent__isnull=True,
+    )  # fmt: skip
+    return list(qs.order_by("number").values_list("number", flat=True))
+
+
 def reference_rates() -> list[ReferenceRate]:
     return [
         ReferenceRate(r.valid_from, r.rate) for r in ReferenceRateRow.objects.order_by("valid_from")

@@ -78,3 +78,13 @@ def test_contract_form_and_update_take_the_override(world, late):
                         interest_daily_percent=D("0.05"))  # fmt: skip
     c.refresh_from_db()
     assert (c.interest_rule, c.interest_daily_percent) == ("contractual", D("0.05"))
+
+
+@pytest.mark.django_db
+def test_contracts_with_a_contractual_rule_and_no_rate_are_named(world, late):
+    cl, inv = late
+    Company.objects.filter(pk=world.company.pk).update(interest_enabled=True)
+    contract_update(contract=inv.contract, user=world.user, interest_rule="contractual")
+    page = login(world.user).get(URL).content.decode()
+    assert 'id="interest-without-rate"' in page and inv.contract.number in page
+    assert 'id="issue-interest"' not in page  # its invoice is skipped: nothing due

@@ -16,7 +16,12 @@ from recurent.common import clock
 from recurent.companies.access import company_required, has_role
 from recurent.companies.models import Company
 from recurent.engine.cycles import BUCHAREST
-from recurent.payments.interest import interest_due, interest_invoice, interest_settings_update
+from recurent.payments.interest import (
+    contracts_without_rate,
+    interest_due,
+    interest_invoice,
+    interest_settings_update,
+)
 from recurent.web.views.common import apply_errors
 
 
@@ -53,7 +58,13 @@ def interest_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/settings/interest.html",
-        {"form": form, "is_admin": is_admin, "due": due, "today": today},
+        {
+            "form": form,
+            "is_admin": is_admin,
+            "due": due,
+            "today": today,
+            "without_rate": contracts_without_rate(company),
+        },  # fmt: skip
     )
 
 
