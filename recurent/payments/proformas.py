@@ -128,6 +128,7 @@ class ProformaMatcher:
 
     number_re: re.Pattern[str] | None
     by_ref: dict[tuple[str, int], tuple[int, int, str]]  # (code, number) -> (pk, client, ccy)
+    by_iban: dict[str, int] = field(default_factory=dict)  # bank.clients_by_iban
     pending: list[tuple[StatementLine, int]] = field(default_factory=list)
 
     @classmethod
@@ -148,7 +149,9 @@ class ProformaMatcher:
             alt = "|".join(re.escape(c) for c in codes)
             # As the invoice numbers are read (bank.Matcher): the code, then the number.
             rx = re.compile(rf"(?<![A-Z0-9])({alt})\s*[-/#.:]?\s*(\d{{1,9}})(?![\d])", re.I)
-        return cls(rx, by_ref)
+        from .bank import clients_by_iban
+
+        return cls(rx, by_ref, clients_by_iban(company_id) if rx else {})
 
     def match(self, line: StatementLine) -> bool:
         """True when ``line`` names exactly one open proforma in its currency (then it is
@@ -163,6 +166,12 @@ class ProformaMatcher:
         if len(found) != 1:
             return False
         code, number, pk = found.pop()
+        payer = (
+            self.by_iban.get(line.payer_iban.replace(" ", "").upper()) if line.payer_iban else None
+        )
+        if payer is not None and payer != self.by_ref[(code, number)][1]:
+            # A mistyped number is often another client's: the invoice rules then decide.
+            return False
         self.pending.append((line, pk))
         line.status = LineStatus.MATCHED
         line.match_rule = PROFORMA_RULE

@@ -314,3 +314,20 @@ def test_a_proforma_that_cannot_be_drawn_sets_its_contract_aside_and_the_run_goe
     assert b.next_index == 1 and not b.hold_kind
     d = InvoiceDraft.objects.get()  # b's, numbered first: a's number was rolled back with it
     assert d.contract_id == b.pk and d.proforma_number == "PF-000001"
+
+
+def test_a_statement_line_naming_another_clients_proforma_does_not_pay_it(world):
+    from recurent.clients.models import Client
+    from recurent.payments.bank import statement_import
+    from tests.payments.helpers import camt_file
+
+    _proforma_contract(world)
+    other = f.client(world.company)
+    iban = "RO16BTRLRONCRT0123456701"
+    Client.objects.filter(pk=other.pk).update(iban=iban)
+    issue_due(as_of=RUN_AT)
+    lines = [("121.00", "Alt Client SRL", iban, "Plata PF-000001", "B9")]
+    statement_import(company=world.company, filename="s.xml", content=camt_file(lines),
+                     as_of=local(2026, 2, 6, 9), user=world.user)  # fmt: skip
+    assert InvoiceDraft.objects.get().invoice_id is None
+    assert not Payment.objects.filter(proforma__isnull=False).exists()
