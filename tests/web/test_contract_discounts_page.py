@@ -93,4 +93,7 @@ def test_a_viewer_sees_the_discounts_but_cannot_change_them(world):
     assert "Promoție" in page and 'id="discount-form"' not in page
     assert web.post(f"/contracts/{contract.pk}/discount-add/", {"value": "1"}).status_code == 403
     issue_due(as_of=local(2026, 1, 31, 12))
-    assert Invoice.objects.get(contract=contract).net_total == Decimal("90.00")
+    inv = Invoice.objects.get(contract=contract)
+    assert inv.net_total == Decimal("90.00")
+    # The invoice page shows the discount under its line, as the PDF does.
+    assert "Reducere (Promoție): −10,00" in web.get(f"/invoices/{inv.pk}/").content.decode()
