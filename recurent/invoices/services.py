@@ -111,6 +111,7 @@ class RunResult:
     previews: list[dict[str, Any]] = field(default_factory=list)
     batches: int = 0
     run_id: int | None = None
+    proformas: int = 0  # contracts billed by proforma first (invoices.proforma_period)
 
 
 def due_contracts(
@@ -709,6 +710,7 @@ def issue_due(
                 break
             total.batches += 1
             total.issued += len(b.issued)
+            total.proformas += len(b.proformas)
             total.held.extend(b.held)
             if run:
                 BillingRun.objects.filter(pk=run.pk).update(

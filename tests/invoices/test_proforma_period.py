@@ -48,7 +48,7 @@ def test_the_run_issues_a_proforma_not_an_invoice_and_moves_the_cursor(world):
     assert d.proforma_expires_on == date(2026, 2, 17)  # 15 days after its issue day
     c.refresh_from_db()
     assert c.next_index == 1 and c.next_issue_at > RUN_AT
-    assert result.issued == 0
+    assert (result.issued, result.proformas) == (0, 1)
     text = subprocess.run(["pdftotext", "-", "-"], input=bytes(d.proforma_pdf),
                           capture_output=True, check=True).stdout.decode()  # fmt: skip
     flat = " ".join(text.split())
@@ -331,3 +331,14 @@ def test_a_statement_line_naming_another_clients_proforma_does_not_pay_it(world)
                      as_of=local(2026, 2, 6, 9), user=world.user)  # fmt: skip
     assert InvoiceDraft.objects.get().invoice_id is None
     assert not Payment.objects.filter(proforma__isnull=False).exists()
+
+
+def test_recurent_bill_says_how_many_proformas_it_issued(world):
+    import io
+
+    from django.core.management import call_command
+
+    _proforma_contract(world)
+    out = io.StringIO()
+    call_command("bill", "--as-of", RUN_AT.isoformat(), stdout=out)
+    assert "issued 0 invoice(s)" in out.getvalue() and "issued 1 proforma(s)" in out.getvalue()

@@ -76,6 +76,7 @@ class Command(BaseCommand):
             "as_of": as_of.isoformat(),
             "dry_run": o["dry_run"],
             "issued": len(res.previews) if o["dry_run"] else res.issued,
+            "proformas": res.proformas,
             "held": [{"contract_id": cid, "reason": why} for cid, why in res.held],
         }
         if o["dry_run"]:
@@ -85,6 +86,10 @@ class Command(BaseCommand):
             return
         verb = "would issue" if o["dry_run"] else "issued"
         self.stdout.write(f"{verb} {summary['issued']} invoice(s) as of {as_of.isoformat()}")
+        if res.proformas:
+            self.stdout.write(
+                f"issued {res.proformas} proforma(s) (contracts billed by proforma first)"
+            )
         for p in res.previews:
             self.stdout.write(
                 f"  {p['number']}  {p['contract']:<12} {p['period_start']}..{p['period_end']}  "
