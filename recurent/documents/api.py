@@ -17,21 +17,51 @@ def attachments(invoice_id: int) -> list[tuple[str, bytes, str]]:
     A PDF not rendered yet (the worker renders PDFs only for the emails waiting for them) is
     rendered now, once the XML exists. An XML that failed the e-Factura check is never handed
     out."""
-    every = list(InvoiceDocument.objects.filter(invoice_id=invoice_id).order_by("kind"))
-    docs = [d for d in every if d.valid]
-    kinds = {d.kind for d in every}
-    if DocumentKind.XML in kinds and DocumentKind.PDF not in kinds:
-        pdf = _render_now(invoice_id, DocumentKind.PDF)
-        if pdf is not None:
-            docs.append(pdf)
+    return attachments_of([invoice_id])[invoice_id]
+
+
+def attachments_of(invoice_ids: list[int]) -> dict[int, list[tuple[str, bytes, str]]]:
+    """``attachments`` of several invoices in two queries (their documents, then their annexes
+    and their contracts'), for the email sender's batches."""
+    from recurent.invoices.models import Invoice
+
+    every: dict[int, list[InvoiceDocument]] = {i: [] for i in invoice_ids}
+    for d in InvoiceDocument.objects.filter(invoice_id__in=invoice_ids):
+        every[d.invoice_id].append(d)
+    contract_of = dict(
+        Invoice.objects.filter(pk__in=invoice_ids, contract__isnull=False).values_list(
+            "pk", "contract_id"
+        )
+    )
+    annexes = list(
+        Annex.objects.filter(
+            Q(invoice_id__in=invoice_ids) | Q(contract_id__in=set(contract_of.values()))
+        ).order_by("created_at", "pk")
+    )
+    out: dict[int, list[tuple[str, bytes, str]]] = {}
     order = {DocumentKind.PDF: 0, DocumentKind.XML: 1}
-    out = [
-        (d.filename, bytes(d.content), d.content_type)
-        for d in sorted(docs, key=lambda d: order.get(d.kind, 9))  # type: ignore[call-overload]
-    ]
-    rendered_at = next((d.created_at for d in every if d.kind == DocumentKind.XML), None)
-    annexes = annexes_of(invoice_id, rendered_at)
-    return out + [(a.filename, bytes(a.content), a.mime) for a in annexes]
+    for invoice_id, stored in every.items():
+        docs = [d for d in stored if d.valid]
+        kinds = {d.kind for d in stored}
+        if DocumentKind.XML in kinds and DocumentKind.PDF not in kinds:
+            pdf = _render_now(invoice_id, DocumentKind.PDF)
+            if pdf is not None:
+                docs.append(pdf)
+        files = [
+            (d.filename, bytes(d.content), d.content_type)
+            for d in sorted(docs, key=lambda d: order.get(d.kind, 9))  # type: ignore[call-overload]
+        ]
+        # Once the XML is stored, only the annexes that existed then (they are inside it).
+        rendered_at = next((d.created_at for d in stored if d.kind == DocumentKind.XML), None)
+        contract_id = contract_of.get(invoice_id)
+        files += [
+            (a.filename, bytes(a.content), a.mime)
+            for a in annexes
+            if (a.invoice_id == invoice_id or (contract_id and a.contract_id == contract_id))
+            and (rendered_at is None or a.created_at <= rendered_at)
+        ]
+        out[invoice_id] = files
+    return out
 
 
 def document(invoice_id: int, kind: str) -> InvoiceDocument | None:

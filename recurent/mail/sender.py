@@ -48,6 +48,7 @@ from recurent.engine.cycles import BUCHAREST
 
 from . import crypto, mime, templating
 from .models import OutboxKind, OutboxMessage, OutboxState, Security, SmtpSettings
+from .prefetch import Prefetched
 from .selectors import is_outstanding
 from .services import client_language, template_for
 
@@ -73,6 +74,9 @@ ATTACHMENT_WAIT_SECONDS = _setting("RECURENT_MAIL_ATTACHMENT_WAIT_SECONDS", 600)
 # A SENDING row older than this is abandoned even if its owner cannot be checked (other host).
 LEASE_SECONDS = _setting("RECURENT_MAIL_LEASE_SECONDS", 900)
 NO_SETTINGS_RECHECK_SECONDS = 900
+# Messages whose attachments and portal links are read together: a few queries per run
+# instead of three per message, and at most this many messages' PDFs in memory at once.
+PREFETCH = 50
 
 
 def on_uncertain() -> str:
@@ -183,7 +187,11 @@ def _prepare_notice(m: OutboxMessage, cfg: SmtpSettings) -> Prepared:
 
 
 def _prepare(
-    m: OutboxMessage, cfg: SmtpSettings, now: datetime, _templates: dict[Any, Any] | None = None
+    m: OutboxMessage,
+    cfg: SmtpSettings,
+    now: datetime,
+    _templates: dict[Any, Any] | None = None,
+    prefetched: Prefetched | None = None,
 ) -> Prepared | None:
     """The bytes to send, or None when the message waits (attachments) or is withdrawn."""
     if m.kind == OutboxKind.NOTICE:
@@ -196,7 +204,11 @@ def _prepare(
             last_response="not sent: the invoice was paid or cancelled before the reminder",
         )
         return None
-    atts = invoice_attachments(inv.pk)
+    known = prefetched.attachments.get(inv.pk) if prefetched else None
+    atts = known if known is not None else invoice_attachments(inv.pk)
+    portal = (prefetched.portal.get(inv.client_id) if prefetched else None) or portal_url(
+        inv.client_id
+    )
     went_without = False
     if not atts and m.kind == OutboxKind.INVOICE and not m.manual:
         wait_until = m.queued_at + timedelta(seconds=ATTACHMENT_WAIT_SECONDS)
@@ -229,7 +241,7 @@ def _prepare(
     ctx = templating.invoice_context(
         inv,
         lang=tpl.language,
-        portal_url=portal_url(inv.client_id),
+        portal_url=portal,
         reminder_offset=m.reminder_rule.offset_days if m.reminder_rule else (today - inv.due_date).days
         if kind == "reminder" else None,
         today=today,
@@ -251,7 +263,7 @@ def _prepare(
                 "The PDF and the e-Factura XML of this invoice are not attached: they were not "
                 "ready when this email was sent. You can download them from your client "
                 "portal: %(url)s"
-            ) % {"url": portal_url(inv.client_id)}
+            ) % {"url": portal}
         text = f"{text}\n\n{why}\n"
         html = f"{html}<p>{escape(why)}</p>"
     headers, mid = _headers(m, cfg, to, r.subject)
@@ -521,12 +533,15 @@ def _send_company(
     conn: smtplib.SMTP | None = None
     handled = 0
     templates: dict[Any, Any] = {}  # per batch: a template edited meanwhile is used next batch
+    prefetched: Prefetched | None = None
     try:
         for i, m in enumerate(msgs):
             if stop and stop():
                 break
             try:
-                p = _prepare(m, cfg, now, templates)
+                if i % PREFETCH == 0:  # the next run of messages' documents and links at once
+                    prefetched = Prefetched.of(msgs[i : i + PREFETCH])
+                p = _prepare(m, cfg, now, templates, prefetched)
             except Permanent as e:
                 _failed(m, str(e), temporary=False, claimed=False, now=now)
                 handled += 1

@@ -144,3 +144,25 @@ def test_login_with_the_stored_password(world, smtp_server):
     m = OutboxMessage.objects.get()
     assert m.state == OutboxState.PENDING and m.attempts == 1
     assert "127.0.0.1" in m.last_response and smtp_server.received == []
+
+
+def _queries_to_send(world, n: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for inv in issue(world, n, emails=["ana@client.ro"]):
+        if not inv.documents.exists():
+            add_documents(inv)
+    with CaptureQueriesContext(connection) as ctx:
+        assert send_pending(limit=100, as_of=AFTER) == n
+    return len(ctx.captured_queries)
+
+
+def test_a_run_reads_its_attachments_and_portal_links_together(mail_world):
+    # Each message costs its claim and its result (and their transactions); its documents,
+    # annexes and portal link are read for the run, not per message (issue 22).
+    few = _queries_to_send(mail_world, 2)
+    OutboxMessage.objects.all().delete()
+    many = _queries_to_send(mail_world, 12)
+    assert (many - few) / 10 <= 4, (few, many)
+    assert len(mail_world.smtp.received) == 14
