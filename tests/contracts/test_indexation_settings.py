@@ -135,3 +135,9 @@ def test_the_next_invoices_show_the_new_amounts_after_the_day_once_announced(wor
     assert [t.split("<")[0].split()[0] for t in totals] == ["121,00", "127,05", "127,05"]
     assert list(c.lines.values_list("pk", "unit_price", "until_index")) == lines
     assert ContractIndexation.objects.get(contract=c).applied_at is None
+
+
+def test_the_cpi_table_is_in_the_admin(world):
+    boss = f.user(is_superuser=True, is_staff=True)
+    r = login(boss).get("/admin/rates/inflationrate/")
+    assert r.status_code == 200 and "16.37" in r.content.decode()
