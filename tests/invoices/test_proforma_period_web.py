@@ -14,10 +14,25 @@ from tests.factories import local
 from tests.web.conftest import client_for
 
 
-def test_the_contract_form_offers_the_option(world):
+def test_the_contract_form_offers_the_option_and_saves_it(world):
+    from recurent.contracts.models import Contract
+
     web = client_for(world, Role.ACCOUNTANT)
     page = web.get("/contracts/new/").content.decode()
     assert 'name="proforma_first"' in page and 'name="proforma_valid_days"' in page
+    p, cl = f.product(world.company), f.client(world.company)
+    body = {
+        "client": cl.pk, "number": "CTR-PF", "signed_on": "2026-01-05", "first_issue_at": "2026-01-31T09:00",
+        "series": world.series.pk, "issuer": world.user.pk, "cycle": "monthly", "payment_term_days": "15",
+        "currency": "RON", "invoice_currency": "RON", "proforma_first": "on", "proforma_valid_days": "0",
+        "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "lines-0-product": p.pk, "lines-0-quantity": "1",
+    }  # fmt: skip
+    assert web.post("/contracts/new/", body).status_code == 200  # 0 days refused
+    assert not Contract.objects.filter(number="CTR-PF").exists()
+    body["proforma_valid_days"] = "10"
+    assert web.post("/contracts/new/", body).status_code == 302
+    c = Contract.objects.get(number="CTR-PF")
+    assert (c.proforma_first, c.proforma_valid_days) == (True, 10)
 
 
 def test_the_contract_page_lists_its_proformas_and_a_payment_on_one_issues_the_invoice(world):
