@@ -35,7 +35,7 @@ from django.db.models.expressions import RawSQL
 
 from recurent.catalog.models import Product
 from recurent.clients.models import Client
-from recurent.common import bulk, clock
+from recurent.common import bulk, clock, writer_turn
 from recurent.companies.models import Company, InvoiceSeries
 from recurent.contracts.discounts import ENGINE_COLS as _DISCOUNT_COLS
 from recurent.contracts.discounts import allowance_json, engine_discount, period_discounts
@@ -703,6 +703,7 @@ def issue_due(
     exclude: set[int] = set()
     try:
         while stop is None or not stop():
+            writer_turn.yield_to_people()  # SQLite: a person's write goes between two blocks
             b = issue_batch(
                 as_of=as_of, batch_size=batch_size, company_id=company_id, exclude=exclude
             )

@@ -122,6 +122,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # SQLite: a person's write goes between two blocks of a billing run (common/writer_turn.py).
+    "recurent.web.middleware.WriterTurn",
 ]
 
 ROOT_URLCONF = "recurent.urls"

@@ -1,7 +1,9 @@
-"""Romanian unless the user chose otherwise: the browser's Accept-Language is not a choice.
+"""Middleware of the web app (and of the API and portal, which share the settings' list).
 
-To enable (settings, owned by the lead): put ``recurent.web.middleware.IgnoreAcceptLanguage``
-right before ``django.middleware.locale.LocaleMiddleware``.
+``IgnoreAcceptLanguage``: Romanian unless the user chose otherwise (the browser's
+Accept-Language is not a choice); it sits right before ``LocaleMiddleware``.
+``WriterTurn``: every request that may write is a person's write, which a billing run on SQLite
+lets through between two of its blocks (recurent/common/writer_turn.py).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+
+from recurent.common import writer_turn
 
 
 class IgnoreAcceptLanguage:
@@ -18,3 +22,16 @@ class IgnoreAcceptLanguage:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
         return self.get_response(request)
+
+
+class WriterTurn:
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in self.SAFE:
+            return self.get_response(request)
+        with writer_turn.by_hand():
+            return self.get_response(request)

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
 
-from recurent.common import clock
+from recurent.common import clock, writer_turn
 from recurent.invoices.services import issue_batch, next_due_at
 from recurent.worker.process import child_main
 from recurent.worker.tasks import TASKS
@@ -56,6 +56,7 @@ def run_loop(
                 last_reset = time.monotonic()
             issued_before = issued
             while not stop.is_set():
+                writer_turn.yield_to_people()  # SQLite: a person's write goes between blocks
                 b = issue_batch(as_of=None, batch_size=batch_size, exclude=exclude)
                 issued += len(b.issued)
                 if b.issued or b.held:
