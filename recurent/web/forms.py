@@ -319,6 +319,7 @@ class ContractForm(forms.ModelForm):
         self.fields["index_percent"].help_text = _("Only for a fixed percentage.")
         self.fields["index_day"].help_text = _("Only for a fixed day and month.")
         self.fields["index_notice_days"].required = False
+        self.fields["proforma_valid_days"].required = False  # empty: the model's default
         # "5,5" as a Romanian types it, like the other amounts of the form.
         self.fields["index_percent"].localize = True
         self.fields["index_percent"].widget.is_localized = True
@@ -373,6 +374,11 @@ class ContractForm(forms.ModelForm):
     def clean_index_notice_days(self) -> int:
         days = self.cleaned_data.get("index_notice_days")
         return 30 if days is None else days
+
+    def clean_proforma_valid_days(self) -> int:
+        days = self.cleaned_data.get("proforma_valid_days")
+        default = Contract._meta.get_field("proforma_valid_days").default
+        return default if days is None else days  # type: ignore[no-any-return]
 
     def general(self) -> list[forms.BoundField]:
         return [self[f] for f in self.GENERAL]
