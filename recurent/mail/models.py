@@ -132,7 +132,7 @@ class OutboxKind(models.TextChoices):
     INVOICE = "invoice", _("invoice")
     REMINDER = "reminder", _("payment reminder")
     # A message written by another app (services.notice_queue): subject, bodies and recipients
-    # are stored on the row; no invoice, no template, no attachments.
+    # are stored on the row; no invoice, no template; a proforma's PDF only (notice_files).
     NOTICE = "notice", _("notice")
 
 
@@ -150,6 +150,16 @@ class OutboxMessage(models.Model):
         blank=True,
     )
     kind = models.CharField(max_length=10, choices=OutboxKind.choices, default=OutboxKind.INVOICE)
+    # A proforma's notice (invoices.proforma_period): the proforma's stored PDF goes with it
+    # (notice_files). A proforma deleted meanwhile leaves the notice, without the PDF.
+    proforma = models.ForeignKey(
+        "invoices.InvoiceDraft",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="outbox_messages",
+        db_index=False,  # indexed where set only: mail_outbox_proforma
+    )
     reminder_rule = models.ForeignKey(
         "mail.ReminderRule",
         on_delete=models.SET_NULL,
@@ -204,6 +214,11 @@ class OutboxMessage(models.Model):
                 fields=["reminder_rule"],
                 condition=models.Q(reminder_rule__isnull=False),
                 name="mail_outbox_reminder_rule",
+            ),
+            models.Index(
+                fields=["proforma"],
+                condition=models.Q(proforma__isnull=False),
+                name="mail_outbox_proforma",
             ),
         ]
         ordering = ["-queued_at", "-pk"]
