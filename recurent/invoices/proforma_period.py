@@ -165,8 +165,8 @@ def _issue_one(item: Any, shared: Any, issued_at: datetime, user: Any, valid_day
 def _notify(d: InvoiceDraft, contract_id: int, as_of: datetime) -> None:
     """The client is told of the proforma by email when the contract emails its invoices: a
     notice through the mail outbox (PROFORMA_NOTICE, queued in this transaction), in the
-    client's language, with what to pay, by when and how. The PDF stays on the proforma's
-    page (the outbox attaches the documents of invoices only)."""
+    client's language, with what to pay, by when and how; the outbox attaches the proforma's
+    stored PDF (mail.notice_files)."""
     c = Contract.objects.select_related("client", "company").get(pk=contract_id)
     to = [a for a in (c.client.emails or []) if a]
     if not c.auto_email or not to or not PROFORMA_NOTICE:
@@ -193,7 +193,9 @@ def _notify(d: InvoiceDraft, contract_id: int, as_of: datetime) -> None:
             )
             % values
         )
-    PROFORMA_NOTICE[0](company=c.company, to=to, subject=subject, body_text=body, as_of=as_of)
+    PROFORMA_NOTICE[0](
+        company=c.company, to=to, subject=subject, body_text=body, as_of=as_of, proforma=d
+    )
 
 
 def _users(ids: set[int]) -> Any:

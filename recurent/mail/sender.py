@@ -48,6 +48,7 @@ from recurent.engine.cycles import BUCHAREST
 
 from . import crypto, mime, templating
 from .models import OutboxKind, OutboxMessage, OutboxState, Security, SmtpSettings
+from .notice_files import notice_attachments
 from .prefetch import Prefetched
 from .selectors import is_outstanding
 from .services import client_language, template_for
@@ -179,10 +180,11 @@ def _prepare_notice(m: OutboxMessage, cfg: SmtpSettings) -> Prepared:
     subject = _one_line(m.subject)
     headers, mid = _headers(m, cfg, to, subject)
     headers.append(("Auto-Submitted", "auto-generated"))
-    data = mime.build(headers=headers, text=m.body_text, html=m.body_html)
+    atts = notice_attachments(m)  # a proforma's PDF; nothing for other notices
+    data = mime.build(headers=headers, text=m.body_text, html=m.body_html, attachments=atts)
     return Prepared(
-        message=m, data=data, sender=cfg.from_email, to=to, envelope=list(to),
-        subject=subject, message_id=mid, attachment_names=[], note="; ".join(notes),
+        message=m, data=data, sender=cfg.from_email, to=to, envelope=list(to), subject=subject,
+        message_id=mid, attachment_names=[a[0] for a in atts], note="; ".join(notes),
     )  # fmt: skip
 
 

@@ -121,6 +121,7 @@ def notice_queue(
     body_text: str,
     body_html: str = "",
     as_of: datetime,
+    proforma: Any = None,
 ) -> OutboxMessage:
     """Queue a message whose text the caller wrote (e.g. the portal's confirmations).
 
@@ -128,11 +129,12 @@ def notice_queue(
     notice with it, and one that commits has its notice queued (no window between the two).
     The sender delivers it like an invoice email — the company's SMTP server, claimed before
     DATA, retried with backoff, a stable Message-ID — without attachments or a template.
-    ``body_html`` is sent as given: the caller escapes what it puts in it.
+    ``body_html`` is sent as given: the caller escapes what it puts in it. ``proforma``: the
+    proforma (an ``InvoiceDraft``) the notice is about; its stored PDF is attached when sent.
     """
     return _notice_create(
         company=company, to=to, subject=subject, body_text=body_text, body_html=body_html,
-        as_of=as_of, manual=False,
+        as_of=as_of, manual=False, proforma=proforma,
     )  # fmt: skip
 
 
@@ -145,6 +147,7 @@ def _notice_create(
     body_html: str,
     as_of: datetime,
     manual: bool,
+    proforma: Any = None,
 ) -> OutboxMessage:
     errors: dict[str, list[Any]] = {}
     recipients = list(dict.fromkeys(a.strip() for a in to if a and a.strip()))
@@ -185,6 +188,7 @@ def _notice_create(
         body_html=body_html or "",
         recipients=recipients,
         manual=manual,
+        proforma=proforma,
         queued_at=as_of,
         not_before=as_of,
     )
@@ -197,6 +201,7 @@ def notice_resend(*, message: OutboxMessage, as_of: datetime) -> OutboxMessage:
     return _notice_create(
         company=message.company, to=list(message.recipients or []), subject=message.subject,
         body_text=message.body_text, body_html=message.body_html, as_of=as_of, manual=True,
+        proforma=message.proforma,
     )  # fmt: skip
 
 
