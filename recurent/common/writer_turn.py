@@ -6,7 +6,11 @@ a payment) waits in SQLite's busy handler, which polls every 100 ms: it usually 
 and waited up to 4.7 s. So a person's write announces itself, with a shared ``flock`` on a file
 beside the database held while it waits and writes; the run, between its blocks, yields while
 any announcement is held (an exclusive non-blocking ``flock`` fails), for at most ``MAX_YIELD``
-seconds. The person then waits for the block under way, not for the whole run.
+seconds: long enough for the waiting writer's busy handler (it sleeps at most 100 ms) to take
+the lock; the run's next BEGIN then waits for that write to commit. The person waits for the
+block under way, not for the whole run; a stream of requests slows a run by at most
+``MAX_YIELD`` a block. A run started inside a person's request (the same thread) does not
+wait for its own announcement.
 
 PostgreSQL has row locks and a fair lock queue: both calls do nothing there. So does an
 in-memory SQLite database (one process).
@@ -16,13 +20,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection
 
-MAX_YIELD = 2.0  # seconds a run waits for people between two blocks, at most
+MAX_YIELD = 0.3  # seconds a run waits for people between two blocks, at most
+_mine = threading.local()  # depth of by_hand() in this thread
 
 
 def _turn_file() -> str | None:
@@ -42,10 +48,12 @@ def by_hand() -> Iterator[None]:
         yield
         return
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    _mine.depth = getattr(_mine, "depth", 0) + 1
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
         yield
     finally:
+        _mine.depth -= 1
         os.close(fd)  # releases the lock
 
 
@@ -53,7 +61,7 @@ def yield_to_people(max_wait: float = MAX_YIELD) -> float:
     """Between two blocks of a run: wait while a person's write is announced. Returns the
     seconds waited."""
     path = _turn_file()
-    if path is None:
+    if path is None or getattr(_mine, "depth", 0):
         return 0.0
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     start = time.monotonic()
