@@ -55,7 +55,13 @@ class PaySession(models.Model):
     """One hosted payment started from a pay link: what was asked, to check the answer against."""
 
     account = models.ForeignKey(GatewayAccount, on_delete=models.PROTECT, related_name="+")
-    invoice = models.ForeignKey("invoices.Invoice", on_delete=models.PROTECT, related_name="+")
+    # The invoice paid, or (proforma_pay) the proforma: one of the two.
+    invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    proforma = models.ForeignKey(
+        "invoices.InvoiceDraft", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     reference = models.CharField(max_length=64, unique=True)  # our order id at the provider
     provider_ref = models.CharField(max_length=120, blank=True)  # checkout session id / ntpID
     amount = models.DecimalField(max_digits=16, decimal_places=2)
@@ -66,6 +72,15 @@ class PaySession(models.Model):
     consent_name = models.CharField(max_length=200, blank=True)
     consent_ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(invoice__isnull=False, proforma__isnull=True)
+                | models.Q(invoice__isnull=True, proforma__isnull=False),
+                name="gateway_session_one_target",
+            ),
+        ]
 
 
 class AgreementStatus(models.TextChoices):
@@ -193,7 +208,13 @@ class GatewayPayment(models.Model):
     payment = models.OneToOneField(
         "payments.Payment", on_delete=models.PROTECT, related_name="gateway"
     )
-    invoice = models.ForeignKey("invoices.Invoice", on_delete=models.PROTECT, related_name="+")
+    # Empty for a proforma's payment until the payments cover it and its invoice is issued.
+    invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    proforma = models.ForeignKey(
+        "invoices.InvoiceDraft", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     automatic = models.BooleanField(default=False)
     flag = models.CharField(max_length=300, blank=True)  # a difference a person must look at
     refunded = models.BooleanField(default=False)
