@@ -61,7 +61,7 @@ def yield_to_people(max_wait: float = MAX_YIELD) -> float:
     """Between two blocks of a run: wait while a person's write is announced. Returns the
     seconds waited."""
     path = _turn_file()
-    if path is None or getattr(_mine, "depth", 0):
+    if path is None or getattr(_mine, "depth", 0) > 0:
         return 0.0
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     start = time.monotonic()
