@@ -55,6 +55,7 @@ from .models import (
     PaySession,
     Provider,
 )
+from .proforma_pay import proforma_paid_online
 from .providers import Card, ChargeResult, Checkout, Forged, GatewayError, Notice, gateway
 
 log = logging.getLogger(__name__)
@@ -281,7 +282,10 @@ def _apply(
         owner = session.account_id if session else attempt.agreement.account_id  # type: ignore[union-attr]
         if owner != account.pk:
             return EventOutcome.FLAGGED, "an order of another provider account", None
+        if session is not None and session.proforma_id is not None:
+            return proforma_paid_online(account, session, n, as_of)
         invoice = session.invoice if session else attempt.invoice  # type: ignore[union-attr]
+        assert invoice is not None  # gateway_session_one_target; a proforma's is above
         expected = session.amount if session else attempt.amount  # type: ignore[union-attr]
         expected_currency = session.currency if session else attempt.currency  # type: ignore[union-attr]
         gp, created = _settle(
@@ -417,7 +421,7 @@ def _settle(
 
 def _agreement_from_session(session: PaySession, card: Card, as_of: datetime) -> CardAgreement:
     invoice = session.invoice
-    assert invoice.contract_id is not None  # pay_start saves cards of contract invoices only
+    assert invoice is not None and invoice.contract_id is not None  # pay_start saves cards of contract invoices only
     # A new card replaces the contract's previous one (one active agreement per contract).
     CardAgreement.objects.filter(
         contract_id=invoice.contract_id, status=AgreementStatus.ACTIVE
