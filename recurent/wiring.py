@@ -98,6 +98,7 @@ def wire() -> None:
     from recurent.documents.snapshot import CORRECTIONS
     from recurent.efactura.correction import latest_corrections
     from recurent.efactura.services import on_invoices_issued
+    from recurent.gateways.proforma_pay import proforma_pay_link
     from recurent.gateways.selectors import pay_link_for, pdf_pay_link
     from recurent.gateways.services import charges_after_issue
     from recurent.invoices import proforma_period
@@ -153,6 +154,7 @@ def wire() -> None:
     proforma_period.PROFORMA_RENDER[:] = [proforma_render]
     proforma_period.PROFORMA_NOTICE[:] = [notice_queue]
     proforma_period.CLIENT_LANGUAGE[:] = [client_language]
+    proforma_period.PROFORMA_PAY_LINK[:] = [proforma_pay_link]
     templating.PAY_LINKS[:] = _ordered(mail_pay_links, templating.PAY_LINKS)
     for fn in listeners:
         events.listen(fn)

@@ -146,3 +146,11 @@ def proforma_paid_online(
             created_at=as_of,
         )  # fmt: skip
     return (EventOutcome.FLAGGED if flag else EventOutcome.RECORDED), flag, None
+
+
+def proforma_pay_link(d: InvoiceDraft) -> str:
+    """The proforma's pay link for its email, or "" when it cannot be paid online (no provider
+    enabled, nothing left to pay). Set as invoices.proforma_period.PROFORMA_PAY_LINK (wiring)."""
+    if not GatewayAccount.objects.filter(company_id=d.company_id, enabled=True).exists():
+        return ""
+    return proforma_pay_url(d.pk) if proforma_left(d) > 0 else ""

@@ -44,6 +44,8 @@ PROFORMA_RENDER: list[Callable[[Invoice, list[InvoiceLine]], bytes]] = []
 # The mail outbox's notice_queue and client_language (mail sits above invoices; wiring sets them).
 PROFORMA_NOTICE: list[Callable[..., Any]] = []
 CLIENT_LANGUAGE: list[Callable[[Any], str]] = []
+# The proforma's online pay link, "" when none (gateways.proforma_pay.proforma_pay_link; wiring).
+PROFORMA_PAY_LINK: list[Callable[[InvoiceDraft], str]] = []
 
 
 def proformas_split(ready: list[Any]) -> tuple[list[Any], list[Any]]:
@@ -193,6 +195,9 @@ def _notify(d: InvoiceDraft, contract_id: int, as_of: datetime) -> None:
             )
             % values
         )
+        pay_url = PROFORMA_PAY_LINK[0](d) if PROFORMA_PAY_LINK else ""
+        if pay_url:
+            body += "\n\n" + gettext("Or pay online by card: %(url)s") % {"url": pay_url}
     PROFORMA_NOTICE[0](
         company=c.company, to=to, subject=subject, body_text=body, as_of=as_of, proforma=d
     )

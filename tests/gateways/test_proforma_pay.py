@@ -111,3 +111,22 @@ def test_the_pay_page_starts_the_payment_and_a_forged_link_is_not_found(
     deliver(stripe_fake, stripe_account)
     assert 'id="paid"' in client.get(path).content.decode()
     assert client.get(path.replace(":", ":x", 1)).status_code == 404
+
+
+def test_the_proforma_email_carries_its_pay_link_when_a_provider_is_enabled(world, stripe_account):
+    from recurent.gateways.proforma_pay import proforma_pay_url
+    from recurent.mail.models import OutboxMessage
+
+    f.contract(world.company, issuer=world.user, proforma_first=True, auto_email=True)
+    issue_due(as_of=RUN_AT)
+    d = InvoiceDraft.objects.get()
+    body = OutboxMessage.objects.get().body_text
+    assert proforma_pay_url(d.pk) in body and "card" in body  # Romanian: "cu cardul"
+
+
+def test_no_pay_link_in_the_email_without_an_enabled_provider(world):
+    from recurent.mail.models import OutboxMessage
+
+    f.contract(world.company, issuer=world.user, proforma_first=True, auto_email=True)
+    issue_due(as_of=RUN_AT)
+    assert "/gateways/" not in OutboxMessage.objects.get().body_text
