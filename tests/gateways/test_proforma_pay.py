@@ -130,3 +130,17 @@ def test_no_pay_link_in_the_email_without_an_enabled_provider(world):
     f.contract(world.company, issuer=world.user, proforma_first=True, auto_email=True)
     issue_due(as_of=RUN_AT)
     assert "/gateways/" not in OutboxMessage.objects.get().body_text
+
+
+def test_a_refund_of_a_proforma_payment_reverses_it_and_reopens_the_invoice(
+    world, stripe_fake, stripe_account, deliver
+):
+    d = _proforma(world)
+    _pay_hosted(proforma_pay_start(proforma=d, account=stripe_account, as_of=PAY_AT).url)
+    deliver(stripe_fake, stripe_account)
+    inv = Invoice.objects.get()
+    assert pay.outstanding(inv) == 0
+    stripe_fake.refund(next(iter(stripe_fake.intents)))
+    deliver(stripe_fake, stripe_account)
+    assert Payment.objects.get().reversed and GatewayPayment.objects.get().refunded
+    assert pay.outstanding(inv) == Decimal("121.00")
