@@ -421,7 +421,9 @@ def _settle(
 
 def _agreement_from_session(session: PaySession, card: Card, as_of: datetime) -> CardAgreement:
     invoice = session.invoice
-    assert invoice is not None and invoice.contract_id is not None  # pay_start saves cards of contract invoices only
+    assert (
+        invoice is not None and invoice.contract_id is not None
+    )  # pay_start saves cards of contract invoices only
     # A new card replaces the contract's previous one (one active agreement per contract).
     CardAgreement.objects.filter(
         contract_id=invoice.contract_id, status=AgreementStatus.ACTIVE
