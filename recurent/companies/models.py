@@ -63,6 +63,15 @@ class Company(TimeStamped):
         validators=[validate_not_negative],
         help_text=_("Interest below this amount waits for a later invoice."),
     )  # fmt: skip
+    # Review before numbering (invoices.review): every contract's invoices wait as drafts for a
+    # person's approval; drafts waiting longer than review_stale_days are shown on the dashboard.
+    review_before_issue = models.BooleanField(
+        _("review every contract's invoices before they are numbered"), default=False
+    )
+    review_stale_days = models.PositiveIntegerField(
+        _("report drafts waiting for review after (days)"), default=3,
+        validators=[validate_positive],
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("company")

@@ -75,6 +75,11 @@ class Contract(TimeStamped):
     proforma_valid_days = models.PositiveIntegerField(
         _("an unpaid proforma expires after (days)"), default=15, validators=[validate_positive]
     )
+    # Review before numbering (invoices.review): each period is prepared as a draft at its issue
+    # instant and numbered only when a person approves it (the company may ask it of every contract).
+    review_before_issue = models.BooleanField(
+        _("review each invoice before it is numbered"), default=False
+    )
     # Yearly indexation (contracts.indexation; the rule: engine.indexation): how the prices rise
     # once a year, on which day, and how many days before the client is told.
     index_method = models.CharField(

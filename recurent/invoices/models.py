@@ -251,6 +251,14 @@ class BillingRun(models.Model):
         ordering = ["-started_at"]
 
 
+class ReviewStatus(models.TextChoices):
+    """Where a contract period's draft stands in review (invoices.review); "" for other drafts."""
+
+    PENDING = "pending", _("waiting for review")
+    APPROVED = "approved", _("approved")
+    SKIPPED = "skipped", _("skipped")
+
+
 class InvoiceDraft(models.Model):
     """A one-off invoice being written by hand: editable, and without a number.
 
@@ -297,6 +305,17 @@ class InvoiceDraft(models.Model):
     proforma_total = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     proforma_expires_on = models.DateField(null=True, blank=True)
     proforma_expired_at = models.DateTimeField(null=True, blank=True)
+    # A contract's period waiting for review before numbering (invoices.review): prepared at the
+    # period's issue instant; approving it issues it (``invoice``), skipping it issues nothing.
+    # ``review_charges``: the ids of the pending one-off charges it carries (marked at approval,
+    # so that the next period does not take them again).
+    review_status = models.CharField(max_length=10, choices=ReviewStatus.choices, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", db_index=False,
+    )  # fmt: skip
+    review_charges = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -310,6 +329,13 @@ class InvoiceDraft(models.Model):
                 fields=["proforma_expires_on"],
                 condition=models.Q(invoice__isnull=True, proforma_expired_at__isnull=True),
                 name="proforma_open_expiry",
+            ),
+            # The review queue and the dashboard's stale report: a company's drafts waiting
+            # for review, oldest first (invoices.review); only those are in the index.
+            models.Index(
+                fields=["company", "created_at"],
+                condition=models.Q(review_status="pending"),
+                name="invoice_draft_review_queue",
             ),
         ]
         constraints = [
