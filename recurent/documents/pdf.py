@@ -179,10 +179,10 @@ def _mentions(d: DocData) -> list[str]:
     out = []
     if d.vat_on_collection:
         out.append("TVA la încasare")
-    for cat in dict.fromkeys(r.category for r in d.vat_rows):
+    for cat, reason in dict.fromkeys((r.category, r.reason) for r in d.vat_rows):
         if cat == "S":
             continue
-        text = (
+        text = reason or (
             EXEMPTION_REASONS.get(VatCategory(cat), ("", ""))[1]
             if cat in VatCategory._value2member_map_
             else ""

@@ -77,6 +77,8 @@ class VatRow:
     base: Decimal
     vat: Decimal
     vat_ron: Decimal | None = None
+    # The legal basis (BT-120) the invoice states for this row, when not its category's usual one.
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,7 @@ def from_invoice(
                 base=Decimal(str(g["base"])),
                 vat=Decimal(str(g["vat"])),
                 vat_ron=_dec(g.get("vat_ron")),
+                reason=g.get("reason") or "",
             )
             for g in invoice.vat_breakdown
         ),

@@ -225,14 +225,17 @@ def _delivery(root: etree._Element, d: DocData) -> None:
 
 
 def _category(
-    parent: etree._Element, tag: str, category: str, rate: Decimal, with_reason: bool
-) -> None:
+    parent: etree._Element, tag: str, category: str, rate: Decimal, with_reason: bool,
+    reason: str = "",
+) -> None:  # fmt: skip
     cat = _sub(parent, _C + tag)
     _sub(cat, _B + "ID", category)
     if category != "O":  # BR-O-05/09: no rate outside the VAT scope
         _sub(cat, _B + "Percent", _plain(rate))
     if with_reason and category in NEEDS_REASON:
-        code, text = EXEMPTION_REASONS[VatCategory(category)]
+        # An invoice's own legal basis replaces the category's usual code and text (BR-E-10
+        # asks for either; no VATEX code says "outside the taxable base").
+        code, text = ("", reason) if reason else EXEMPTION_REASONS[VatCategory(category)]
         if code:
             _sub(cat, _B + "TaxExemptionReasonCode", code)
         if text:
@@ -334,7 +337,7 @@ def build(d: DocData) -> bytes:
         st = _sub(tax, _C + "TaxSubtotal")
         _money(st, "TaxableAmount", sign * r.base, cur, "vat_breakdown.base")
         _money(st, "TaxAmount", sign * r.vat, cur, "vat_breakdown.vat")
-        _category(st, "TaxCategory", r.category, r.rate, with_reason=True)
+        _category(st, "TaxCategory", r.category, r.rate, with_reason=True, reason=r.reason)
     if cur != "RON":
         if d.vat_total_ron is None:
             raise UblError("vat_total_ron", f"an invoice in {cur} must state its VAT in RON")

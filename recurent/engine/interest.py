@@ -21,7 +21,7 @@ Rounding: the segment amounts stay unrounded; only the total is rounded, once (e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -45,6 +45,23 @@ class InterestRule(StrEnum):
     LEGAL_PROFESSIONAL = "legal_professional"
     LEGAL_CONSUMER = "legal_consumer"
     CONTRACTUAL = "contractual"
+
+
+# The legal basis printed on an interest invoice's VAT breakdown (BT-120, at most 100 characters
+# in e-Factura): neither is a supply, so neither is in the VAT taxable base. Codul fiscal
+# art. 286 alin. (4): lit. b) penalties for breach of contract, lit. c) interest for late payment.
+_NOT_IN_BASE = "neincluse în baza de impozitare TVA (art. 286 alin. (4) lit. {} Cod fiscal)"
+
+
+def vat_exemption_text(rules: Iterable[InterestRule]) -> str:
+    """BT-120 for an interest invoice's E category: lit. c) for statutory interest, lit. b) for
+    a contractual penalty, both when one invoice carries both."""
+    kinds = {r is InterestRule.CONTRACTUAL for r in rules}
+    if kinds == {True}:
+        return "Penalități " + _NOT_IN_BASE.format("b)")
+    if kinds == {False}:
+        return "Dobânzi de întârziere " + _NOT_IN_BASE.format("c)")
+    return "Penalități, dobânzi " + _NOT_IN_BASE.format("b), c)")
 
 
 class RateUnit(StrEnum):

@@ -17,7 +17,7 @@ The rule:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -89,15 +89,21 @@ class SeriesLock:
             )
 
 
-def vat_breakdown(totals: Totals) -> list[dict[str, Any]]:
-    """The invoice's ``vat_breakdown`` column: one entry per (category, rate), as text."""
-    return [
-        {
+def vat_breakdown(totals: Totals, reasons: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The invoice's ``vat_breakdown`` column: one entry per (category, rate), as text.
+    ``reasons``: {category: the legal basis (BT-120) this invoice states instead of the
+    category's usual one} (late-payment interest is outside the taxable base, not exempt)."""
+    rows: list[dict[str, Any]] = []
+    for i, g in enumerate(totals.groups):
+        row = {
             "category": g.category.value,
             "rate": str(g.rate),
             "base": str(g.base),
             "vat": str(g.vat),
             "vat_ron": str(totals.vat_ron_groups[i]) if totals.vat_ron_groups else None,
         }
-        for i, g in enumerate(totals.groups)
-    ]
+        reason = (reasons or {}).get(g.category.value)
+        if reason:
+            row["reason"] = reason[:100]
+        rows.append(row)
+    return rows

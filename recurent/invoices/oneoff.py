@@ -294,8 +294,12 @@ def _contract_columns(d: InvoiceDraft) -> dict[str, Any]:
 
 
 @transaction.atomic
-def invoice_issue_draft(*, draft: InvoiceDraft, as_of: datetime, user: Any) -> Invoice:
-    """Number and write the draft's invoice, then run the AFTER_ISSUE hooks. Returns it."""
+def invoice_issue_draft(
+    *, draft: InvoiceDraft, as_of: datetime, user: Any, vat_exemption_reason: str = ""
+) -> Invoice:
+    """Number and write the draft's invoice, then run the AFTER_ISSUE hooks. Returns it.
+    ``vat_exemption_reason``: the legal basis (BT-120) of its E (not taxed) lines when it is not
+    the usual exemption's (late-payment interest: outside the taxable base, not exempt)."""
     if as_of.tzinfo is None:
         raise _error("as_of", _("must be an aware instant"), "naive")
     # Locked so that the same draft is never issued twice (double click, API retry).
@@ -332,8 +336,8 @@ def invoice_issue_draft(*, draft: InvoiceDraft, as_of: datetime, user: Any) -> I
         issuer=user, issuer_name=(user.get_full_name() or user.get_username())[:150],
         currency=priced.currency, price_currency=priced.price_currency, fx_rate=priced.fx_rate,
         fx_date=priced.fx_date, net_total=t.net, vat_total=t.vat, gross_total=t.gross,
-        vat_total_ron=t.vat_ron, vat_breakdown=vat_breakdown(t), seller=seller, buyer=buyer,
-        buyer_name=buyer["name"][:200], notes=d.notes,
+        vat_total_ron=t.vat_ron, vat_breakdown=vat_breakdown(t, {"E": vat_exemption_reason}),
+        seller=seller, buyer=buyer, buyer_name=buyer["name"][:200], notes=d.notes,
         vat_on_collection=company.vat_on_collection and company.vat_payer,
     )  # fmt: skip
     InvoiceLine.objects.bulk_create([line_row(li, invoice) for li in priced.lines])
@@ -453,8 +457,12 @@ def _by_key(
 
 
 @transaction.atomic
-def invoice_create(*, as_of: datetime, user: Any, **fields: Any) -> Invoice:
+def invoice_create(
+    *, as_of: datetime, user: Any, vat_exemption_reason: str = "", **fields: Any
+) -> Invoice:
     """Create and issue at once (API, CLI): a draft saved and issued in one transaction, so an
     error anywhere leaves neither the draft nor a number behind."""
     draft = invoice_create_draft(as_of=as_of, user=user, **fields)
-    return invoice_issue_draft(draft=draft, as_of=as_of, user=user)
+    return invoice_issue_draft(
+        draft=draft, as_of=as_of, user=user, vat_exemption_reason=vat_exemption_reason
+    )

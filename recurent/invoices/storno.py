@@ -221,7 +221,9 @@ def invoice_storno(
             vat_total=totals.vat,
             gross_total=totals.gross,
             vat_total_ron=totals.vat_ron,
-            vat_breakdown=vat_breakdown(totals),
+            vat_breakdown=vat_breakdown(
+                totals, {g["category"]: g.get("reason", "") for g in original.vat_breakdown}
+            ),
             # The parties and VAT treatment of the invoice being reversed, as it was issued.
             seller=original.seller,
             buyer=original.buyer,

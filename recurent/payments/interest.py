@@ -51,6 +51,7 @@ from recurent.engine.interest import (
     RateUnit,
     ReferenceRate,
     late_interest,
+    vat_exemption_text,
 )
 from recurent.engine.money import round_money
 from recurent.engine.vat import VatCategory, VatRateCode
@@ -64,16 +65,18 @@ log = logging.getLogger(__name__)
 ZERO = Decimal("0")
 # Days the client has to pay an interest invoice.
 PAYMENT_TERM_DAYS = int(getattr(settings, "RECURENT_INTEREST_TERM_DAYS", 15))
-# Penalties are not part of the VAT taxable base (Codul fiscal art. 286 (4) b)): outside the
-# VAT scope. A seller not registered for VAT invoices with category O (the billing core sets it);
-# a VAT-registered seller cannot (EN 16931 BR-O-02: no seller VAT id with category O), so its
-# lines go as E (not taxed) and the notes state the legal basis.
+# Late-payment interest (Codul fiscal art. 286 (4) c)) and contractual penalties (lit. b)) are
+# not part of the VAT taxable base: outside the VAT scope. A seller not registered for VAT
+# invoices with category O (the billing core sets it); a VAT-registered seller cannot (EN 16931
+# BR-O-02: no seller VAT id with category O), so its lines go as E (not taxed), with that legal
+# basis as the E row's reason (BT-120; engine.interest.vat_exemption_text), not an exemption's.
 VAT_CATEGORY = VatCategory.EXEMPT
 # Queues an issued interest invoice's email (filled by recurent/wiring.py with mail's
 # outbox_resend: mail builds on payments, so payments cannot import it).
 EMAIL_QUEUE: list[Callable[..., Any]] = []
 LEGAL_BASIS = _(
-    "Late-payment interest is not part of the VAT taxable base (Codul fiscal art. 286 (4) b))."
+    "Late-payment interest and contractual penalties are not part of the VAT taxable base "
+    "(Codul fiscal art. 286 (4) c) and b))."
 )
 
 
@@ -340,6 +343,7 @@ def _issue_for_client(
         as_of=as_of, user=user, company=company, client=client, series=series, lines=lines,
         due_date=day + timedelta(days=PAYMENT_TERM_DAYS), currency=currency,
         price_currency=currency, notes=notes,
+        vat_exemption_reason=vat_exemption_text(item.rule for item in group.items),
     )  # fmt: skip
     InterestCharge.objects.bulk_create(
         InterestCharge(

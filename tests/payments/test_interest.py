@@ -83,8 +83,14 @@ def test_contractual_rate_capped_and_storno_frees_the_days(world):
     [b] = interest_invoice(company=world.company, as_of=local(2026, 12, 31, 10), user=world.user)
     assert b.total == D("738.50") and b.items[0].result.capped
     assert "plafonat" in b.invoice.notes
+    # A penalty is outside the taxable base by art. 286 (4) b); its storno states the same basis.
+    penalty = (
+        "Penalități neincluse în baza de impozitare TVA (art. 286 alin. (4) lit. b) Cod fiscal)"
+    )
+    assert [g.get("reason") for g in b.invoice.vat_breakdown] == [penalty]
     # A storno of the second interest invoice gives its days back.
-    credit_note(b.invoice)
+    storno = credit_note(b.invoice)
+    assert [g.get("reason") for g in storno.vat_breakdown] == [penalty]
     [c] = interest_invoice(company=world.company, as_of=local(2026, 12, 31, 12), user=world.user)
     assert c.total == D("738.50") and c.items[0].since == date(2026, 4, 1)
 
@@ -130,7 +136,7 @@ def test_consumer_and_paid_on_time(world):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("vat_payer", [True, False])
-def test_the_interest_invoice_passes_the_efactura_checks(world, vat_payer):
+def test_the_interest_invoice_passes_the_efactura_checks(world, vat_payer, tmp_path):
     from recurent.documents.services import build_xml, doc_data
 
     _enable(world.company)
@@ -144,10 +150,24 @@ def test_the_interest_invoice_passes_the_efactura_checks(world, vat_payer):
     # forbids a seller VAT id next to O. No VAT either way.
     category = b"<cbc:ID>E</cbc:ID>" if vat_payer else b"<cbc:ID>O</cbc:ID>"
     assert category in xml and done.invoice.vat_total == 0
-    if vat_payer:  # the PDF draws the statement in the notes (× and diacritics included)
+    if vat_payer:
+        # Interest is outside the taxable base (art. 286 (4) c)), not exempt under art. 292: the
+        # E row states that basis, with no exemption code (VATEX-EU-132 would be false).
+        basis = "Dobânzi de întârziere neincluse în baza de impozitare TVA (art. 286 alin. (4) lit. c) Cod fiscal)"
+        assert f"<cbc:TaxExemptionReason>{basis}</cbc:TaxExemptionReason>".encode() in xml
+        assert b"292" not in xml and b"TaxExemptionReasonCode" not in xml
+        # The PDF draws the statement in the notes (× and diacritics included) and the basis.
         from recurent.documents import pdf
 
+        assert basis in [m for m in pdf._mentions(doc_data(done.invoice))]
         assert pdf.render(doc_data(done.invoice)).startswith(b"%PDF")
+        # ANAF's own checker accepts it.
+        from tests.documents.anaf import anaf_check, fatal_rules
+
+        path = tmp_path / "interest.xml"
+        path.write_bytes(xml)
+        [result] = anaf_check([path])
+        assert fatal_rules(result) == set(), result
 
 
 @pytest.mark.django_db
