@@ -72,6 +72,11 @@ class Company(TimeStamped):
         _("report drafts waiting for review after (days)"), default=3,
         validators=[validate_positive],
     )  # fmt: skip
+    # Variable quantities (contracts.usage): a contract that waits for readings waits at most
+    # this many days after its period's issue instant, then issues with the default quantity.
+    usage_cutoff_days = models.PositiveIntegerField(
+        _("wait for readings at most (days)"), default=5
+    )
 
     class Meta:
         verbose_name = _("company")

@@ -28,6 +28,8 @@ class HoldKind(models.TextChoices):
     DATA = "data", _("data to fix")
     # No BNR rate yet: retried by every run.
     FX = "fx", _("waiting for an exchange rate")
+    # A variable line without usage for the period (contracts.usage): retried by every run.
+    USAGE = "use", _("waiting for readings")
 
 
 class Contract(TimeStamped):
@@ -116,6 +118,13 @@ class Contract(TimeStamped):
         blank=True, validators=[validate_positive],
     )  # fmt: skip
 
+    # Variable lines without usage at the issue instant (contracts.usage, engine.usage): wait
+    # (set aside, up to the company's usage_cutoff_days) or issue with the default quantity.
+    missing_usage = models.CharField(
+        _("when a period's readings are missing"), max_length=7, default="wait",
+        choices=[("wait", _("wait for the readings")), ("default", _("use the default quantity"))],
+    )  # fmt: skip
+
     status = models.CharField(
         max_length=10, choices=ContractStatus.choices, default=ContractStatus.DRAFT
     )
@@ -194,6 +203,24 @@ class ContractLine(models.Model):
     quantity_step = models.DecimalField(
         _("quantity step"), max_digits=14, decimal_places=4, null=True, blank=True
     )
+    # A variable line (contracts.usage): its quantity per period comes from UsageRecords (a sum
+    # of usage, or a meter's readings difference), priced by tiers (engine.usage: a list of
+    # {"up_to", "unit_price"}; empty: the line's price), at least ``minimum_charge``;
+    # ``default_quantity`` when a period has no data (Contract.missing_usage).
+    variable = models.BooleanField(_("variable quantity (usage)"), default=False)
+    meter = models.CharField(
+        _("usage from"), max_length=7, default="sum",
+        choices=[("sum", _("sum of usage records")), ("reading", _("meter readings"))],
+    )  # fmt: skip
+    tiers = models.JSONField(_("price tiers"), default=list, blank=True)
+    minimum_charge = models.DecimalField(
+        _("minimum charge"), max_digits=16, decimal_places=2, null=True, blank=True,
+        validators=[validate_not_negative],
+    )  # fmt: skip
+    default_quantity = models.DecimalField(
+        _("default quantity"), max_digits=14, decimal_places=4, null=True, blank=True,
+        validators=[validate_not_negative],
+    )  # fmt: skip
 
     class Meta:
         ordering = ["position", "pk"]
@@ -391,3 +418,65 @@ class ContractIndexation(models.Model):
                 name="indexation_pending_idx",
             ),
         ]
+
+
+class UsageSource(models.TextChoices):
+    WEB = "web", _("web form")
+    API = "api", _("API")
+    CSV = "csv", _("CSV file")
+
+
+class UsageRecord(models.Model):
+    """Usage of a variable contract line in one period: a quantity, or a meter's two readings.
+
+    Keyed by the line's ``position`` (ContractLine.position), as discounts are, so that a line
+    change from a later period keeps the usage on the line that replaces it.
+    Exactly once on an invoice: ``invoice`` is ONE nullable column, set by the billing engine
+    (contracts.usage.usage_mark, called by invoices.services.issue_batch) in the issuing
+    transaction with ``UPDATE ... WHERE invoice_id IS NULL`` and the row count checked, as
+    ContractCharge is. Writes lock the contract row first and refuse periods already invoiced.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="usage")
+    line_position = models.PositiveSmallIntegerField(_("line"))
+    period_index = models.PositiveIntegerField(_("period"))
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=4)
+    # A meter read by index: the previous and the new reading (quantity = their difference).
+    reading_start = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
+    reading_end = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
+    # The caller's idempotency key: the same key again returns this record, not a second one.
+    key = models.CharField(max_length=100, blank=True, default="")
+    source = models.CharField(max_length=3, choices=UsageSource.choices, default=UsageSource.WEB)
+    recorded_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    invoice = models.ForeignKey(
+        "invoices.Invoice", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="usage_records",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["period_index", "line_position", "pk"]
+        constraints = [
+            # contracts.usage.usage_record relies on it: a retried key finds the first record.
+            models.UniqueConstraint(
+                fields=["contract", "key"], condition=~models.Q(key=""), name="usage_key_once"
+            ),
+            # One reading per meter and period (reading_record refuses a second, by name).
+            models.UniqueConstraint(
+                fields=["contract", "line_position", "period_index"],
+                condition=models.Q(reading_end__isnull=False),
+                name="usage_one_reading_per_period",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=0), name="usage_quantity_not_negative"
+            ),
+        ]
+        indexes = [
+            # The engine's read of a block's pending usage (one query per block).
+            models.Index(
+                fields=["contract"], condition=models.Q(invoice__isnull=True),
+                name="usage_pending_idx",
+            ),
+        ]  # fmt: skip
