@@ -102,6 +102,7 @@ class BatchResult:
     issued: list[int] = field(default_factory=list)  # invoice ids
     held: list[tuple[int, str]] = field(default_factory=list)  # (contract id, reason)
     proformas: list[int] = field(default_factory=list)  # proformas (InvoiceDraft ids)
+    reviews: list[int] = field(default_factory=list)  # drafts waiting for review (invoices.review)
 
 
 @dataclass
@@ -112,6 +113,7 @@ class RunResult:
     batches: int = 0
     run_id: int | None = None
     proformas: int = 0  # contracts billed by proforma first (invoices.proforma_period)
+    reviews: int = 0  # periods prepared as drafts waiting for review (invoices.review)
 
 
 def due_contracts(
@@ -619,6 +621,11 @@ def issue_batch(
         from .proforma_period import proformas_issue, proformas_split
 
         ready, by_proforma = proformas_split(ready)
+        # Contracts under review get a draft waiting for approval instead (invoices.review;
+        # imported here: review imports oneoff, which imports this module). Proforma first wins.
+        from .review import review_prepare, review_split
+
+        ready, by_review = review_split(ready)
         now = clock.now()
         rows = _Rows()
         at_db = connection.ops.adapt_datetimefield_value
@@ -654,10 +661,11 @@ def issue_batch(
         _hold(held)
         invoices = rows.insert()
         result.proformas = proformas_issue(by_proforma, shared=shared, issued_at=issued_at)
+        result.reviews = review_prepare(by_review, shared=shared, issued_at=issued_at)
         _mark_charges(ready, invoices)
         lock.save()
         moved = []
-        for c, _, _ in ready + by_proforma:
+        for c, _, _ in ready + by_proforma + by_review:
             c.next_index += 1
             c.next_issue_at = schedules.next_after(c, c.next_index)
             if c.next_issue_at is None:
@@ -712,6 +720,7 @@ def issue_due(
             total.batches += 1
             total.issued += len(b.issued)
             total.proformas += len(b.proformas)
+            total.reviews += len(b.reviews)
             total.held.extend(b.held)
             if run:
                 BillingRun.objects.filter(pk=run.pk).update(
