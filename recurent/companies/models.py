@@ -25,6 +25,13 @@ class InterestRuleChoice(models.TextChoices):
     CONTRACTUAL = "contractual", _("contractual penalty per day")
 
 
+class ProrationPolicy(models.TextChoices):
+    """engine.proration.Policy's values (docs/proration.md)."""
+
+    NEXT_PERIOD = "next_period", _("take effect from the next period")
+    IMMEDIATELY = "immediately", _("take effect at once, prorated on the next invoice")
+
+
 class Company(TimeStamped):
     legal_name = models.CharField(_("legal name"), max_length=200)
     cui = models.CharField(
@@ -77,6 +84,13 @@ class Company(TimeStamped):
     usage_cutoff_days = models.PositiveIntegerField(
         _("wait for readings at most (days)"), default=5
     )
+    # Proration (contracts.proration; the rule: engine.proration): a change of a contract's lines
+    # in the middle of a period takes effect from the next period, or from its day with a
+    # prorated charge or credit on the next invoice.
+    proration_policy = models.CharField(
+        _("changes in the middle of a period"), max_length=12, choices=ProrationPolicy.choices,
+        default=ProrationPolicy.NEXT_PERIOD,
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("company")
