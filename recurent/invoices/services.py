@@ -48,10 +48,12 @@ from recurent.contracts.models import (
     ContractStatus,
     HoldKind,
 )
+from recurent.contracts.usage import usage_for_block, usage_lines, usage_mark
 from recurent.engine import numbering
 from recurent.engine.cycles import BUCHAREST, Period, Schedule
 from recurent.engine.drafting import Draft, DraftError, LineTerms, draft_invoice
 from recurent.engine.money import MoneyError
+from recurent.engine.usage import UsageMissing
 from recurent.engine.vat import VatCategory, VatError, VatRateCode
 from recurent.rates.services import RateBook, RateUnavailable
 
@@ -139,7 +141,8 @@ def due_contracts(
         | Exists(product_fixed)
     )
     qs = Contract.objects.filter(status=ContractStatus.ACTIVE, next_issue_at__lte=as_of).filter(
-        Q(hold_kind__in=[HoldKind.NONE, HoldKind.FX]) | (Q(hold_kind=HoldKind.DATA) & data_fixed)
+        Q(hold_kind__in=[HoldKind.NONE, HoldKind.FX, HoldKind.USAGE])
+        | (Q(hold_kind=HoldKind.DATA) & data_fixed)
     )
     if company_id is not None:
         qs = qs.filter(company_id=company_id)
@@ -153,13 +156,16 @@ def due_contracts(
 # of a block's time, docs/benchmarks/billing.md).
 _CONTRACT_COLS = ("pk", "company_id", "client_id", "series_id", "issuer_id", "number", "signed_on",
                   "first_issue_at", "ends_at", "cycle", "every_days", "in_arrears", "final_index",
-                  "payment_term_days", "currency", "invoice_currency", "next_index")  # fmt: skip
+                  "payment_term_days", "currency", "invoice_currency", "next_index",
+                  "missing_usage")  # fmt: skip
 # The attributes buyer_snapshot() reads, so that the snapshot is built by the same function.
 _CLIENT_COLS = ("kind", "name", "tax_id", "trade_register", "street", "city", "county", "region", "country",
                 "postal_code", "emails", "iban", "bank", "language")  # fmt: skip
 _ClientRow = namedtuple("_ClientRow", _CLIENT_COLS)  # type: ignore[misc]
+# The last four: variable lines (contracts.usage.usage_lines reads them).
 _LINE_COLS = ("contract_id", "product_id", "description", "quantity", "unit_price",
-              "from_index", "until_index", "position")  # fmt: skip
+              "from_index", "until_index", "position",
+              "variable", "tiers", "minimum_charge", "default_quantity")  # fmt: skip
 # A pending one-off charge or credit (contracts.models.ContractCharge says how it is applied once).
 _CHARGE_COLS = ("contract_id", "pk", "kind", "description", "quantity", "unit_code", "unit_price",
                 "vat_category", "vat_rate")  # fmt: skip
@@ -186,11 +192,14 @@ class _Due:
     currency: str
     invoice_currency: str
     next_index: int
+    missing_usage: str  # contracts.usage: "wait" or "default"
     buyer: dict[str, Any] = field(default_factory=dict)
     buyer_problems: list[str] | None = None
     lines: list[tuple[Any, ...]] = field(default_factory=list)  # _LINE_COLS[1:]
     charges: list[tuple[Any, ...]] = field(default_factory=list)  # _CHARGE_COLS[1:]
     discounts: list[Any] = field(default_factory=list)  # engine.discounts.Discount, in order
+    # Pending usage of variable lines: {(line position, period index): [(record id, quantity)]}.
+    usage: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
     status: str = ContractStatus.ACTIVE
     next_issue_at: datetime | None = None
 
@@ -235,6 +244,7 @@ def _due_rows(qs: Any, limit: int) -> list[_Due]:
         discounts = ContractDiscount.objects.filter(contract_id__in=ids)  # in the order they apply
         for row in discounts.values_list("contract_id", *_DISCOUNT_COLS):
             block[row[0]].discounts.append(engine_discount(row[1:]))
+        usage_for_block(block, ids)  # one query for the block (contracts.usage)
     return list(block.values())
 
 
@@ -334,6 +344,13 @@ class _Block:
         applying = tuple(
             li[:4] for li in d.lines if li[4] <= index and (li[5] is None or index < li[5])
         )
+        positions = None
+        if any(li[7] for li in d.lines):  # variable lines: quantities from usage (contracts.usage)
+            period_day = _bucharest_date(d.schedule().period(index).issue_at)
+            applying, positions = usage_lines(
+                d, index, issue_date, products=self.products, period_issue_date=period_day,
+                cutoff_days=company.usage_cutoff_days,
+            )  # fmt: skip
         # Pending one-off charges go on the contract's next invoice only (the period the cursor
         # is at); later periods of a catch-up or a preview are drafted without them.
         charges = tuple(ch[1:] for ch in d.charges) if index == d.next_index else ()
@@ -346,7 +363,7 @@ class _Block:
             start = self.starts.get(skey)
             if start is None:
                 start = self.starts[skey] = d.schedule().period(index).start
-            positions = [
+            positions = positions or [
                 li[6] for li in d.lines if li[4] <= index and (li[5] is None or index < li[5])
             ]
             discounts = period_discounts(d.discounts, index=index, period_start=start,
@@ -589,6 +606,8 @@ def issue_batch(
                     ready.append((c, period, shared.draft(c, period.index, issue_date)))
                 except RateUnavailable as e:
                     held.append((c, HoldKind.FX, str(e)))
+                except UsageMissing as e:  # retried by every run, up to the cut-off
+                    held.append((c, HoldKind.USAGE, str(e)))
                 except (DraftError, VatError, MoneyError, ValueError) as e:
                     held.append((c, HoldKind.DATA, str(e)))
             return ready, held
@@ -663,6 +682,7 @@ def issue_batch(
         result.proformas = proformas_issue(by_proforma, shared=shared, issued_at=issued_at)
         result.reviews = review_prepare(by_review, shared=shared, issued_at=issued_at)
         _mark_charges(ready, invoices)
+        usage_mark(ready, invoices)
         lock.save()
         moved = []
         for c, _, _ in ready + by_proforma + by_review:
