@@ -205,6 +205,9 @@ def invoice_draft_update(
     d = InvoiceDraft.objects.select_for_update().get(pk=draft.pk)
     if d.invoice_id is not None:
         raise _error("draft", _("already issued; issue a storno to change it"), "issued")
+    if d.review_status:  # a contract period under review: changed only through invoices.review
+        raise _error("draft", _("a contract invoice under review: change it in the review queue"),
+                     "under_review")  # fmt: skip
     if d.proforma_number:
         raise _error("draft", _("sent as proforma %(number)s; it cannot change"), "proforma_issued",
                      number=d.proforma_number)  # fmt: skip
@@ -311,6 +314,11 @@ def invoice_issue_draft(
     if d.invoice_id is not None:
         raise _error("draft", _("already issued as %(number)s"), "issued",
                      number=d.invoice.full_number if d.invoice else "")  # fmt: skip
+    # A contract period under review is issued only by its approval (invoices.review sets
+    # "approved" in this same transaction first), never past the queue, and never once skipped.
+    if d.review_status in ("pending", "skipped"):
+        raise _error("draft", _("a contract invoice under review: approve it in the review queue"),
+                     "under_review")  # fmt: skip
     # The series row locked before its newest date is read: the rule below and the number
     # taken by SeriesLock see the same row (a re-lock of a held row waits for nothing).
     series = InvoiceSeries.objects.select_for_update().get(pk=d.series_id)

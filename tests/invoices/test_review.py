@@ -15,6 +15,7 @@ from recurent.companies.models import InvoiceSeries
 from recurent.contracts.charges import charge_add
 from recurent.contracts.models import ContractCharge
 from recurent.invoices.models import Invoice, InvoiceDraft, InvoiceOrigin, ReviewStatus
+from recurent.invoices.oneoff import invoice_draft_update, invoice_issue_draft
 from recurent.invoices.review import (
     review_approve,
     review_approve_many,
@@ -261,3 +262,20 @@ def test_drafts_waiting_longer_than_the_company_allows_are_reported(world):
     assert list(stale) == [d]
     review_approve(draft=d, as_of=APPROVE_AT, user=world.user)
     assert list(review_stale(company=world.company, as_of=RUN_AT + timedelta(days=30))) == []
+
+
+def test_the_one_off_paths_neither_issue_nor_change_a_draft_under_review(world):
+    _reviewed(world)
+    issue_due(as_of=RUN_AT)
+    d = InvoiceDraft.objects.get()
+    with pytest.raises(ValidationError) as e:
+        invoice_issue_draft(draft=d, as_of=APPROVE_AT, user=world.user)
+    assert _code(e.value, "draft") == "under_review"
+    with pytest.raises(ValidationError) as e:
+        invoice_draft_update(draft=d, as_of=APPROVE_AT, notes="x")
+    assert _code(e.value, "draft") == "under_review"
+    review_skip(draft=d, as_of=APPROVE_AT, user=world.user)
+    with pytest.raises(ValidationError) as e:
+        invoice_issue_draft(draft=d, as_of=APPROVE_AT, user=world.user)
+    assert _code(e.value, "draft") == "under_review"
+    assert Invoice.objects.count() == 0 and _next_number() == 1
