@@ -74,6 +74,16 @@ class Client(TimeStamped):
     # Filled from ANAF's VAT-payer registry (issue 8); shown before the next invoice.
     vat_on_collection = models.BooleanField(_("VAT on collection"), default=False)
     inactive_at_anaf = models.BooleanField(_("inactive at ANAF"), default=False)
+    # Issue 18: contracts of this client falling due in the same run (same series, currency
+    # and issue date) go on one invoice, a line group per contract (invoices.grouping).
+    one_invoice_per_client = models.BooleanField(
+        _("one invoice for all contracts"),
+        default=False,
+        help_text=_(
+            "Contracts falling due on the same day, in the same series and currency, are "
+            "invoiced together on one invoice, each line showing its contract and period."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
