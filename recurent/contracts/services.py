@@ -26,6 +26,7 @@ from recurent.engine import indexation, money
 from recurent.engine.cycles import Cycle, Schedule, ScheduleError, wall_clock
 
 from .models import Contract, ContractChange, ContractLine, ContractStatus, HoldKind
+from .proration import prorate_change
 
 
 @dataclass(frozen=True)
@@ -531,15 +532,15 @@ def contract_change_lines(
     from_index: int | None = None,
     action: str = "lines_changed",
     audit_extra: dict[str, Any] | None = None,
+    as_of: datetime | None = None,
 ) -> Contract:
-    """New lines from the next period not yet invoiced on; invoiced periods keep theirs.
-
-    ``from_index``: a later period to start from (a yearly indexation: the first period that
-    starts on its day); never an invoiced one."""
+    """New lines from the next period not invoiced (or a later ``from_index``: an indexation),
+    prorated from ``as_of``'s day by the company's policy (contracts.proration)."""
     contract = _lock(contract)
     _check_lines(contract, lines)
     k = max(contract.next_index, from_index or 0)
     old = list(contract.lines.filter(until_index__isnull=True).select_related("product"))
+    prorated = prorate_change(contract=contract, lines=lines, as_of=as_of, scheduled=from_index)
     contract.lines.filter(from_index__gte=k).delete()  # replace a change not yet in force
     contract.lines.filter(from_index__lt=k, until_index__isnull=True).update(until_index=k)
     _write_lines(contract, lines, k)
@@ -552,7 +553,7 @@ def contract_change_lines(
             "from_period": k,
             "before": [[li.product.code, str(li.quantity)] for li in old],
             "after": [[s.product.code, str(s.quantity)] for s in lines],
-            **(audit_extra or {}),
+            **((audit_extra or {}) | prorated),
         },
         actor,
     )
