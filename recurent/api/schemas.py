@@ -552,6 +552,9 @@ class PaymentIn(In):
     reference: str = Field("", max_length=200)
     receipt_number: str = Field("", max_length=40, description="required for cash")
     allocations: list[AllocationIn] = Field(default_factory=list, max_length=500)
+    issue_receipt: bool = Field(
+        False, description="cash in lei: issue its receipt (numbered; replaces receipt_number)"
+    )
 
 
 class AllocateIn(In):
@@ -586,6 +589,9 @@ class PaymentOut(Schema):
     unallocated: Decimal
     allocations: list[AllocationOut]
     proforma_id: int | None = Field(None, description="paid against this proforma")
+    receipt_id: int | None = Field(
+        None, description="its cash receipt; PDF at /payments/{id}/receipt.pdf"
+    )
 
 
 class PaymentPage(Page):

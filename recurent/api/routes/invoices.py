@@ -317,10 +317,16 @@ def create_draft(request: HttpRequest, body: OneOffInvoiceIn) -> Status:
 def issue_draft(request: HttpRequest, draft_id: Id) -> Status:
     from recurent.invoices.models import InvoiceDraft
     from recurent.invoices.oneoff import invoice_issue_draft
+    from recurent.invoices.proforma import proforma_convert
 
     caller = caller_of(request)
     d = get_or_404(InvoiceDraft.objects.all(), request, "draft", pk=draft_id)
-    inv = invoice_issue_draft(draft=d, as_of=clock.now(), user=caller.user)
+    # A proforma goes through its own conversion, as on the web: refused once expired, and a
+    # contract proforma's one-off charges marked as invoiced by this invoice.
+    if d.proforma_number:
+        inv = proforma_convert(draft=d, as_of=clock.now(), user=caller.user)
+    else:
+        inv = invoice_issue_draft(draft=d, as_of=clock.now(), user=caller.user)
     return Status(201, invoice_detail(Invoice.objects.select_related("series").get(pk=inv.pk)))
 
 

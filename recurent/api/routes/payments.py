@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema, Status
 
@@ -18,6 +18,7 @@ from recurent.payments.models import Payment
 from recurent.payments.services import payment_allocate, payment_record, payment_reverse
 
 from ..auth import caller_of, get_or_404, scoped
+from ..problems import Problem
 from ..schemas import (
     AllocateIn,
     AllocationIn,
@@ -48,8 +49,12 @@ class ProformaPaymentIn(In):
 
 def payment_out(p: Payment) -> dict[str, Any]:
     data = {
-        f: getattr(p, f) for f in PaymentOut.model_fields if f not in {"allocations", "unallocated"}
+        f: getattr(p, f)
+        for f in PaymentOut.model_fields
+        if f not in {"allocations", "unallocated", "receipt_id"}
     }
+    receipt = getattr(p, "receipt", None)  # the reverse one-to-one: absent unless cash
+    data["receipt_id"] = receipt.pk if receipt is not None else None
     data["allocations"] = list(p.allocations.all())
     data["unallocated"] = selectors.unallocated(p)
     return data
@@ -61,7 +66,10 @@ def _specs(allocations: list[AllocationIn]) -> list[tuple[int, Any]]:
 
 def _get(request: HttpRequest, payment_id: int) -> Payment:
     return get_or_404(
-        Payment.objects.prefetch_related("allocations"), request, "payment", pk=payment_id
+        Payment.objects.select_related("receipt").prefetch_related("allocations"),
+        request,
+        "payment",
+        pk=payment_id,
     )
 
 
@@ -76,7 +84,7 @@ def list_payments(
     date_from: date | None = Query(None, description="paid on or after"),  # noqa: B008
     date_to: date | None = Query(None, description="paid on or before"),  # noqa: B008
 ) -> dict:
-    qs = scoped(Payment.objects.prefetch_related("allocations"), request)
+    qs = scoped(Payment.objects.select_related("receipt").prefetch_related("allocations"), request)
     if client_id is not None:
         qs = qs.filter(client_id=client_id)
     if reversed is not None:
@@ -132,6 +140,23 @@ def pay_proforma(request: HttpRequest, draft_id: Id, body: ProformaPaymentIn) ->
 @router.get("/payments/{payment_id}", response=PaymentOut, summary="Get a payment")
 def get_payment(request: HttpRequest, payment_id: Id) -> dict:
     return payment_out(_get(request, payment_id))
+
+
+@router.get(
+    "/payments/{payment_id}/receipt.pdf",
+    summary="Download a cash payment's receipt (chitanță) as PDF",
+    openapi_extra={"responses": {200: {"description": "the PDF", "content": {
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}},
+)  # fmt: skip
+def receipt_pdf(request: HttpRequest, payment_id: Id) -> HttpResponse:
+    from recurent.payments.receipts import receipt_pdf as render
+
+    receipt = getattr(_get(request, payment_id), "receipt", None)
+    if receipt is None:
+        raise Problem(404, "no_receipt", "this payment has no receipt")
+    response = HttpResponse(render(receipt), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{receipt.full_number}.pdf"'
+    return response
 
 
 @router.post(

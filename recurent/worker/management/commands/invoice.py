@@ -1,4 +1,5 @@
-"""recurent invoice create FILE.json: issue a one-off invoice (or save it as a draft).
+"""recurent invoice create FILE.json: issue a one-off invoice (or save it as a draft);
+recurent invoice convert PF-000012: issue the invoice of a proforma by hand.
 
 The file holds one invoice as ``POST /api/v1/invoices`` takes it (client, series, issue_date,
 due_date, currency, notes, lines, email). An error names its place (the JSON line and column,
@@ -27,11 +28,18 @@ from recurent.invoices.oneoff import (
 
 
 class Command(BaseCommand):
-    help = "One-off invoices: `create FILE.json` issues one (or saves a draft with --draft)."
+    help = (
+        "One-off invoices: `create FILE.json` issues one (or saves a draft with --draft); "
+        "`convert PF-000012` issues a proforma's invoice."
+    )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
-        parser.add_argument("action", choices=["create"])
-        parser.add_argument("file", help="the invoice as JSON (see docs/guide-accountant.md)")
+        parser.add_argument("action", choices=["create", "convert"])
+        parser.add_argument(
+            "file",
+            help="create: the invoice as JSON (see docs/guide-accountant.md); "
+            "convert: the proforma's number",
+        )
         parser.add_argument(
             "--company", type=int, help="company id (needed when there are several)"
         )
@@ -44,6 +52,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):  # type: ignore[no-untyped-def]
         translation.activate("en")
+        if o["action"] == "convert":
+            self._convert(o)
+            return
         path = Path(o["file"])
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -51,14 +62,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {e.strerror}") from None
         except json.JSONDecodeError as e:
             raise CommandError(f"{path}:{e.lineno}:{e.colno}: {e.msg}") from None
-        companies = Company.objects.all()
-        if o["company"] is not None:
-            companies = companies.filter(pk=o["company"])
-        found = list(companies[:2])
-        if len(found) != 1:
-            raise CommandError(
-                "--company: " + ("no such company" if not found else "several; name one")
-            )
+        found = [_company(o["company"])]
         user = command_user(o["user"])
         as_of = clock.now()
         try:
@@ -91,3 +95,36 @@ class Command(BaseCommand):
             f"{inv.full_number} issued {inv.issue_date.isoformat()}: "
             f"{inv.gross_total} {inv.currency}{' (email queued)' if email else ''}"
         )
+
+    def _convert(self, o: dict) -> None:  # type: ignore[type-arg]
+        """The proforma's invoice by hand, through the same conversion as the web and the API."""
+        from recurent.invoices.models import InvoiceDraft
+        from recurent.invoices.proforma import proforma_convert
+
+        number = o["file"].strip()
+        draft = InvoiceDraft.objects.filter(
+            company=_company(o["company"]), proforma_number=number
+        ).first()
+        if draft is None:
+            raise CommandError(f"proforma: {number} not found in this company")
+        try:
+            inv = proforma_convert(draft=draft, as_of=clock.now(), user=command_user(o["user"]))
+        except ValidationError as e:
+            raise CommandError("; ".join(f"{f}: {m}" for f, m in messages_of(e))) from None
+        self.stdout.write(
+            f"{inv.full_number} issued {inv.issue_date.isoformat()} from proforma {number}: "
+            f"{inv.gross_total} {inv.currency}"
+        )
+
+
+def _company(pk: int | None) -> Company:
+    """The one company, or the one named by --company."""
+    companies = Company.objects.all()
+    if pk is not None:
+        companies = companies.filter(pk=pk)
+    found = list(companies[:2])
+    if len(found) != 1:
+        raise CommandError(
+            "--company: " + ("no such company" if not found else "several; name one")
+        )
+    return found[0]
