@@ -33,6 +33,7 @@ from .routes import (
     efactura,
     invoices,
     payments,
+    review,
     webhooks,
 )
 from .schemas import ProblemOut
@@ -148,7 +149,7 @@ api = RecurentAPI(
 
 for module in (
     catalog, clients, contracts, discounts, invoices, efactura, payments, billing, webhooks,
-    accounting,
+    accounting, review,
 ):  # fmt: skip
     api.add_router("", module.router)
 
