@@ -34,6 +34,7 @@ from .routes import (
     invoices,
     payments,
     review,
+    usage,
     webhooks,
 )
 from .schemas import ProblemOut
@@ -149,7 +150,7 @@ api = RecurentAPI(
 
 for module in (
     catalog, clients, contracts, discounts, invoices, efactura, payments, billing, webhooks,
-    accounting, review,
+    accounting, usage, review,
 ):  # fmt: skip
     api.add_router("", module.router)
 
