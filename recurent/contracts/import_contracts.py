@@ -45,7 +45,9 @@ CONTRACT_BILLING = {"cycle", "every_days", "in_arrears", "payment_term_days", "c
                     "index_method", "index_percent", "index_date_rule", "index_day", "index_month",
                     "index_notice_days",
                     # Billed by proforma first (invoices/proforma_period.py).
-                    "proforma_first", "proforma_valid_days"}  # fmt: skip
+                    "proforma_first", "proforma_valid_days",
+                    # Review before numbering (invoices/review.py).
+                    "review_before_issue"}  # fmt: skip
 CONTRACT_FIELDS = CONTRACT_BILLING | {"number", "client", "signed_on", "first_issue_at", "ends_at", "series",
                                       "issuer", "lines", "status", "discounts"}  # fmt: skip
 # Records built before their rows are written: the memory a chunk holds, and a few statements.

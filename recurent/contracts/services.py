@@ -68,7 +68,7 @@ AUDITED = (
     "client_id", "number", "signed_on", "first_issue_at", "ends_at", "series_id", "issuer_id",
     "cycle", "every_days", "in_arrears", "payment_term_days", "currency", "invoice_currency",
     "auto_email", "email_template_code",
-    "proforma_first", "proforma_valid_days",
+    "proforma_first", "proforma_valid_days", "review_before_issue",
     "index_method", "index_percent", "index_date_rule", "index_day", "index_month",
     "index_notice_days",
     "interest_rule", "interest_daily_percent",

@@ -279,3 +279,38 @@ def test_the_one_off_paths_neither_issue_nor_change_a_draft_under_review(world):
         invoice_issue_draft(draft=d, as_of=APPROVE_AT, user=world.user)
     assert _code(e.value, "draft") == "under_review"
     assert Invoice.objects.count() == 0 and _next_number() == 1
+
+
+def test_the_import_format_carries_the_option_and_refuses_a_non_boolean(db):
+    import copy
+    import json
+    from pathlib import Path
+
+    from recurent.contracts.importing import ImportFailed, import_data
+    from recurent.contracts.models import Contract
+
+    example = json.loads(
+        (Path(__file__).resolve().parents[2] / "docs" / "examples" / "import.json").read_text()
+    )
+    u = f.user("boss", is_superuser=True)
+    bad = copy.deepcopy(example)
+    bad["contracts"][0].update(review_before_issue="maybe")
+    with pytest.raises(ImportFailed) as e:
+        import_data(bad, user=u)
+    assert "review_before_issue" in " ".join(w for w, _ in e.value.errors)
+    data = copy.deepcopy(example)
+    data["contracts"][0].update(review_before_issue=True)
+    import_data(data, user=u)
+    assert Contract.objects.get(number=data["contracts"][0]["number"]).review_before_issue
+    assert not Contract.objects.get(number=data["contracts"][1]["number"]).review_before_issue
+
+
+def test_changing_the_option_is_kept_in_the_contract_history(world):
+    from recurent.contracts.services import contract_update
+
+    c = f.contract(world.company, issuer=world.user)
+    contract_update(contract=c, user=world.user, review_before_issue=True)
+    c.refresh_from_db()
+    assert c.review_before_issue
+    change = c.changes.order_by("-pk").first()
+    assert change.changes["review_before_issue"] == [False, True]
