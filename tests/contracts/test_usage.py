@@ -217,3 +217,23 @@ def test_the_api_records_usage_once_per_idempotency_key(world, admin_api):
     assert bad.status_code in (400, 422) and "line" in bad.content.decode()
     listed = admin_api.get(f"/contracts/{c.pk}/usage").json()
     assert [u["quantity"] for u in listed] == ["12.5000"]
+
+
+def test_recurent_usage_import_reports_errors_by_row_and_imports_nothing(world, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    c = _metered(world)
+    path = tmp_path / "usage.csv"
+    path.write_text(f"contract,line,quantity\n{c.number},2,4\n{c.number},9,1\n", encoding="utf-8")
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("usage", "import", str(path), stderr=err)
+    assert "row 3: line: line 9 is not a variable line of period 0" in err.getvalue()
+    assert not UsageRecord.objects.exists()
+    path.write_text(f"contract,line,quantity\n{c.number},2,4\n", encoding="utf-8")
+    out = StringIO()
+    call_command("usage", "import", str(path), "--company", str(world.company.pk), stdout=out)
+    assert "imported 1 usage record(s)" in out.getvalue()
+    assert UsageRecord.objects.get().source == "csv"
