@@ -265,6 +265,9 @@ class ContractIn(In, IndexationIn):
         False, description="a proforma at each period; the invoice when a payment covers it"
     )
     proforma_valid_days: int = Field(15, ge=1, le=3660, description="an unpaid proforma expires")
+    review_before_issue: bool = Field(
+        False, description="each period waits as a draft until approved (GET /review/drafts)"
+    )
     lines: list[LineIn] = Field(min_length=1, max_length=200)
     activate: bool = Field(False, description="start billing at once (else a draft)")
 
@@ -287,6 +290,7 @@ class ContractPatch(In, IndexationPatch):
     email_template_code: str | None = Field(None, max_length=40)
     proforma_first: bool | None = None
     proforma_valid_days: int | None = Field(None, ge=1, le=3660)
+    review_before_issue: bool | None = None
 
 
 class CancelIn(In):
@@ -329,6 +333,7 @@ class ContractOut(IndexationOut):
     email_template_code: str
     proforma_first: bool
     proforma_valid_days: int
+    review_before_issue: bool
     status: str
     next_index: int = Field(description="the next period to invoice")
     next_issue_at: datetime | None

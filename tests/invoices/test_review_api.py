@@ -67,3 +67,12 @@ def test_another_companys_draft_is_not_found(world, accountant_api):  # noqa: F8
     other = InvoiceDraft.objects.get(company=c2)
     assert accountant_api.get("/review/drafts").json() == []
     assert accountant_api.post(f"/review/drafts/{other.pk}/approve").status_code == 404
+
+
+def test_the_contract_option_is_set_and_shown_through_the_api(world, accountant_api):  # noqa: F811
+    c = f.contract(world.company, issuer=world.user)
+    r = accountant_api.patch(f"/contracts/{c.pk}", {"review_before_issue": True})
+    assert r.status_code == 200, r.content
+    assert r.json()["review_before_issue"] is True
+    c.refresh_from_db()
+    assert c.review_before_issue
