@@ -124,13 +124,8 @@ class Invoice(models.Model):
             models.UniqueConstraint(
                 fields=["series", "year", "number"], name="invoice_number_once"
             ),
-            # Exactly once per period: invoices.services.issue_batch relies on this constraint as
-            # the last line of defence if two runs ever claimed the same contract.
-            models.UniqueConstraint(
-                fields=["contract", "period_start"],
-                condition=models.Q(kind="invoice", origin="schedule"),
-                name="invoice_once_per_period",
-            ),
+            # Exactly once per period: InvoicePeriod.invoice_period_once (issue 18: a client's
+            # grouped invoice covers several contracts' periods, so the rule lives there).
         ]
         indexes = [
             # The invoice list's order (newest first, ties by id): a page is an index range scan.
@@ -199,6 +194,16 @@ class InvoiceLine(models.Model):
     credited_line = models.ForeignKey(  # indexed where set only: invoice_line_credits
         "self", on_delete=models.PROTECT, null=True, blank=True, db_index=False
     )
+    # The line group (issue 18) of a client's grouped invoice: the contract and the period the
+    # line bills, printed with it ("Contract X, perioada ..."), what storno per group selects.
+    # Empty on every other line (the invoice's own contract and period say it). No index: read
+    # with their invoice only.
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", db_index=False,
+    )  # fmt: skip
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
 
     objects = InvoiceLineQuerySet.as_manager()
 
@@ -224,6 +229,40 @@ class InvoiceLine(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise ImmutableInvoiceError("lines of issued invoices cannot be deleted")
+
+
+class InvoicePeriod(models.Model):
+    """A contract period an invoice covers: one row for a contract invoice, one per line group
+    for a client's grouped invoice (invoices.grouping). Written in the issuing transaction by
+    every path that issues a contract period (issue_batch, oneoff.invoice_issue_draft for
+    reviewed and proforma periods); never changed (trigger, migration 0015)."""
+
+    # invoice: no index of its own, invoice_period_sequence_once starts with it.
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="periods", db_index=False
+    )
+    # contract: no index of its own, invoice_period_once starts with it.
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    period_index = models.PositiveIntegerField()
+    period_start = models.DateField()
+    period_end = models.DateField()
+    sequence = models.PositiveSmallIntegerField(default=1)  # the line group's place, from 1
+
+    class Meta:
+        ordering = ["invoice", "sequence"]
+        constraints = [
+            # Exactly once per (contract, period): issue_batch (grouped or not) and
+            # invoice_issue_draft rely on this as the last line of defence if two runs ever
+            # claimed the same contract; the second one's whole block rolls back.
+            models.UniqueConstraint(
+                fields=["contract", "period_start"], name="invoice_period_once"
+            ),
+            models.UniqueConstraint(
+                fields=["invoice", "sequence"], name="invoice_period_sequence_once"
+            ),
+        ]
 
 
 class BillingRun(models.Model):

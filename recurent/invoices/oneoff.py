@@ -41,6 +41,7 @@ from .models import (
     InvoiceKind,
     InvoiceLine,
     InvoiceOrigin,
+    InvoicePeriod,
 )
 from .numbering import SeriesLock, vat_breakdown
 from .services import AFTER_ISSUE, party_problems
@@ -286,7 +287,7 @@ def _price(d: InvoiceDraft, company: Company, issue_date: date) -> Draft:
 def _contract_columns(d: InvoiceDraft) -> dict[str, Any]:
     """A contract period's proforma (invoices.proforma_period) gives its invoice the contract
     and the period, as the billing run would have: emailed as the contract says, and once per
-    period (``invoice_once_per_period``); a one-off draft is a manual invoice."""
+    period (``InvoicePeriod.invoice_period_once``); a one-off draft is a manual invoice."""
     if d.contract_id is None:
         return {"origin": InvoiceOrigin.MANUAL}
     c = d.contract
@@ -349,6 +350,12 @@ def invoice_issue_draft(
         vat_on_collection=company.vat_on_collection and company.vat_payer,
     )  # fmt: skip
     InvoiceLine.objects.bulk_create([line_row(li, invoice) for li in priced.lines])
+    if d.contract_id is not None:  # exactly once per period: InvoicePeriod.invoice_period_once
+        assert d.period_index is not None and d.period_start and d.period_end
+        InvoicePeriod.objects.create(
+            invoice=invoice, contract_id=d.contract_id, period_index=d.period_index,
+            period_start=d.period_start, period_end=d.period_end,
+        )  # fmt: skip
     d.invoice = invoice
     d.updated_at = as_of
     d.save(update_fields=["invoice", "updated_at"])

@@ -12,8 +12,9 @@ Shape of one batch (``issue_batch``), all inside ONE transaction:
 4. allocate a block of numbers, bulk-insert invoices and lines, move each contract's
    cursor one period on, and commit.
 A crash anywhere rolls the whole block back: the counter with the invoices, so no
-number is skipped or reused. The unique constraint ``invoice_once_per_period`` is the
-last line of defence against a period being invoiced twice.
+number is skipped or reused. The unique constraint ``invoice_period_once`` (on the periods
+an invoice covers, invoices.grouping) is the last line of defence against a period being
+invoiced twice.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from recurent.engine.usage import UsageMissing
 from recurent.engine.vat import VatCategory, VatError, VatRateCode
 from recurent.rates.services import RateBook, RateUnavailable
 
+from .grouping import groups_add, groups_split, periods_write, siblings
 from .models import BillingRun, Invoice, InvoiceKind, InvoiceLine, InvoiceOrigin
 
 # SeriesClockError is re-exported: callers (CLI, web) catch it from here.
@@ -202,6 +204,7 @@ class _Due:
     usage: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
     status: str = ContractStatus.ACTIVE
     next_issue_at: datetime | None = None
+    one_invoice: bool = False  # the client's one_invoice_per_client (invoices.grouping)
 
     def schedule(self) -> Schedule:
         # The model's own method: it reads only schedule fields, which _Due has.
@@ -225,11 +228,14 @@ def _claim(
 def _due_rows(qs: Any, limit: int) -> list[_Due]:
     """The first ``limit`` contracts of ``qs`` as _Due rows, with their client and lines."""
     n = len(_CONTRACT_COLS)
-    rows = qs.values_list(*_CONTRACT_COLS, *(f"client__{f}" for f in _CLIENT_COLS))[:limit]
+    rows = qs.values_list(
+        *_CONTRACT_COLS, *(f"client__{f}" for f in _CLIENT_COLS), "client__one_invoice_per_client"
+    )[:limit]
     block: dict[int, _Due] = {}
     for r in rows:
         d = _Due(*r[:n])
-        d.buyer = buyer_snapshot(_ClientRow(*r[n:]))  # type: ignore[arg-type]
+        d.buyer = buyer_snapshot(_ClientRow(*r[n:-1]))  # type: ignore[arg-type]
+        d.one_invoice = r[-1]
         block[d.pk] = d
     if block:
         ids: Any = list(block)
@@ -590,6 +596,8 @@ def issue_batch(
     with transaction.atomic():
         due_at = as_of or clock.now()
         block = _claim(due_at, batch_size, company_id, exclude)
+        # A grouping client's other due contracts join the block (one invoice, invoices.grouping).
+        block += siblings(block, as_of=due_at, company_id=company_id, exclude=exclude)
         result.claimed = len(block)
         if not block:
             return result
@@ -645,12 +653,14 @@ def issue_batch(
         from .review import review_prepare, review_split
 
         ready, by_review = review_split(ready)
+        # A grouping client's contracts sharing series, currencies and date: one invoice each.
+        single, groups = groups_split(ready)
         now = clock.now()
         rows = _Rows()
         at_db = connection.ops.adapt_datetimefield_value
         stamps = {"issued_at": issued_at, "created_at": now, "updated_at": now}
         prepared_stamps = {a: at_db(v) for a, v in stamps.items()}
-        for c, period, priced in ready:
+        for c, period, priced in single:
             draft = priced.draft
             s, year, number, full_number = lock.take(c.series_id)
             t = draft.totals
@@ -677,12 +687,16 @@ def issue_batch(
                 {"vat_breakdown": priced.breakdown_db, "seller": seller_db, **prepared_stamps},
                 priced.line_rows,
             )  # fmt: skip
+        grouped = groups_add(groups, rows, lock=lock, shared=shared, stamps=stamps,
+                             prepared=prepared_stamps)  # fmt: skip
         _hold(held)
         invoices = rows.insert()
+        # Period rows (invoice_period_once: exactly once) and the grouped invoices' lines.
+        marked = periods_write(single, grouped, invoices)
         result.proformas = proformas_issue(by_proforma, shared=shared, issued_at=issued_at)
         result.reviews = review_prepare(by_review, shared=shared, issued_at=issued_at)
-        _mark_charges(ready, invoices)
-        usage_mark(ready, invoices)
+        _mark_charges(*marked)
+        usage_mark(*marked)
         lock.save()
         moved = []
         for c, _, _ in ready + by_proforma + by_review:

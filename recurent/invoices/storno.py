@@ -249,6 +249,10 @@ def invoice_storno(
                     net=net,
                     allowances=off,
                     credited_line=li,
+                    # A grouped invoice's line group (invoices.grouping) stays named on its storno.
+                    contract_id=li.contract_id,
+                    period_start=li.period_start,
+                    period_end=li.period_end,
                 )
                 for pos, ((li, qty), net, off) in enumerate(
                     zip(wanted, totals.line_nets, allowances, strict=True), start=1

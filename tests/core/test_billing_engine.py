@@ -268,6 +268,8 @@ def test_yearly_restart_numbers_from_one(world):
 
 
 def test_the_period_unique_constraint_refuses_a_second_invoice(world):
+    from recurent.invoices.models import InvoicePeriod
+
     c = f.contract(world.company, issuer=world.user)
     issue_due(as_of=local(2026, 2, 1))
     inv = Invoice.objects.get()
@@ -279,8 +281,14 @@ def test_the_period_unique_constraint_refuses_a_second_invoice(world):
         }
     )
     clone.number = 99
+    # The rule lives on the periods an invoice covers (issue 18: grouped invoices), which every
+    # issuing path writes with the invoice.
     with pytest.raises(IntegrityError), transaction.atomic():
         clone.save()
+        (period,) = InvoicePeriod.objects.filter(invoice=inv).values(
+            "contract_id", "period_index", "period_start", "period_end"
+        )
+        InvoicePeriod.objects.create(invoice=clone, **period)
     assert c.invoices.count() == 1
 
 
