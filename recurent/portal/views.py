@@ -5,6 +5,7 @@ not that client's answers 404, a bad, expired or revoked token 403."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from functools import wraps
 from typing import Any
 
@@ -41,6 +42,14 @@ STATE_LABELS = {
     "cancelled": pgettext_lazy("invoice", "cancelled"),
     "collection_requested": gettext_lazy("direct debit requested"),
     "credit_note": gettext_lazy("credit note"),
+}
+
+# A proforma's state as the client reads it (portal/_proformas.html).
+PROFORMA_LABELS = {
+    "open": gettext_lazy("open"),
+    "paid": gettext_lazy("paid"),
+    "invoiced": gettext_lazy("invoiced"),
+    "expired": gettext_lazy("expired"),
 }
 
 # The portal services refuse with coded, translatable messages (in the client's language here);
@@ -117,11 +126,58 @@ def home(request: HttpRequest, client: Client, token: str) -> HttpResponse:
             "due": pay.client_amount_due(client, as_of),
             "price_changes": indexations_for_client(client_id=client.pk, as_of=as_of),
             "labels": STATE_LABELS,
+            "proformas": _proformas(client),
+            "proforma_labels": PROFORMA_LABELS,
             "products": Product.objects.filter(
                 company_id=client.company_id, self_service=True, active=True
             ),
         },
     )
+
+
+def _proformas(client: Client) -> list[Any]:
+    """The client's proformas, newest first: open (what is left, and the online pay link when
+    the company takes cards: PROFORMA_PAY_LINK, wired to gateways as for the proforma's email),
+    paid (its invoice issued and covered by its payments), invoiced by hand, or expired."""
+    from recurent.invoices.models import InvoiceDraft
+    from recurent.invoices.proforma_period import PROFORMA_PAY_LINK
+    from recurent.payments.proformas import proforma_paid
+
+    rows = list(
+        InvoiceDraft.objects.filter(client=client)
+        .exclude(proforma_number="")
+        .select_related("invoice")
+        .defer("proforma_pdf")
+        .order_by("-proforma_issued_at", "-pk")[:50]
+    )
+    for d in rows:
+        paid = proforma_paid(d)
+        total = d.proforma_total or Decimal(0)
+        d.left = max(total - paid, Decimal(0))  # type: ignore[attr-defined]
+        d.pay_url = ""  # type: ignore[attr-defined]
+        if d.proforma_expired_at is not None:
+            d.state = "expired"  # type: ignore[attr-defined]
+        elif d.invoice_id is not None:
+            d.state = "paid" if d.left == 0 else "invoiced"  # type: ignore[attr-defined]
+        else:
+            d.state = "open"  # type: ignore[attr-defined]
+            d.pay_url = PROFORMA_PAY_LINK[0](d) if PROFORMA_PAY_LINK else ""  # type: ignore[attr-defined]
+    return rows
+
+
+@portal_view
+def proforma_pdf(request: HttpRequest, client: Client, token: str, draft_id: int) -> HttpResponse:
+    """The proforma's PDF as it was sent (stored when it was issued)."""
+    from recurent.invoices.models import InvoiceDraft
+
+    d = get_object_or_404(
+        InvoiceDraft.objects.filter(client=client).exclude(proforma_number=""), pk=draft_id
+    )
+    if not d.proforma_pdf:
+        raise Http404("no PDF")
+    resp = HttpResponse(bytes(d.proforma_pdf), content_type="application/pdf")
+    resp["Content-Disposition"] = f'attachment; filename="{d.proforma_number}.pdf"'
+    return resp
 
 
 @portal_view
