@@ -239,13 +239,18 @@ class CompanyForm(AddressForm):
     def __init__(self, *a: Any, **kw: Any) -> None:
         super().__init__(*a, **kw)
         self._setup_address()
+        self.fields["proration_policy"].required = False
+
+    def clean_proration_policy(self) -> str:
+        # Absent from a post (a script, an older page): the company keeps its policy.
+        return self.cleaned_data.get("proration_policy") or self.instance.proration_policy
 
     class Meta:
         model = Company
         fields = [
             "legal_name", "cui", "trade_register", "street", "city", "county", "postal_code",
             "country", "iban", "bank", "vat_payer", "vat_on_collection", "share_capital",
-            "email", "phone", "logo",
+            "email", "phone", "logo", "proration_policy",
         ]  # fmt: skip
         widgets = {"logo": LogoInput(attrs={"accept": "image/png,image/jpeg"})}
 
