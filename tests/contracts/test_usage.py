@@ -237,3 +237,28 @@ def test_recurent_usage_import_reports_errors_by_row_and_imports_nothing(world, 
     call_command("usage", "import", str(path), "--company", str(world.company.pk), stdout=out)
     assert "imported 1 usage record(s)" in out.getvalue()
     assert UsageRecord.objects.get().source == "csv"
+
+
+def test_a_tiered_invoice_with_a_minimum_charge_passes_e_factura(world, tmp_path, settings):
+    from recurent.documents import ubl
+    from recurent.documents.snapshot import from_invoice
+    from recurent.documents.validation import check_xml
+    from tests.documents.anaf import SHARED, anaf_check, fatal_rules
+
+    settings.RECURENT_UBL_XSD_DIR = str(SHARED / "ubl-2.1-xsd")
+    tiered = _metered(world, tiers=TIERS)
+    usage_record(contract=tiered, line_position=2, quantity="123.4567", as_of=AT, user=world.user)
+    minimum = _metered(world, meter="reading", minimum="25.50")
+    reading_record(contract=minimum, line_position=2, reading="10.5", previous="3", as_of=AT,
+                   user=world.user)  # fmt: skip
+    issue_due(as_of=local(2026, 1, 31))
+    paths = []
+    for c, lines in ((tiered, 3), (minimum, 3)):
+        inv = Invoice.objects.get(contract=c)
+        assert inv.lines.count() == lines
+        xml = ubl.build(from_invoice(inv))
+        assert check_xml(xml) == []
+        paths.append(tmp_path / f"{c.number}.xml")
+        paths[-1].write_bytes(xml)
+    for result in anaf_check(paths):
+        assert result["valid"], fatal_rules(result)
