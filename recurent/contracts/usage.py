@@ -335,6 +335,16 @@ def usage_mark(ready: list[Any], invoices: list[Any]) -> None:
             raise RuntimeError(f"invoice {inv_id}: usage changed while being invoiced")
 
 
+def period_usage(d: Any, index: int) -> list[tuple[int, Decimal]]:
+    """[(line position, quantity)] recorded and pending for period ``index`` of a block's
+    contract (the schedule preview and the contract page show it beside the amount)."""
+    return sorted(
+        (pos, sum((q for _pk, q in recs), Decimal(0)))
+        for (pos, idx), recs in d.usage.items()
+        if idx == index
+    )
+
+
 def usage_pending(*, contract: Contract) -> list[UsageRecord]:
     """The usage recorded and not yet invoiced, by period and line (contract page, schedule)."""
     return list(UsageRecord.objects.filter(contract=contract, invoice__isnull=True))

@@ -49,7 +49,7 @@ from recurent.contracts.models import (
     ContractStatus,
     HoldKind,
 )
-from recurent.contracts.usage import usage_for_block, usage_lines, usage_mark
+from recurent.contracts.usage import period_usage, usage_for_block, usage_lines, usage_mark
 from recurent.engine import numbering
 from recurent.engine.cycles import BUCHAREST, Period, Schedule
 from recurent.engine.drafting import Draft, DraftError, LineTerms, draft_invoice
@@ -860,6 +860,7 @@ def contract_upcoming(*, contract: Contract, as_of: datetime, count: int) -> lis
         day = max(_bucharest_date(period.issue_at), today)
         row: dict[str, Any] = {"index": period.index, "issue_at": period.issue_at,
                                "start": period.start, "end": period.end, "estimated": False}  # fmt: skip
+        row["usage"] = period_usage(d, period.index)  # pending usage (contracts.usage)
         try:
             if d.currency != "RON" and day > today:
                 # The rate of a future day is not known: price it at the newest one stored.

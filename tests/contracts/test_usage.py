@@ -202,6 +202,7 @@ def test_the_preview_and_the_next_invoices_show_pending_usage_and_waiting(world)
     usage_record(contract=c, line_position=2, quantity="3", as_of=AT, user=world.user)
     up = contract_upcoming(contract=c, as_of=AT, count=2)
     assert up[0]["net"] == Decimal("16.00") and "waiting" in up[1]["problem"]
+    assert up[0]["usage"] == [(2, Decimal("3"))] and up[1]["usage"] == []
     prev = preview_due(as_of=local(2026, 1, 31))
     assert [p["net"] for p in prev.previews] == ["16.00"]
 
