@@ -245,6 +245,21 @@ def line_usage_set(
     return n
 
 
+@transaction.atomic
+def contract_missing_usage_set(*, contract: Contract, user: User | None, value: str) -> Contract:
+    """What a period without readings does: ``wait`` (set aside up to the company's cut-off)
+    or ``default`` (the default quantity at once)."""
+    if value not in {"wait", "default"}:
+        raise field_error("missing_usage", _("choose to wait or to use the default quantity"),
+                          "invalid")  # fmt: skip
+    contract = _lock(contract)
+    if contract.missing_usage != value:
+        _audit(contract, user, "updated", {"missing_usage": [contract.missing_usage, value]})
+        contract.missing_usage = value
+        contract.save(update_fields=["missing_usage", "updated_at"])
+    return contract
+
+
 # --- what the billing engine reads -------------------------------------------------------
 
 
