@@ -41,7 +41,8 @@ def _tiers_text(tiers: list[dict[str, Any]]) -> str:
 
 
 def _post(request: HttpRequest, contract: Contract, index: int) -> None:
-    p, user, now = request.POST, request.user, clock.now()
+    p, now = request.POST, clock.now()
+    user: Any = request.user
     action = p.get("action", "")
     if action == "record":
         common: dict[str, Any] = {
@@ -58,7 +59,7 @@ def _post(request: HttpRequest, contract: Contract, index: int) -> None:
         messages.success(request, _("Usage recorded for this period."))
     elif action == "import":
         f = request.FILES.get("file")
-        if f is None or f.size > MAX_UPLOAD:
+        if f is None or (f.size or 0) > MAX_UPLOAD:
             raise ValidationError({"file": _("choose a CSV file of at most 2 MB")})
         try:
             text = f.read().decode("utf-8-sig")
