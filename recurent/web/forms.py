@@ -240,6 +240,11 @@ class CompanyForm(AddressForm):
         super().__init__(*a, **kw)
         self._setup_address()
         self.fields["proration_policy"].required = False
+        self.fields["review_stale_days"].required = False  # empty: kept as it is
+
+    def clean_review_stale_days(self) -> int:
+        days = self.cleaned_data.get("review_stale_days")
+        return self.instance.review_stale_days if days is None else days
 
     def clean_proration_policy(self) -> str:
         # Absent from a post (a script, an older page): the company keeps its policy.
@@ -251,6 +256,7 @@ class CompanyForm(AddressForm):
             "legal_name", "cui", "trade_register", "street", "city", "county", "postal_code",
             "country", "iban", "bank", "vat_payer", "vat_on_collection", "share_capital",
             "email", "phone", "logo", "proration_policy",
+            "review_before_issue", "review_stale_days",
         ]  # fmt: skip
         widgets = {"logo": LogoInput(attrs={"accept": "image/png,image/jpeg"})}
 
@@ -293,7 +299,7 @@ class ContractForm(forms.ModelForm):
             "client", "number", "signed_on", "first_issue_at", "ends_at",
             "series", "issuer", "cycle", "every_days", "in_arrears", "payment_term_days",
             "currency", "invoice_currency", "auto_email", "email_template_code",
-            "proforma_first", "proforma_valid_days",
+            "proforma_first", "proforma_valid_days", "review_before_issue",
             "interest_rule", "interest_daily_percent",
             "index_method", "index_percent", "index_date_rule", "index_day", "index_month",
             "index_notice_days",
@@ -304,7 +310,7 @@ class ContractForm(forms.ModelForm):
     BILLING = (
         "series", "issuer", "cycle", "every_days", "in_arrears", "payment_term_days",
         "currency", "invoice_currency", "auto_email", "email_template_code",
-        "proforma_first", "proforma_valid_days",
+        "proforma_first", "proforma_valid_days", "review_before_issue",
         "interest_rule", "interest_daily_percent",
         "index_method", "index_percent", "index_date_rule", "index_day", "index_month",
         "index_notice_days",

@@ -15,6 +15,7 @@ from recurent.companies import api_tokens
 from recurent.companies.models import ApiToken
 from recurent.efactura import models as efactura_models
 from recurent.efactura import selectors as efactura_selectors
+from recurent.invoices import review
 from recurent.mail import selectors as mail_selectors
 from recurent.mail import services as mail_services
 from recurent.payments import selectors as payment_selectors
@@ -158,6 +159,22 @@ def clients_flagged(company_id: int, client_id: int | None = None) -> list[Any]:
     if client_id is not None:
         qs = qs.filter(client_id=client_id)
     return list(qs[:50])
+
+
+# --- review before numbering -------------------------------------------------------------------
+
+
+def review_waiting(company: Any, as_of: datetime, limit: int = 10) -> dict[str, Any]:
+    """The dashboard's review box (invoices.review): how many contract invoices wait for review,
+    and those waiting longer than the company's ``review_stale_days``, oldest first."""
+    stale = review.review_stale(company=company, as_of=as_of)
+    rows = list(stale[:limit])
+    return {
+        "count": review.review_queue(company_id=company.pk).count(),
+        "stale": rows,
+        "stale_count": _bounded_count(rows, limit, stale),
+        "stale_days": company.review_stale_days,
+    }
 
 
 # --- mail ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from recurent.web.views import (
     invoices,
     nomenclators,
     portal_links,
+    review,
     setup,
     users,
 )
@@ -104,6 +105,9 @@ urlpatterns = [
     # Invoices
     path("invoices/", invoices.invoice_list, name="invoices"),
     path("invoices/new/", invoice_new.invoice_new, name="invoice-add"),
+    # Contract invoices waiting for review before numbering (invoices.review).
+    path("invoices/review/", review.review_list, name="review"),
+    path("invoices/review/<int:pk>/", review.review_edit, name="review-draft"),
     path("invoices/drafts/<int:pk>/", invoice_new.invoice_new, name="invoice-draft"),
     path("invoices/drafts/<int:pk>/proforma.pdf", invoice_new.proforma_pdf, name="proforma-pdf"),
     path("invoices/<int:pk>/", invoices.invoice_detail, name="invoice"),

@@ -166,6 +166,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "efactura": panels.efactura_attention(company.pk, now),
         "efactura_labels": panels.efactura_state_labels(),
         "mail": panels.mail_failures(company.pk),
+        "review": panels.review_waiting(company, now),
         "render_problems": render_problems(company.pk, now),
         "workers": workers_seen(as_of=now),
         # What the guided set-up still misses (administrators finish it; others just see it).
