@@ -186,3 +186,35 @@ def test_the_api_change_of_lines_is_prorated_and_its_charge_listed(world, admin_
     assert r.status_code == 200, r.content
     listed = admin_api.get(f"/contracts/{c.pk}/charges").json()
     assert [(x["kind"], Decimal(x["unit_price"])) for x in listed] == [("charge", Decimal("32.26"))]
+
+
+def test_the_schedule_and_the_contract_page_show_the_prorated_charge_of_the_next_invoice(
+    world, monkeypatch
+):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.test import Client
+
+    _immediately(world)
+    c, p = _monthly(world)
+    issue_due(as_of=local(2026, 1, 1))
+    _change(c, world, p, "2", local(2026, 1, 22))
+    monkeypatch.setattr(clock, "now", lambda: local(2026, 1, 22, 10))
+    out = StringIO()
+    call_command("schedule", str(c.pk), "--count", "2", "--json", stdout=out)
+    rows = json.loads(out.getvalue())
+    assert [r["net"] for r in rows] == ["232.26", "200.00"]
+    assert [(x["kind"], x["unit_price"]) for x in rows[0]["charges"]] == [("charge", "32.2600")]
+    assert "charges" not in rows[1]
+    text = StringIO()
+    call_command("schedule", str(c.pk), "--count", "1", stdout=text)
+    assert "+ 1 x 32.2600 RON  Abonament: 1 → 2, 22.01.2026-31.01.2026 (10/31 zile)" in (
+        text.getvalue()
+    )
+    web = Client()
+    web.force_login(world.user)
+    page = web.get(f"/contracts/{c.pk}/").content.decode()
+    assert "Abonament: 1 → 2, 22.01.2026-31.01.2026 (10/31 zile)" in page
+    assert "281,03" in page.split('class="num upcoming-total"')[1]  # 232.26 + 21 % VAT

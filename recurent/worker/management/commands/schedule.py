@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from recurent.common import clock
 from recurent.common.cli_args import parse_wall
+from recurent.contracts.charges import charges_pending
 from recurent.contracts.indexation import as_if_indexed
 from recurent.contracts.models import Contract
 from recurent.engine.cycles import BUCHAREST, Cycle, Schedule, ScheduleError, localize
@@ -39,6 +40,7 @@ class Command(BaseCommand):
             raise CommandError("--count: must be 1 or more")
         start = 0
         amounts: dict[int, dict] = {}  # period index -> the drafted invoice (saved contracts)
+        pending: list = []  # one-off and prorated charges: all on the next invoice
         if o["contract"]:
             if o["first"] or o["cycle"]:
                 raise CommandError("give either a saved contract or --first/--cycle, not both")
@@ -60,6 +62,7 @@ class Command(BaseCommand):
             with as_if_indexed(contract=found[0], as_of=clock.now()):
                 upcoming = contract_upcoming(contract=found[0], as_of=clock.now(), count=o["count"])
             amounts = {u["index"]: u for u in upcoming}
+            pending = charges_pending(contract=found[0])
         else:
             if not o["first"] or not o["cycle"]:
                 raise CommandError("--first and --cycle are required without a saved contract")
@@ -82,7 +85,8 @@ class Command(BaseCommand):
             out = [
                 {k: v for k, v in p.as_json().items() if k != "index"}
                 | _amount_json(amounts.get(p.index))
-                for p in periods
+                | ({"charges": [_charge_json(ch) for ch in pending]} if i == 0 and pending else {})
+                for i, p in enumerate(periods)
             ]
             self.stdout.write(json.dumps(out, indent=2))
             return
@@ -94,6 +98,11 @@ class Command(BaseCommand):
                 f"{local:%Y-%m-%d %H:%M %Z}  covers {p.start.isoformat()} .. {p.end.isoformat()}"
                 f"{_amount_text(amounts.get(p.index))}{mark}"
             )
+            if p is periods[0]:
+                for ch in pending:
+                    sign = "-" if ch.kind == "credit" else "+"
+                    self.stdout.write(f"    {sign} {ch.quantity.normalize():f} x {ch.unit_price} "
+                                      f"{found[0].currency}  {ch.description}")  # fmt: skip
         if not periods:
             self.stdout.write("no more invoices: the schedule is over")
 
@@ -106,6 +115,11 @@ def _amount_json(u: dict | None) -> dict:
     return {"currency": u["currency"], "net": str(u["net"]), "vat": str(u["vat"]),
             "total": str(u["total"]), "estimated": u["estimated"],
             "discount": str(u["discount"]), "trial": u["trial"]}  # fmt: skip
+
+
+def _charge_json(ch) -> dict:  # type: ignore[no-untyped-def]
+    return {"kind": ch.kind, "description": ch.description, "quantity": str(ch.quantity),
+            "unit_price": str(ch.unit_price)}  # fmt: skip
 
 
 def _amount_text(u: dict | None) -> str:
