@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BeforeValidator, WithJsonSchema, field_valid
 
 from .indexation_schemas import IndexationIn, IndexationOut, IndexationPatch
 from .models import EVENT_TYPES
+from .review_schemas import ReviewOptionIn, ReviewOptionOut, ReviewOptionPatch
 
 # Dates outside this range are refused up front: no contract runs that long, and the schedule
 # arithmetic on year 9999 would overflow.
@@ -243,7 +244,7 @@ class LineIn(In):
     description: str = Field("", max_length=100, description="overrides the product's name")
 
 
-class ContractIn(In, IndexationIn):
+class ContractIn(In, IndexationIn, ReviewOptionIn):
     client_id: int = Field(ge=1, le=MAX_ID)
     number: str = Field(min_length=1, max_length=50)
     signed_on: date
@@ -265,14 +266,11 @@ class ContractIn(In, IndexationIn):
         False, description="a proforma at each period; the invoice when a payment covers it"
     )
     proforma_valid_days: int = Field(15, ge=1, le=3660, description="an unpaid proforma expires")
-    review_before_issue: bool = Field(
-        False, description="each period waits as a draft until approved (GET /review/drafts)"
-    )
     lines: list[LineIn] = Field(min_length=1, max_length=200)
     activate: bool = Field(False, description="start billing at once (else a draft)")
 
 
-class ContractPatch(In, IndexationPatch):
+class ContractPatch(In, IndexationPatch, ReviewOptionPatch):
     client_id: int | None = Field(None, ge=1, le=MAX_ID)
     number: str | None = Field(None, min_length=1, max_length=50)
     signed_on: date | None = None
@@ -290,7 +288,6 @@ class ContractPatch(In, IndexationPatch):
     email_template_code: str | None = Field(None, max_length=40)
     proforma_first: bool | None = None
     proforma_valid_days: int | None = Field(None, ge=1, le=3660)
-    review_before_issue: bool | None = None
 
 
 class CancelIn(In):
@@ -314,7 +311,7 @@ class LineOut(Schema):
     until_index: int | None = Field(description="first period index it is no longer invoiced in")
 
 
-class ContractOut(IndexationOut):
+class ContractOut(IndexationOut, ReviewOptionOut):
     id: int
     number: str
     client_id: int
@@ -333,7 +330,6 @@ class ContractOut(IndexationOut):
     email_template_code: str
     proforma_first: bool
     proforma_valid_days: int
-    review_before_issue: bool
     status: str
     next_index: int = Field(description="the next period to invoice")
     next_issue_at: datetime | None
