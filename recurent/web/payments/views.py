@@ -95,7 +95,11 @@ def _allocations_from(request: HttpRequest, open_invoices: list[Any]) -> list[tu
 
 @company_required("viewer")
 def payment_list(request: HttpRequest) -> HttpResponse:
-    qs = scoped(Payment.objects, request).select_related("client").order_by("-date", "-pk")
+    qs = (
+        scoped(Payment.objects, request)
+        .select_related("client", "receipt")  # the receipt's PDF link
+        .order_by("-date", "-pk")
+    )
     client_id = request.GET.get("client")
     if client_id and client_id.isdigit():
         qs = qs.filter(client_id=int(client_id))

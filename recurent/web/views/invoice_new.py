@@ -32,6 +32,7 @@ from recurent.invoices.oneoff import (
 )
 from recurent.invoices.proforma import proforma_convert, proforma_issue
 from recurent.web import panels
+from recurent.web.forms import DateInput
 from recurent.web.views.common import error_text
 
 VAT_CATEGORIES = [
@@ -56,12 +57,10 @@ class InvoiceHeaderForm(forms.Form):
     series = forms.ModelChoiceField(
         queryset=InvoiceSeries.objects.none(), label=gettext_lazy("Series")
     )
-    issue_date = forms.DateField(
-        label=gettext_lazy("Issue date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    issue_date = forms.DateField(label=gettext_lazy("Issue date"), widget=DateInput())
     due_date = forms.DateField(
         label=gettext_lazy("Due date"), required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )  # fmt: skip
     currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, initial="RON")
     notes = forms.CharField(label=gettext_lazy("Notes"), required=False, widget=forms.Textarea)
@@ -222,9 +221,7 @@ class ProformaPaymentForm(forms.Form):
     """A payment received against a proforma: when the proforma's payments cover it, the
     invoice is issued and paid (payments.proformas)."""
 
-    date = forms.DateField(
-        label=gettext_lazy("date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date = forms.DateField(label=gettext_lazy("date"), widget=DateInput())
     amount = forms.DecimalField(label=gettext_lazy("amount"), max_digits=16, decimal_places=2)
     reference = forms.CharField(label=gettext_lazy("reference"), max_length=200, required=False)
 
