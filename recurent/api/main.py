@@ -33,6 +33,7 @@ from .routes import (
     efactura,
     invoices,
     payments,
+    proration,
     review,
     usage,
     webhooks,
@@ -150,7 +151,7 @@ api = RecurentAPI(
 
 for module in (
     catalog, clients, contracts, discounts, invoices, efactura, payments, billing, webhooks,
-    accounting, usage, review,
+    accounting, usage, review, proration,
 ):  # fmt: skip
     api.add_router("", module.router)
 

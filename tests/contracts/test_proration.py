@@ -218,3 +218,24 @@ def test_the_schedule_and_the_contract_page_show_the_prorated_charge_of_the_next
     page = web.get(f"/contracts/{c.pk}/").content.decode()
     assert "Abonament: 1 → 2, 22.01.2026-31.01.2026 (10/31 zile)" in page
     assert "281,03" in page.split('class="num upcoming-total"')[1]  # 232.26 + 21 % VAT
+
+
+def test_the_api_reads_the_policy_and_only_an_administrator_changes_it(
+    world, admin_api, viewer_api
+):
+    assert admin_api.get("/company/proration").json() == {"proration_policy": "next_period"}
+    r = _put(admin_api, {"proration_policy": "immediately"})
+    assert r.status_code == 200 and r.json() == {"proration_policy": "immediately"}
+    assert viewer_api.get("/company/proration").json() == {"proration_policy": "immediately"}
+    assert _put(viewer_api, {"proration_policy": "next_period"}).status_code == 403
+    bad = _put(admin_api, {"proration_policy": "sometimes"})
+    assert bad.status_code == 422 and "proration_policy" in bad.content.decode()
+    world.company.refresh_from_db()
+    assert world.company.proration_policy == "immediately"
+
+
+def _put(api, body):
+    import json
+
+    return api.http.put("/api/v1/company/proration", json.dumps(body),
+                        content_type="application/json", headers=api._headers(None))  # fmt: skip
