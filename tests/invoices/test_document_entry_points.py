@@ -1,4 +1,4 @@
-"""Each document kind is issued from the web, the API and the CLI (issue #18, docs/documents-entry-points.md).
+"""Each document kind is issued from the web, the API and the CLI (issue #18; docs/documents.md).
 
 The combinations tested elsewhere are listed in that page; these are the ones that were missing:
 a proforma converted by hand through the API (and refused once expired, as on the web) and the
