@@ -314,3 +314,15 @@ def test_changing_the_option_is_kept_in_the_contract_history(world):
     assert c.review_before_issue
     change = c.changes.order_by("-pk").first()
     assert change.changes["review_before_issue"] == [False, True]
+
+
+def test_recurent_bill_says_how_many_drafts_wait_for_review(world):
+    import io
+
+    from django.core.management import call_command
+
+    _reviewed(world)
+    out = io.StringIO()
+    call_command("bill", "--as-of", RUN_AT.isoformat(), stdout=out)
+    assert "issued 0 invoice(s)" in out.getvalue()
+    assert "prepared 1 draft(s) waiting for review" in out.getvalue()

@@ -77,6 +77,7 @@ class Command(BaseCommand):
             "dry_run": o["dry_run"],
             "issued": len(res.previews) if o["dry_run"] else res.issued,
             "proformas": res.proformas,
+            "reviews": res.reviews,
             "held": [{"contract_id": cid, "reason": why} for cid, why in res.held],
         }
         if o["dry_run"]:
@@ -90,6 +91,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"issued {res.proformas} proforma(s) (contracts billed by proforma first)"
             )
+        if res.reviews:
+            self.stdout.write(f"prepared {res.reviews} draft(s) waiting for review (no number yet)")
         for p in res.previews:
             self.stdout.write(
                 f"  {p['number']}  {p['contract']:<12} {p['period_start']}..{p['period_end']}  "
