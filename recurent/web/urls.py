@@ -18,6 +18,7 @@ from recurent.web.views import (
     portal_links,
     review,
     setup,
+    usage,
     users,
 )
 
@@ -101,6 +102,8 @@ urlpatterns = [
     path("contracts/<int:pk>/edit/", contracts.contract_edit, name="contract-edit"),
     path("contracts/quick/client/", contract_inline.quick_client, name="contract-quick-client"),
     path("contracts/quick/product/", contract_inline.quick_product, name="contract-quick-product"),
+    # Before the catch-all action below: "usage" is a page, not an action.
+    path("contracts/<int:pk>/usage/", usage.contract_usage, name="contract-usage"),
     path("contracts/<int:pk>/<slug:action>/", contracts.contract_action, name="contract-action"),
     # Invoices
     path("invoices/", invoices.invoice_list, name="invoices"),

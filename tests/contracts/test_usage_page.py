@@ -1,0 +1,70 @@
+"""The usage page of a contract period: settings, a quantity per line, a CSV upload."""
+
+from decimal import Decimal
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from recurent.companies.models import Role
+from recurent.companies.services import membership_grant
+from recurent.contracts.models import ContractLine, UsageRecord
+from recurent.invoices.models import Invoice
+from recurent.invoices.services import issue_due
+from tests import factories as f
+from tests.factories import local
+
+
+def _web(world, role=None):
+    u = world.user
+    if role:
+        u = f.user()
+        membership_grant(user=u, company=world.company, role=role)
+    c = Client()
+    c.force_login(u)
+    return c
+
+
+def test_an_accountant_makes_a_line_variable_records_usage_and_it_is_invoiced(world):
+    p = f.product(world.company, name="Apa", unit_price=Decimal("2"))
+    c = f.contract(world.company, issuer=world.user, lines=[(p, "1")], first=local(2026, 1, 31))
+    web = _web(world)
+    url = f"/contracts/{c.pk}/usage/"
+    r = web.post(url, {"action": "settings", "line": "1", "variable": "on", "meter": "sum",
+                       "tiers": "10:2; :1", "minimum_charge": "", "default_quantity": ""})  # fmt: skip
+    assert r.status_code == 302
+    line = ContractLine.objects.get(contract=c)
+    assert line.variable and line.tiers == [
+        {"up_to": "10", "unit_price": "2"}, {"up_to": None, "unit_price": "1"},
+    ]  # fmt: skip
+    assert web.post(url, {"action": "record", "line": "1", "quantity": "15"}).status_code == 302
+    bad = web.post(url, {"action": "record", "line": "1", "quantity": "x"}, follow=True)
+    assert "nu este un număr" in bad.content.decode()
+    page = web.get(url + "?period=1").content.decode()
+    assert "15" in page and 'name="quantity"' in page and "în așteptare" in page
+    issue_due(as_of=local(2026, 1, 31))
+    assert Invoice.objects.get(contract=c).net_total == Decimal("25.00")  # 10 x 2 + 5 x 1
+    assert UsageRecord.objects.get().invoice_id is not None
+
+
+def test_a_csv_upload_from_the_page_imports_all_rows_or_none(world):
+    p = f.product(world.company, name="Apa", unit_price=Decimal("2"))
+    c = f.contract(world.company, issuer=world.user, lines=[(p, "1")], first=local(2026, 1, 31))
+    ContractLine.objects.filter(contract=c).update(variable=True)
+    web = _web(world)
+    url = f"/contracts/{c.pk}/usage/"
+    bad = SimpleUploadedFile("u.csv", f"contract,line,quantity\n{c.number},1,3\nX,1,1\n".encode())
+    page = web.post(url, {"action": "import", "file": bad}, follow=True).content.decode()
+    assert "rândul 3: contract" in page and not UsageRecord.objects.exists()
+    good = SimpleUploadedFile("u.csv", f"contract,line,quantity\n{c.number},1,3\n".encode())
+    web.post(url, {"action": "import", "file": good})
+    assert UsageRecord.objects.get().quantity == Decimal("3")
+
+
+def test_a_viewer_sees_the_usage_but_cannot_record_it(world):
+    c = f.contract(world.company, issuer=world.user, first=local(2026, 1, 31))
+    ContractLine.objects.filter(contract=c).update(variable=True)
+    web = _web(world, Role.VIEWER)
+    url = f"/contracts/{c.pk}/usage/"
+    assert web.get(url).status_code == 200
+    assert web.post(url, {"action": "record", "line": "1", "quantity": "1"}).status_code == 403
+    assert not UsageRecord.objects.exists()
