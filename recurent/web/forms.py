@@ -175,7 +175,7 @@ class ClientForm(AddressForm):
         fields = [
             "kind", "name", "tax_id", "trade_register", "street", "city", "county", "postal_code",
             "country", "region", "emails", "iban", "bank", "payment_term_days", "vat_on_collection",
-            "inactive_at_anaf", "notes",
+            "inactive_at_anaf", "one_invoice_per_client", "notes",
         ]  # fmt: skip
         widgets = {"notes": forms.Textarea(attrs={"rows": 3, "wide": True})}
 
