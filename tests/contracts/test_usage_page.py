@@ -68,3 +68,16 @@ def test_a_viewer_sees_the_usage_but_cannot_record_it(world):
     assert web.get(url).status_code == 200
     assert web.post(url, {"action": "record", "line": "1", "quantity": "1"}).status_code == 403
     assert not UsageRecord.objects.exists()
+
+
+def test_the_contract_page_shows_pending_usage_and_links_each_period_to_its_page(world):
+    p = f.product(world.company, name="Apa", unit_price=Decimal("2"))
+    c = f.contract(world.company, issuer=world.user, lines=[(p, "1")], first=local(2026, 1, 31))
+    ContractLine.objects.filter(contract=c).update(variable=True)
+    from recurent.contracts.usage import usage_record
+
+    usage_record(contract=c, line_position=1, quantity="12.5", as_of=local(2026, 1, 2),
+                 user=world.user)  # fmt: skip
+    page = _web(world).get(f"/contracts/{c.pk}/").content.decode()
+    assert f"/contracts/{c.pk}/usage/?period=2" in page
+    assert "linia 1 12,5" in page

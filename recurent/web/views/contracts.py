@@ -373,6 +373,8 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "state_labels": panels.payment_state_labels(),
         "contract": contract,
         "lines": [li for li in lines if li.until_index is None],
+        # Variable lines (contracts.usage): each next period links to its usage page.
+        "variable": any(li.variable for li in lines),
         "upcoming": upcoming,
         "invoices": paginate(request, invoices, 12),
         # Billed by proforma first: its proformas, open, invoiced or expired (newest first).
