@@ -263,3 +263,21 @@ def test_a_tiered_invoice_with_a_minimum_charge_passes_e_factura(world, tmp_path
         paths[-1].write_bytes(xml)
     for result in anaf_check(paths):
         assert result["valid"], fatal_rules(result)
+
+
+def test_recurent_schedule_shows_the_pending_usage_of_each_period(world):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    c = _metered(world)
+    usage_record(contract=c, line_position=2, quantity="3", as_of=AT, user=world.user)
+    out = StringIO()
+    call_command("schedule", str(c.pk), "--count", "2", "--json", stdout=out)
+    first, second = json.loads(out.getvalue())
+    assert first["usage"] == [{"line": 2, "quantity": "3.0000"}] and first["net"] == "16.00"
+    assert second["usage"] == []
+    out = StringIO()
+    call_command("schedule", str(c.pk), "--count", "1", stdout=out)
+    assert "usage line 2: 3.0000" in out.getvalue()

@@ -110,9 +110,11 @@ class Command(BaseCommand):
 def _amount_json(u: dict | None) -> dict:
     if u is None:
         return {}
+    # Usage recorded for the period and not yet invoiced (contracts.usage).
+    usage = {"usage": [{"line": pos, "quantity": str(q)} for pos, q in u.get("usage", ())]}
     if "problem" in u:
-        return {"problem": u["problem"]}
-    return {"currency": u["currency"], "net": str(u["net"]), "vat": str(u["vat"]),
+        return {"problem": u["problem"], **usage}
+    return usage | {"currency": u["currency"], "net": str(u["net"]), "vat": str(u["vat"]),
             "total": str(u["total"]), "estimated": u["estimated"],
             "discount": str(u["discount"]), "trial": u["trial"]}  # fmt: skip
 
@@ -125,10 +127,11 @@ def _charge_json(ch) -> dict:  # type: ignore[no-untyped-def]
 def _amount_text(u: dict | None) -> str:
     if u is None:
         return ""
+    used = "".join(f", usage line {pos}: {q}" for pos, q in u.get("usage", ()))
     if "problem" in u:
-        return f"  (cannot be priced: {u['problem']})"
+        return f"  (cannot be priced: {u['problem']}){used}"
     est = " estimated at the latest BNR rate" if u["estimated"] else ""
     # Discounts and trials (contracts.discounts): the net is already after them.
     off = f", discount {u['discount']}" if u["discount"] else ""
     off += ", trial" if u["trial"] else ""
-    return f"  total {u['total']} {u['currency']} (net {u['net']}{off}, VAT {u['vat']}){est}"
+    return f"  total {u['total']} {u['currency']} (net {u['net']}{off}, VAT {u['vat']}){est}{used}"
