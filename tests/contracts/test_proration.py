@@ -239,3 +239,29 @@ def _put(api, body):
 
     return api.http.put("/api/v1/company/proration", json.dumps(body),
                         content_type="application/json", headers=api._headers(None))  # fmt: skip
+
+
+def test_the_contract_form_change_is_prorated_from_the_day_it_is_saved(world, monkeypatch):
+    from django.urls import reverse
+
+    from recurent.engine.cycles import BUCHAREST
+    from tests.web.conftest import login
+
+    _immediately(world)
+    c, p = _monthly(world)
+    issue_due(as_of=local(2026, 1, 1))
+    monkeypatch.setattr(clock, "now", lambda: local(2026, 1, 22, 10))
+    page = login(world.user).get(reverse("web:contract-edit", args=[c.pk]))
+    body = {k: ("" if v is None else v) for k, v in page.context["form"].initial.items()}
+    body.update({
+        "first_issue_at": c.first_issue_at.astimezone(BUCHAREST).strftime("%Y-%m-%dT%H:%M"),
+        "client": c.client_id, "series": c.series_id, "issuer": world.user.pk, "ends_at": "",
+        "cycle": c.cycle, "currency": "RON", "invoice_currency": "RON",
+        "signed_on": c.signed_on.isoformat(), "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0", "lines-0-product": p.pk, "lines-0-quantity": "2",
+    })  # fmt: skip
+    r = login(world.user).post(reverse("web:contract-edit", args=[c.pk]), body)
+    assert r.status_code == 302, r.content.decode()[:3000]
+    assert [(ch.kind, ch.unit_price) for ch in charges_pending(contract=c)] == [
+        ("charge", Decimal("32.26"))
+    ]
