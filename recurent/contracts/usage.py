@@ -245,6 +245,23 @@ def line_usage_set(
     return n
 
 
+def usage_settings_carry(
+    *, contract: Contract, old: Sequence[ContractLine], from_index: int
+) -> None:
+    """A line change (or an indexation) writes new line rows from ``from_index``: each new line
+    of the same position and product as a variable line before it keeps its usage settings, so
+    that a price or quantity change does not turn metering off. Called by
+    contracts.services.contract_change_lines, inside its transaction."""
+    for li in old:
+        if li.variable:
+            contract.lines.filter(
+                from_index=from_index, position=li.position, product_id=li.product_id
+            ).update(
+                variable=True, meter=li.meter, tiers=li.tiers, minimum_charge=li.minimum_charge,
+                default_quantity=li.default_quantity,
+            )  # fmt: skip
+
+
 @transaction.atomic
 def contract_missing_usage_set(*, contract: Contract, user: User | None, value: str) -> Contract:
     """What a period without readings does: ``wait`` (set aside up to the company's cut-off)

@@ -281,3 +281,19 @@ def test_recurent_schedule_shows_the_pending_usage_of_each_period(world):
     out = StringIO()
     call_command("schedule", str(c.pk), "--count", "1", stdout=out)
     assert "usage line 2: 3.0000" in out.getvalue()
+
+
+def test_a_line_change_keeps_a_variable_line_variable(world):
+    from recurent.contracts.models import ContractLine
+    from recurent.contracts.services import LineSpec, contract_change_lines
+
+    c = _metered(world, tiers=TIERS, minimum="5", default="2", missing="default")
+    issue_due(as_of=local(2026, 1, 31))
+    sub, water = [li.product for li in c.lines.order_by("position")]
+    contract_change_lines(contract=c, user=world.user,
+                          lines=[LineSpec(sub, Decimal(2)), LineSpec(water, Decimal(1))])  # fmt: skip
+    new = ContractLine.objects.get(contract=c, position=2, from_index=1)
+    assert (new.variable, new.tiers, new.minimum_charge, new.default_quantity) == (
+        True, TIERS, Decimal("5.00"), Decimal("2.0000"),
+    )  # fmt: skip
+    assert not ContractLine.objects.get(contract=c, position=1, from_index=1).variable
