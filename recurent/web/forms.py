@@ -240,7 +240,8 @@ class CompanyForm(AddressForm):
         super().__init__(*a, **kw)
         self._setup_address()
         self.fields["proration_policy"].required = False
-        self.fields["review_stale_days"].required = False  # empty: kept as it is
+        if "review_stale_days" in self.fields:  # not on the set-up's company step (a subclass)
+            self.fields["review_stale_days"].required = False  # empty: kept as it is
 
     def clean_review_stale_days(self) -> int:
         days = self.cleaned_data.get("review_stale_days")
