@@ -199,6 +199,21 @@ def reading_record(
 
 
 @transaction.atomic
+def usage_remove(*, record: UsageRecord, user: User | None) -> None:
+    """Withdraw usage not yet invoiced (a wrong reading is removed, then recorded again);
+    usage on an invoice stays: correct that invoice by a storno."""
+    contract = _lock(record.contract)
+    deleted, _n = UsageRecord.objects.filter(pk=record.pk, invoice__isnull=True).delete()
+    if not deleted:
+        raise field_error("usage", _("this usage is already on an invoice"), "invoiced")
+    contract.save(update_fields=["updated_at"])
+    _audit(contract, user, "usage_removed", {
+        "id": record.pk, "line": record.line_position, "period": record.period_index,
+        "quantity": str(record.quantity),
+    })  # fmt: skip
+
+
+@transaction.atomic
 def line_usage_set(
     *,
     contract: Contract,

@@ -297,3 +297,32 @@ def test_a_line_change_keeps_a_variable_line_variable(world):
         True, TIERS, Decimal("5.00"), Decimal("2.0000"),
     )  # fmt: skip
     assert not ContractLine.objects.get(contract=c, position=1, from_index=1).variable
+
+
+def test_the_api_sets_a_line_variable_and_removes_pending_usage_only(world, admin_api):
+    sub = f.product(world.company, unit_price=Decimal("10"))
+    c = f.contract(world.company, issuer=world.user, lines=[(sub, "1")], first=local(2026, 1, 31))
+    settings_ = {"meter": "sum", "tiers": [{"up_to": "10", "unit_price": "3"}, {"unit_price": "1"}],
+                 "minimum_charge": "5", "default_quantity": "0"}  # fmt: skip
+    r = admin_api.http.put(f"/api/v1/contracts/{c.pk}/lines/1/usage", settings_,
+                           content_type="application/json",
+                           headers=admin_api._headers(None))  # fmt: skip
+    assert r.status_code == 204, r.content
+    r = admin_api.http.put(f"/api/v1/contracts/{c.pk}/usage-settings", {"missing_usage": "default"},
+                           content_type="application/json", headers=admin_api._headers(None))  # fmt: skip
+    assert r.status_code == 204
+    c.refresh_from_db()
+    assert c.missing_usage == "default" and c.lines.get().tiers[0] == {
+        "up_to": "10",
+        "unit_price": "3",
+    }
+    made = admin_api.post(f"/contracts/{c.pk}/usage", {"line": 1, "quantity": "4"}).json()
+    gone = admin_api.http.delete(f"/api/v1/contracts/{c.pk}/usage/{made['id']}",
+                                 headers=admin_api._headers(None))  # fmt: skip
+    assert gone.status_code == 204 and not UsageRecord.objects.exists()
+    kept = admin_api.post(f"/contracts/{c.pk}/usage", {"line": 1, "quantity": "12"}).json()
+    issue_due(as_of=local(2026, 1, 31))
+    assert Invoice.objects.get(contract=c).net_total == Decimal("32.00")  # 10 x 3 + 2 x 1
+    late = admin_api.http.delete(f"/api/v1/contracts/{c.pk}/usage/{kept['id']}",
+                                 headers=admin_api._headers(None))  # fmt: skip
+    assert late.status_code in (400, 422) and UsageRecord.objects.filter(pk=kept["id"]).exists()

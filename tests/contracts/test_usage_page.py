@@ -41,6 +41,9 @@ def test_an_accountant_makes_a_line_variable_records_usage_and_it_is_invoiced(wo
     assert "nu este un număr" in bad.content.decode()
     page = web.get(url + "?period=1").content.decode()
     assert "15" in page and 'name="quantity"' in page and "în așteptare" in page
+    wrong = web.post(url, {"action": "record", "line": "1", "quantity": "99"})
+    assert wrong.status_code == 302
+    web.post(url, {"action": "remove", "record": UsageRecord.objects.get(quantity=99).pk})
     issue_due(as_of=local(2026, 1, 31))
     assert Invoice.objects.get(contract=c).net_total == Decimal("25.00")  # 10 x 2 + 5 x 1
     assert UsageRecord.objects.get().invoice_id is not None

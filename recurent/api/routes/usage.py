@@ -4,14 +4,21 @@ for a period not yet invoiced, and list what is pending."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from recurent.common import clock
 from recurent.contracts.models import Contract, UsageRecord, UsageSource
-from recurent.contracts.usage import reading_record, usage_pending, usage_record
+from recurent.contracts.usage import (
+    contract_missing_usage_set,
+    line_usage_set,
+    reading_record,
+    usage_pending,
+    usage_record,
+    usage_remove,
+)
 
 from ..auth import caller_of, get_or_404
 from ..idempotency import HEADER
@@ -94,3 +101,71 @@ def add_usage(request: HttpRequest, contract_id: Id, body: UsageIn) -> Status:
 )
 def list_usage(request: HttpRequest, contract_id: Id) -> list[dict[str, Any]]:
     return [usage_out(r) for r in usage_pending(contract=_get(request, contract_id))]
+
+
+@router.delete(
+    "/contracts/{contract_id}/usage/{usage_id}",
+    response={204: None},
+    summary="Remove usage not yet invoiced (usage on an invoice stays: correct it by a storno)",
+)
+def remove_usage(request: HttpRequest, contract_id: Id, usage_id: Id) -> Status:
+    caller = caller_of(request)
+    c = _get(request, contract_id)
+    r = UsageRecord.objects.filter(contract=c, pk=usage_id).first()
+    if r is None:  # the contract is the caller's (checked above); its usage is scoped by it
+        raise Problem(404, "not_found", "no such usage")
+    usage_remove(record=r, user=caller.user)
+    return Status(204, None)
+
+
+class TierIn(In):
+    up_to: Decimal | None = Field(None, description="cumulative upper bound; none: the rest")
+    unit_price: Decimal
+
+
+class LineUsageIn(In):
+    variable: bool = True
+    meter: Literal["sum", "reading"] = Field("sum", description="sum of usage or meter readings")
+    tiers: list[TierIn] = Field(default_factory=list, max_length=20)
+    minimum_charge: Decimal | None = None
+    default_quantity: Decimal | None = Field(None, description="when a period has no usage")
+
+
+class UsageSettingsIn(In):
+    missing_usage: Literal["wait", "default"] = Field(
+        description="a period without usage waits (up to the company's cut-off) or takes the "
+        "default quantity"
+    )
+
+
+@router.put(
+    "/contracts/{contract_id}/lines/{position}/usage",
+    response={204: None},
+    summary="Make a contract line variable (its quantity from usage) or fixed again",
+)
+def set_line_usage(
+    request: HttpRequest, contract_id: Id, position: int, body: LineUsageIn
+) -> Status:
+    caller = caller_of(request)
+    c = _get(request, contract_id)
+    tiers = [{"up_to": None if t.up_to is None else str(t.up_to), "unit_price": str(t.unit_price)}
+             for t in body.tiers]  # fmt: skip
+    line_usage_set(
+        contract=c, line_position=position, user=caller.user, variable=body.variable,
+        meter=body.meter, tiers=tiers, minimum_charge=body.minimum_charge,
+        default_quantity=body.default_quantity,
+    )  # fmt: skip
+    return Status(204, None)
+
+
+@router.put(
+    "/contracts/{contract_id}/usage-settings",
+    response={204: None},
+    summary="What a period without usage does: wait for it or take the default quantity",
+)
+def set_usage_settings(request: HttpRequest, contract_id: Id, body: UsageSettingsIn) -> Status:
+    caller = caller_of(request)
+    contract_missing_usage_set(
+        contract=_get(request, contract_id), user=caller.user, value=body.missing_usage
+    )
+    return Status(204, None)

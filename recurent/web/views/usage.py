@@ -57,6 +57,10 @@ def _post(request: HttpRequest, contract: Contract, index: int) -> None:
         else:
             usage_services.usage_record(quantity=p.get("quantity", ""), **common)
         messages.success(request, _("Usage recorded for this period."))
+    elif action == "remove":
+        rec = get_object_or_404(UsageRecord, pk=p.get("record") or 0, contract=contract)
+        usage_services.usage_remove(record=rec, user=user)
+        messages.success(request, _("Removed: it will not be invoiced."))
     elif action == "import":
         f = request.FILES.get("file")
         if f is None or (f.size or 0) > MAX_UPLOAD:
