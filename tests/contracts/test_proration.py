@@ -265,3 +265,19 @@ def test_the_contract_form_change_is_prorated_from_the_day_it_is_saved(world, mo
     assert [(ch.kind, ch.unit_price) for ch in charges_pending(contract=c)] == [
         ("charge", Decimal("32.26"))
     ]
+
+
+def test_periods_due_but_not_yet_invoiced_keep_the_old_price_for_their_days(world):
+    _immediately(world)
+    c, p = _monthly(world)
+    issue_due(as_of=local(2026, 1, 1))  # then the worker stops until March 11
+    _change(c, world, p, "2", local(2026, 3, 11))
+    got = [(ch.kind, ch.unit_price) for ch in charges_pending(contract=c)]
+    # February (all of it before the change) and 1..10 March go back to the old price.
+    assert got == [("credit", Decimal("100.00")), ("credit", Decimal("32.26"))]
+    issue_due(as_of=local(2026, 3, 11))
+    feb, mar = Invoice.objects.filter(contract=c, period_start__gte="2026-02-01").order_by(
+        "period_start"
+    )
+    # 100.00 for February + 10/31 x 100 + 21/31 x 200 for March = 267.74
+    assert (feb.net_total, mar.net_total) == (Decimal("67.74"), Decimal("200.00"))
