@@ -24,16 +24,13 @@ from recurent.accounting.models import (
 from recurent.accounting.services import ExportFile, accounting_export
 from recurent.common import clock
 from recurent.companies.access import company_required, scoped
+from recurent.web.forms import DateInput
 
 
 class ExportForm(forms.Form):
     format = forms.ChoiceField(label=gettext_lazy("Format"), choices=ExportFormat.choices)
-    date_from = forms.DateField(
-        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=gettext_lazy("Until"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = forms.DateField(label=gettext_lazy("From"), widget=DateInput())
+    date_to = forms.DateField(label=gettext_lazy("Until"), widget=DateInput())
     only_new = forms.BooleanField(
         label=gettext_lazy("Only invoices not exported yet in this format"), required=False
     )
