@@ -19,6 +19,7 @@ from recurent.common import clock
 from recurent.companies.access import company_required, scoped
 from recurent.companies.models import InvoiceSeries
 from recurent.documents.api import render_failure
+from recurent.invoices.grouping import invoice_storno_group
 from recurent.invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from recurent.invoices.services import SeriesClockError
 from recurent.invoices.storno import credited_quantities, invoice_storno
@@ -170,9 +171,16 @@ def invoice_storno_view(request: HttpRequest, pk: int) -> HttpResponse:
                     lines.append((row["line"], qty))
         if not errors:
             try:
-                credit = invoice_storno(
-                    invoice=invoice, lines=lines, as_of=clock.now(), user=request.user
-                )
+                if request.POST.get("mode") == "group":  # one contract's lines (issue 18)
+                    raw_contract = request.POST.get("contract") or ""
+                    credit = invoice_storno_group(
+                        invoice=invoice, as_of=clock.now(), user=request.user,
+                        contract_id=int(raw_contract) if raw_contract.isdigit() else 0,
+                    )  # fmt: skip
+                else:
+                    credit = invoice_storno(
+                        invoice=invoice, lines=lines, as_of=clock.now(), user=request.user
+                    )
             except ValidationError as e:
                 errors.append(error_text(e))
             except SeriesClockError as e:
@@ -189,6 +197,14 @@ def invoice_storno_view(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": rows,
         "errors": errors,
         "mode": request.POST.get("mode", "whole"),
+        # A grouped invoice's line groups: (contract id, what its lines say of it).
+        "groups": list(
+            {
+                r["line"].contract_id: r["line"].description.split(" · ")[0]
+                for r in rows
+                if r["line"].contract_id
+            }.items()
+        ),
         "can_storno": invoice.kind == InvoiceKind.INVOICE
         and invoice.status != InvoiceStatus.CANCELLED,
     }
