@@ -242,6 +242,12 @@ class CompanyForm(AddressForm):
         self.fields["proration_policy"].required = False
         if "review_stale_days" in self.fields:  # not on the set-up's company step (a subclass)
             self.fields["review_stale_days"].required = False  # empty: kept as it is
+        if "usage_cutoff_days" in self.fields:  # contracts.usage: empty keeps it as it is
+            self.fields["usage_cutoff_days"].required = False
+
+    def clean_usage_cutoff_days(self) -> int:
+        days = self.cleaned_data.get("usage_cutoff_days")
+        return self.instance.usage_cutoff_days if days is None else days
 
     def clean_review_stale_days(self) -> int:
         days = self.cleaned_data.get("review_stale_days")
@@ -257,7 +263,7 @@ class CompanyForm(AddressForm):
             "legal_name", "cui", "trade_register", "street", "city", "county", "postal_code",
             "country", "iban", "bank", "vat_payer", "vat_on_collection", "share_capital",
             "email", "phone", "logo", "proration_policy",
-            "review_before_issue", "review_stale_days",
+            "review_before_issue", "review_stale_days", "usage_cutoff_days",
         ]  # fmt: skip
         widgets = {"logo": LogoInput(attrs={"accept": "image/png,image/jpeg"})}
 

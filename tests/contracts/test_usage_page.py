@@ -84,3 +84,21 @@ def test_the_contract_page_shows_pending_usage_and_links_each_period_to_its_page
     page = _web(world).get(f"/contracts/{c.pk}/").content.decode()
     assert f"/contracts/{c.pk}/usage/?period=2" in page
     assert "linia 1 12,5" in page
+
+
+def test_the_company_settings_page_sets_the_readings_cut_off(world):
+    web = _web(world)
+    assert 'name="usage_cutoff_days"' in web.get("/settings/").content.decode()
+    c = world.company
+    body = {
+        "legal_name": c.legal_name, "cui": c.cui, "street": c.street, "city": c.city,
+        "county": c.county, "country": "RO", "postal_code": c.postal_code, "iban": c.iban,
+        "bank": c.bank, "vat_payer": "on", "email": c.email, "phone": "", "trade_register": "",
+        "share_capital": "",
+    }  # fmt: skip
+    assert web.post("/settings/", body | {"usage_cutoff_days": "9"}).status_code == 302
+    c.refresh_from_db()
+    assert c.usage_cutoff_days == 9
+    assert web.post("/settings/", body).status_code == 302  # absent: kept as it is
+    c.refresh_from_db()
+    assert c.usage_cutoff_days == 9
