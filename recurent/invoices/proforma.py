@@ -79,6 +79,11 @@ def proforma_issue(
         raise _error("draft", _("already invoiced"), "issued")
     if d.proforma_number:
         raise _error("draft", _("the proforma is already issued"), "proforma_issued")
+    if d.review_status:  # a contract period under review: approved or skipped in its queue
+        raise _error(
+            "draft", _("a contract invoice under review: approve it in the review queue"),
+            "under_review",
+        )  # fmt: skip
     for role, field, snap in (("seller", "company", seller_snapshot(d.company)),
                               ("buyer", "client", buyer_snapshot(d.client))):  # fmt: skip
         if party_problems(snap, role):

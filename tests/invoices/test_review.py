@@ -326,3 +326,17 @@ def test_recurent_bill_says_how_many_drafts_wait_for_review(world):
     call_command("bill", "--as-of", RUN_AT.isoformat(), stdout=out)
     assert "issued 0 invoice(s)" in out.getvalue()
     assert "prepared 1 draft(s) waiting for review" in out.getvalue()
+
+
+def test_a_draft_under_review_is_not_sent_as_a_proforma(world):
+    from recurent.documents.proforma import render
+    from recurent.invoices.proforma import proforma_issue
+
+    _reviewed(world)
+    issue_due(as_of=RUN_AT)
+    d = InvoiceDraft.objects.get()
+    with pytest.raises(ValidationError) as e:
+        proforma_issue(draft=d, as_of=APPROVE_AT, user=world.user, render=render)
+    assert _code(e.value, "draft") == "under_review"
+    d.refresh_from_db()
+    assert d.proforma_number == ""

@@ -87,3 +87,10 @@ def test_the_forms_offer_the_options_and_the_contract_page_shows_it(world):
     world.company.save()
     page = web.get(f"/contracts/{c.pk}/").content.decode()
     assert 'id="review-option"' in page and "/invoices/review/" in page
+
+
+def test_the_one_off_draft_page_sends_a_draft_under_review_to_its_review_page(world):
+    (d,) = _prepared(world)
+    web = client_for(world, Role.ACCOUNTANT)
+    r = web.get(f"/invoices/drafts/{d.pk}/")
+    assert r.status_code == 302 and r["Location"] == f"/invoices/review/{d.pk}/"

@@ -160,6 +160,10 @@ def invoice_new(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     errors: list[str] = []
     if draft is not None and draft.proforma_number:
         return _proforma_page(request, draft)
+    if draft is not None and draft.review_status:  # a contract period under review
+        if draft.review_status != "pending":  # skipped: nothing left to do with it
+            return redirect("web:review")
+        return redirect("web:review-draft", pk=draft.pk)
     if request.method == "POST":
         form = InvoiceHeaderForm(request.POST, company=company)
         formset = LineFormSet(request.POST, form_kwargs={"company": company})
