@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from recurent.common import clock
 from recurent.contracts import discounts as discount_services
 from recurent.contracts.models import Contract, ContractDiscount, ContractStatus, DiscountKind
+from recurent.web.forms import DateInput
 
 
 class DiscountForm(forms.Form):
@@ -36,7 +37,7 @@ class DiscountForm(forms.Form):
     )
     until = forms.DateField(
         label=gettext_lazy("for periods starting before"), required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )  # fmt: skip
     trial = forms.BooleanField(label=gettext_lazy("trial period"), required=False)
 
