@@ -591,8 +591,9 @@ class PaymentOut(Schema):
     allocations: list[AllocationOut]
     proforma_id: int | None = Field(None, description="paid against this proforma")
     receipt_id: int | None = Field(
-        None, description="its cash receipt; PDF at /payments/{id}/receipt.pdf"
+        None, description="its receipt; PDF at /payments/{id}/receipt.pdf"
     )
+    cash_limit_warning: str = Field("", description="set when above the legal daily cash limit")
 
 
 class PaymentPage(Page):

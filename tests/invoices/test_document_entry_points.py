@@ -101,6 +101,7 @@ def test_the_api_records_cash_with_its_receipt_and_serves_the_pdf(world, account
     out = r.json()
     receipt = Receipt.objects.get(payment_id=out["id"])
     assert out["receipt_id"] == receipt.pk and out["receipt_number"] == "CH-000001"
+    assert out["cash_limit_warning"] == ""  # 121 lei: within the daily 5,000
     assert receipt.paid_invoices == [{"number": inv.full_number, "amount": "121.00"}]
     pdf = accountant_api.get(f"/payments/{out['id']}/receipt.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
@@ -142,3 +143,21 @@ def test_the_cli_records_cash_with_its_receipt_and_writes_the_pdf(world, tmp_pat
         call_command("receipt", "issue", "--client", "RO13548146", "--amount", "10",
                      "--date", future)  # fmt: skip
     assert Payment.objects.count() == 1 and Receipt.objects.count() == 1
+
+
+def test_the_api_warns_of_cash_above_the_legal_daily_limit(world, accountant_api):  # noqa: F811
+    # A company pays 3,000 + 2,500 lei in cash on one day: 5,500 > 5,000 (Legea 70/2015 art. 3).
+    # The second receipt is still issued (the money was received), marked and the caller told.
+    cl = f.client(world.company)
+    body = {"client_id": cl.pk, "date": _today().isoformat(), "method": "cash",
+            "issue_receipt": True, "allocations": []}  # fmt: skip
+    first = accountant_api.post("/payments", {**body, "amount": "3000.00"}).json()
+    assert first["cash_limit_warning"] == ""
+    second = accountant_api.post("/payments", {**body, "amount": "2500.00"})
+    assert second.status_code == 201, second.content
+    warning = second.json()["cash_limit_warning"]
+    assert (
+        "5.000" in warning and Receipt.objects.get(payment_id=second.json()["id"]).over_cash_limit
+    )
+    listed = accountant_api.get(f"/payments/{second.json()['id']}").json()
+    assert listed["cash_limit_warning"] == warning

@@ -15,6 +15,7 @@ from recurent.common import clock
 from recurent.common.errors import field_error
 from recurent.payments import selectors
 from recurent.payments.models import Payment
+from recurent.payments.receipts import receipt_warning
 from recurent.payments.services import payment_allocate, payment_record, payment_reverse
 
 from ..auth import caller_of, get_or_404, scoped
@@ -51,10 +52,13 @@ def payment_out(p: Payment) -> dict[str, Any]:
     data = {
         f: getattr(p, f)
         for f in PaymentOut.model_fields
-        if f not in {"allocations", "unallocated", "receipt_id"}
+        if f not in {"allocations", "unallocated", "receipt_id", "cash_limit_warning"}
     }
     receipt = getattr(p, "receipt", None)  # the reverse one-to-one: absent unless cash
     data["receipt_id"] = receipt.pk if receipt is not None else None
+    # Over the ceiling the receipt is still issued (the money was received); the caller is told,
+    # as the web page and the CLI tell their user (Legea 70/2015, fine of 25 % of the excess).
+    data["cash_limit_warning"] = receipt_warning(receipt) if receipt is not None else ""
     data["allocations"] = list(p.allocations.all())
     data["unallocated"] = selectors.unallocated(p)
     return data
