@@ -92,6 +92,7 @@ def _worker_tasks() -> list[tuple[str, tasks.Task]]:
 def wire() -> None:
     from recurent.api import webhooks
     from recurent.contracts import discounts, indexation
+    from recurent.contracts.usage import usage_settings_carry
     from recurent.documents import pdf
     from recurent.documents.proforma import render as proforma_render
     from recurent.documents.services import RENDER_FIRST
@@ -125,6 +126,7 @@ def wire() -> None:
     ]
     listeners: list[events.Listener] = [
         webhooks.on_event,  # API: a delivery row per event, in the transaction of the change
+        usage_settings_carry,  # contracts.usage: a changed variable line stays variable
     ]
     worker_tasks = _worker_tasks()
 

@@ -544,9 +544,6 @@ def contract_change_lines(
     contract.lines.filter(from_index__gte=k).delete()  # replace a change not yet in force
     contract.lines.filter(from_index__lt=k, until_index__isnull=True).update(until_index=k)
     _write_lines(contract, lines, k)
-    from .usage import usage_settings_carry  # (usage imports this module)
-
-    usage_settings_carry(contract=contract, old=old, from_index=k)  # variable lines stay variable
     contract.save(update_fields=["updated_at"])
     _audit(
         contract,

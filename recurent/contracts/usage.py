@@ -240,8 +240,9 @@ def line_usage_set(
         None if default_quantity in (None, "") else _number(default_quantity, "default_quantity")
     )
     contract = _lock(contract)
+    # The versions ending at the next period too: a later line change copies from them.
     lines = contract.lines.filter(position=line_position).exclude(
-        until_index__lte=contract.next_index
+        until_index__lt=contract.next_index
     )
     n = lines.update(
         variable=variable, meter=meter, tiers=engine.tiers_json(parsed),
@@ -260,21 +261,22 @@ def line_usage_set(
     return n
 
 
-def usage_settings_carry(
-    *, contract: Contract, old: Sequence[ContractLine], from_index: int
-) -> None:
-    """A line change (or an indexation) writes new line rows from ``from_index``: each new line
-    of the same position and product as a variable line before it keeps its usage settings, so
-    that a price or quantity change does not turn metering off. Called by
-    contracts.services.contract_change_lines, inside its transaction."""
-    for li in old:
-        if li.variable:
-            contract.lines.filter(
-                from_index=from_index, position=li.position, product_id=li.product_id
-            ).update(
-                variable=True, meter=li.meter, tiers=li.tiers, minimum_charge=li.minimum_charge,
-                default_quantity=li.default_quantity,
-            )  # fmt: skip
+def usage_settings_carry(company_id: int, event_type: str, payload: dict[str, Any]) -> None:
+    """A domain-event listener (recurent/wiring.py): a line change or an indexation writes new
+    line rows from period ``from_period`` (contracts.services.contract_change_lines); each new
+    line of the same position and product as a variable line it replaces keeps its usage
+    settings, so that a price or quantity change does not turn metering off. Runs in the
+    change's transaction."""
+    changes = payload.get("changes")
+    k = changes.get("from_period") if isinstance(changes, dict) else None
+    if not isinstance(k, int) or not isinstance(payload.get("id"), int):
+        return
+    lines = ContractLine.objects.filter(contract_id=payload["id"])
+    for li in lines.filter(until_index=k, variable=True):
+        lines.filter(from_index=k, position=li.position, product_id=li.product_id).update(
+            variable=True, meter=li.meter, tiers=li.tiers, minimum_charge=li.minimum_charge,
+            default_quantity=li.default_quantity,
+        )  # fmt: skip
 
 
 @transaction.atomic
