@@ -340,3 +340,23 @@ def test_a_draft_under_review_is_not_sent_as_a_proforma(world):
     assert _code(e.value, "draft") == "under_review"
     d.refresh_from_db()
     assert d.proforma_number == ""
+
+
+def test_a_charge_invoiced_meanwhile_refuses_the_approval_and_takes_no_number(world):
+    from recurent.contracts.services import contract_update
+
+    c = _reviewed(world)
+    charge_add(contract=c, user=world.user, as_of=local(2026, 1, 20), description="Setup",
+               quantity="1", unit_price="50")  # fmt: skip
+    issue_due(as_of=RUN_AT)
+    d = InvoiceDraft.objects.get(contract=c)
+    contract_update(contract=c, user=world.user, review_before_issue=False)
+    issue_due(as_of=local(2026, 3, 1, 9))  # the next period invoiced directly, with the charge
+    direct = Invoice.objects.get()
+    assert direct.net_total == Decimal("150.00")
+    with pytest.raises(ValidationError) as e:
+        review_approve(draft=d, as_of=APPROVE_AT, user=world.user)
+    assert _code(e.value, "draft") == "charges_changed"
+    d.refresh_from_db()
+    assert d.review_status == ReviewStatus.PENDING and Invoice.objects.count() == 1
+    assert _next_number() == 2
