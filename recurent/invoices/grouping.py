@@ -254,3 +254,13 @@ def invoice_period_of(*, invoice: Invoice) -> list[InvoicePeriod]:
     """The contract periods ``invoice`` covers (one for a contract invoice, one per line group
     for a grouped one, none for a manual invoice or a credit note)."""
     return list(InvoicePeriod.objects.filter(invoice=invoice).order_by("sequence"))
+
+
+def contracts_on(*, invoice_ids: list[int]) -> dict[int, list[str]]:
+    """{invoice id: its contracts' numbers in line-group order} for the grouped invoices among
+    ``invoice_ids`` (one query; lists such as the client portal's show them)."""
+    out: dict[int, list[str]] = defaultdict(list)
+    qs = InvoicePeriod.objects.filter(invoice_id__in=invoice_ids).order_by("invoice_id", "sequence")
+    for iid, number in qs.values_list("invoice_id", "contract__number"):
+        out[iid].append(number)
+    return {iid: numbers for iid, numbers in out.items() if len(numbers) > 1}

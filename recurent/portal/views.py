@@ -27,6 +27,7 @@ from recurent.common.errors import messages_of
 from recurent.companies.access import company_required, scoped
 from recurent.contracts.indexation import indexations_for_client
 from recurent.contracts.models import Contract
+from recurent.invoices.grouping import contracts_on
 from recurent.invoices.models import Invoice
 from recurent.mail.services import client_language
 from recurent.payments import selectors as pay
@@ -113,6 +114,10 @@ def home(request: HttpRequest, client: Client, token: str) -> HttpResponse:
     have = set(
         InvoiceDocument.objects.filter(invoice__client=client).values_list("invoice_id", "kind")
     ) | {(inv.pk, "pdf") for inv in invoices}
+    # A grouped invoice (issue 18) names the contracts it bills, a line group each.
+    groups = contracts_on(invoice_ids=[inv.pk for inv in invoices])
+    for inv in invoices:
+        inv.contract_numbers = groups.get(inv.pk, [])  # type: ignore[attr-defined]
     return render(
         request,
         "portal/home.html",

@@ -56,3 +56,21 @@ def test_the_storno_page_reverses_one_contracts_line_group(world):
     r = web.post(url, {"mode": "group", "contract": "999999"})
     assert r.status_code == 400 and "nu are linii pe factura" in r.content.decode()
     assert Invoice.objects.filter(credited_invoice=inv).count() == 1
+
+
+def test_the_portal_lists_a_grouped_invoice_once_with_its_contracts(client, world):
+    from recurent.clients import portal_links as links
+    from recurent.invoices.models import Invoice
+    from recurent.invoices.services import issue_due
+    from tests import factories as f
+    from tests.factories import local
+
+    cl = f.client(world.company, one_invoice_per_client=True)
+    cs = [f.contract(world.company, issuer=world.user, client_=cl, first=local(2026, 1, 31))
+          for _ in range(2)]  # fmt: skip
+    issue_due(as_of=local(2026, 1, 31, 10))
+    inv = Invoice.objects.get()
+    page = client.get(reverse("portal:home", kwargs={"token": links.portal_token(cl.pk)}))
+    text = page.content.decode()
+    assert page.status_code == 200 and text.count(inv.full_number) == 1
+    assert f"Contracte: {cs[0].number}, {cs[1].number}" in text
