@@ -379,7 +379,7 @@ class InvoiceDraft(models.Model):
         ]
         constraints = [
             # Exactly once per period: proforma_period.proformas_issue relies on it as the last
-            # line of defence, as issue_batch does on invoice_once_per_period.
+            # line of defence, as issue_batch does on InvoicePeriod.invoice_period_once.
             models.UniqueConstraint(
                 fields=["contract", "period_start"],
                 condition=models.Q(contract__isnull=False),

@@ -6,7 +6,7 @@ balance) instead of the invoice. The billing run claims and drafts the contract 
 an invoice (``services.issue_batch``); only the last step differs (``proformas_issue``), and
 the contract's cursor moves on in the same transaction. Exactly once per (contract, period):
 the claimed contract row is locked, and ``proforma_once_per_period`` is the last line of
-defence, as ``invoice_once_per_period`` is for invoices.
+defence, as ``invoice_period_once`` (InvoicePeriod) is for invoices.
 
 A payment covering the proforma (``payments.proformas``) issues its invoice through
 ``proforma.proforma_convert``, the same path as a conversion by hand: numbered under the

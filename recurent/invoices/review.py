@@ -11,7 +11,8 @@ or skips (``review_skip``). Approval is the one-off path, ``oneoff.invoice_issue
 again for the approval day, numbered under the series lock (gapless, dates never backwards),
 the AFTER_ISSUE hooks (e-Factura, mail, balances) in the same transaction. Exactly once per
 (contract, period) twice over: ``proforma_once_per_period`` for the draft, and
-``invoice_once_per_period`` for its invoice (the draft carries the contract and the period).
+``invoice_period_once`` (InvoicePeriod) for its invoice (the draft carries the contract and
+the period).
 A contract's periods are approved in their order, so that its numbers follow its periods.
 A skipped draft never gets a number; its one-off charges go on the contract's next period.
 

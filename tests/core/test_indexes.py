@@ -17,8 +17,8 @@ HOT = [
 
 # Prefixes kept on purpose: the longer index is partial, so it cannot serve every lookup.
 KEPT = {
-    # invoice_once_per_period covers scheduled invoices only; a contract's credit notes and
-    # one-off invoices are found through this one.
+    # A contract's invoices and credit notes are found through this one (the exactly-once
+    # constraint that began with it moved to invoices_invoiceperiod, issue 18).
     ("invoices_invoice", ("contract_id",)),
     # mail_reminder_once covers reminders only; an invoice's emails are found through this one.
     ("mail_outboxmessage", ("invoice_id",)),
