@@ -200,3 +200,16 @@ def test_a_grouped_invoice_is_reversed_whole_by_the_ordinary_storno(world):
     assert cn.gross_total == -inv.gross_total and cn.lines.count() == 3
     inv.refresh_from_db()
     assert inv.status == InvoiceStatus.CANCELLED
+
+
+def test_the_pdf_line_says_its_contract_and_period(world):
+    from recurent.documents import pdf
+    from recurent.documents.snapshot import from_invoice
+
+    cl = grouping_client(world)
+    cs = contracts_of(world, cl, 2)
+    issue_due(as_of=local(2026, 1, 31, 10))
+    lines = pdf.payload(from_invoice(Invoice.objects.get()), pdf.Style())["lines"]
+    assert [li["description"] for li in lines] == [
+        f"Contract {c.number}, perioada 31.01.2026 - 27.02.2026" for c in cs
+    ]
