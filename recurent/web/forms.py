@@ -239,7 +239,8 @@ class CompanyForm(AddressForm):
     def __init__(self, *a: Any, **kw: Any) -> None:
         super().__init__(*a, **kw)
         self._setup_address()
-        self.fields["proration_policy"].required = False
+        if "proration_policy" in self.fields:  # not on the set-up's company step either
+            self.fields["proration_policy"].required = False
         if "review_stale_days" in self.fields:  # not on the set-up's company step (a subclass)
             self.fields["review_stale_days"].required = False  # empty: kept as it is
         if "usage_cutoff_days" in self.fields:  # contracts.usage: empty keeps it as it is
