@@ -12,7 +12,7 @@ from recurent.clients.models import Client
 from recurent.clients.services import client_create, client_update
 
 from ..auth import caller_of, get_or_404, scoped
-from ..schemas import ClientIn, ClientOut, ClientPage, ClientPatch
+from ..client_schemas import ClientIn, ClientOut, ClientPage, ClientPatch
 from .common import MAX_LIMIT, MAX_OFFSET, Id, page
 
 router = Router(tags=["clients"])
