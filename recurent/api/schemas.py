@@ -311,6 +311,10 @@ class InvoiceLineOut(Schema):
     vat_category: str
     vat_rate: Decimal
     net: Decimal
+    # On a grouped invoice (docs/grouped-invoices.md): the contract and period the line bills.
+    contract_id: int | None = None
+    period_start: date | None = None
+    period_end: date | None = None
 
 
 class InvoiceOut(Schema):
@@ -460,6 +464,9 @@ class StornoCreditIn(In):
     )
     series_id: int | None = Field(
         None, ge=1, le=MAX_ID, description="default: the credit-note series"
+    )
+    contract_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="a grouped invoice: credit this contract's lines"
     )
 
 

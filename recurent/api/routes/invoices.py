@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from recurent.common import clock
 from recurent.common.errors import field_error
 from recurent.companies.models import InvoiceSeries
+from recurent.invoices.grouping import invoice_storno_group
 from recurent.invoices.models import Invoice
 
 from ..auth import caller_of, get_or_404, scoped
@@ -202,7 +203,19 @@ def storno_invoice(request: HttpRequest, invoice_id: Id, body: StornoCreditIn) -
         ).first()
         if series is None:
             raise field_error("series_id", gettext_lazy("unknown series"), "unknown_series")
-    credit = service(invoice=inv, lines=lines, as_of=clock.now(), user=caller.user, series=series)
+    if body.contract_id is not None:
+        if lines is not None:
+            raise field_error(
+                "contract_id", gettext_lazy("give either lines or a contract, not both"), "conflict"
+            )
+        credit = invoice_storno_group(
+            invoice=inv, contract_id=body.contract_id, as_of=clock.now(), user=caller.user,
+            series=series,
+        )  # fmt: skip
+    else:
+        credit = service(
+            invoice=inv, lines=lines, as_of=clock.now(), user=caller.user, series=series
+        )
     return Status(201, invoice_detail(Invoice.objects.select_related("series").get(pk=credit.pk)))
 
 
