@@ -21,7 +21,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -366,22 +366,36 @@ def _band_label(tiers: Sequence[engine.Tier], n: int) -> str:
 
 
 def usage_mark(ready: list[Any], invoices: list[Any]) -> None:
-    """Point the usage each invoice priced at it, in the issuing transaction; a record already
-    on an invoice rolls the whole block back (UsageRecord says why)."""
-    ids: dict[int, list[int]] = defaultdict(list)
+    """Point the usage each invoice priced at it, in the issuing transaction, in one statement
+    per block; a record already on an invoice rolls the whole block back (UsageRecord says why)."""
+    pairs: list[tuple[int, int]] = []  # (invoice id, record id)
     for (c, _p, _d), inv in zip(ready, invoices, strict=True):
         if not c.usage:
             continue
+        idx = inv.period_index
         for li in c.lines:
-            idx = inv.period_index
             if li[7] and li[4] <= idx and (li[5] is None or idx < li[5]):
-                ids[inv.pk].extend(pk for pk, _q in c.usage.get((li[6], idx), ()))
-    for inv_id, pks in ids.items():
-        if not pks:
-            continue
-        n = UsageRecord.objects.filter(pk__in=pks, invoice__isnull=True).update(invoice=inv_id)
-        if n != len(pks):
-            raise RuntimeError(f"invoice {inv_id}: usage changed while being invoiced")
+                pairs.extend((inv.pk, pk) for pk, _q in c.usage.get((li[6], idx), ()))
+    if not pairs:
+        return
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":  # one array per column, as invoices.services does
+            cur.execute(
+                "UPDATE contracts_usagerecord AS u SET invoice_id = v.inv FROM "
+                "unnest(%s::bigint[], %s::bigint[]) AS v(inv, id) "
+                "WHERE u.id = v.id AND u.invoice_id IS NULL",
+                [[p[0] for p in pairs], [p[1] for p in pairs]],
+            )
+            n = cur.rowcount
+        else:  # SQLite sums executemany's row counts
+            cur.executemany(
+                "UPDATE contracts_usagerecord SET invoice_id = %s WHERE id = %s "
+                "AND invoice_id IS NULL",
+                pairs,
+            )
+            n = cur.rowcount
+    if n != len(pairs):
+        raise RuntimeError(f"usage changed while being invoiced ({n} of {len(pairs)} marked)")
 
 
 def period_usage(d: Any, index: int) -> list[tuple[int, Decimal]]:
