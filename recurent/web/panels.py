@@ -142,13 +142,13 @@ def efactura_attention(company_id: int, as_of: datetime, limit: int = 10) -> dic
     late_rows = list(late[:limit])
     return {
         "rejected": rejected_rows,
-        "rejected_count": _bounded_count(rejected_rows, limit, rejected),
+        "rejected_count": bounded_count(rejected_rows, limit, rejected),
         "late": late_rows,
-        "late_count": _bounded_count(late_rows, limit, late),
+        "late_count": bounded_count(late_rows, limit, late),
     }
 
 
-def _bounded_count(rows: list[Any], limit: int, qs: QuerySet[Any]) -> int:
+def bounded_count(rows: list[Any], limit: int, qs: QuerySet[Any]) -> int:
     """The number of rows, counted in SQL only when the first page is full (usually it is not)."""
     return len(rows) if len(rows) < limit else int(qs.count())
 
@@ -167,12 +167,13 @@ def clients_flagged(company_id: int, client_id: int | None = None) -> list[Any]:
 def review_waiting(company: Any, as_of: datetime, limit: int = 10) -> dict[str, Any]:
     """The dashboard's review box (invoices.review): how many contract invoices wait for review,
     and those waiting longer than the company's ``review_stale_days``, oldest first."""
+    count = review.review_queue(company_id=company.pk).count()
     stale = review.review_stale(company=company, as_of=as_of)
-    rows = list(stale[:limit])
+    rows = list(stale[:limit]) if count else []  # most companies review nothing: one query
     return {
-        "count": review.review_queue(company_id=company.pk).count(),
+        "count": count,
         "stale": rows,
-        "stale_count": _bounded_count(rows, limit, stale),
+        "stale_count": bounded_count(rows, limit, stale),
         "stale_days": company.review_stale_days,
     }
 

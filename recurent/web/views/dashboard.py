@@ -126,13 +126,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     receivables = figures.receivables(company_id=company.pk, as_of=now)
     money = mrr(company.pk)
     due_count, upcoming = due_next(company.pk, now)
-    attention = list(
-        Contract.objects.filter(company=company)
-        .exclude(hold_kind="")
-        .select_related("client")
-        .order_by("hold_since")[:10]
-    )
-    attention_count = Contract.objects.filter(company=company).exclude(hold_kind="").count()
+    held = Contract.objects.filter(company=company).exclude(hold_kind="")
+    attention = list(held.select_related("client").order_by("hold_since")[:10])
+    attention_count = panels.bounded_count(attention, 10, held)
     last, this = figures.month_start(today, 1), figures.month_start(today, 0)
     # issued_at bounds the scan through the (company, issued_at) index; issue_date decides.
     recurring_last_month = Invoice.objects.filter(
