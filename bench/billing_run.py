@@ -11,7 +11,11 @@
 3. Verified with plain SQL (tests/faults/harness.py): N invoices, each period once, every
    series 1..n without a gap and dates in order, counters, lines, cursors.
 4. ``--phases``: then the documents phase (XML + check + PDF, the documents app's task)
-   in ``--doc-procs`` processes (``--doc-limit``: a sample); outbox rows counted.
+   in ``--doc-procs`` processes (``--doc-limit``: a sample); outbox rows counted; then the
+   mail phase: every queued email sent to a local SMTP sink (aiosmtpd) by the mail app's task
+   in ``--mail-procs`` processes. ``end_to_end_s``: the three phases one after another, from
+   the first claim to the last email accepted (the worker overlaps them: an upper bound);
+   ``cores_busy``: the CPU of every process and of PostgreSQL over that time and the cores.
 5. ``--probe``: meanwhile a second company's invoices are issued one at a time by hand
    (``issue_due`` for that company) and each call is timed.
 """
@@ -301,6 +305,8 @@ def main() -> None:
     ap.add_argument("--phases", action="store_true", help="also documents and mail phases")
     ap.add_argument("--doc-procs", type=int, default=None,
                     help="processes for the documents phase (default: --workers)")  # fmt: skip
+    ap.add_argument("--mail-procs", type=int, default=None,
+                    help="processes of the mail phase (default: --workers)")  # fmt: skip
     ap.add_argument("--doc-limit", type=int, default=None,
                     help="render only this many invoices' documents (a sample of the phase)")  # fmt: skip
     ap.add_argument("--probe", action="store_true",
@@ -374,7 +380,11 @@ def main() -> None:
                 f"{state.invoices} invoices, each once, gapless ({time.perf_counter() - t:.0f} s)"
             )
         if a.phases:
-            report["phases"] = phases(a, url)
+            report["phases"] = ph = phases(a, url)
+            runs = [report["database"], *(r for r in ph.values() if isinstance(r, dict))]
+            report["end_to_end_s"] = wall = round(sum(r["wall_s"] for r in runs), 2)
+            cpu = sum(sum(r["cpu_s"]) + r["postgres_cpu_s"] for r in runs)
+            report["cores_busy"] = round(cpu / (wall * (os.cpu_count() or 1)), 2)
     finally:
         if not a.keep:
             drop(a, url)
@@ -410,6 +420,9 @@ def markdown_table(report: dict) -> str:
             f"{', '.join(map(str, r.get('peak_rss_mb', [])))} |"
         )
     verified = report.get("verified", "not verified (--no-verify)")
+    if "end_to_end_s" in report:
+        rows.append(f"| end to end | {report['end_to_end_s']} | cores busy "
+                    f"{report['cores_busy']:.0%} | | | |")  # fmt: skip
     return f"{head}\n\n" + "\n".join(rows) + f"\n\nVerified: {verified}.\n"
 
 
@@ -439,7 +452,53 @@ def phases(a: argparse.Namespace, url: str) -> dict:
                             "per_s": round(rendered / r["wall_s"], 1)}  # fmt: skip
     if _has(url, "mail_outboxmessage"):
         out["outbox_rows"] = rows(url, "SELECT COUNT(*) FROM mail_outboxmessage")[0][0]
+        if out["outbox_rows"] and not a.doc_limit:
+            out["mail"] = mail_phase(a, url)
     return out
+
+
+def mail_phase(a: argparse.Namespace, url: str) -> dict:
+    """Every queued email sent to a local SMTP sink (aiosmtpd, a process of its own) by the
+    mail app's task, in ``--mail-procs`` processes (default: ``--workers``)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                             "-c", "aiosmtpd.handlers.Sink"])  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        code = (
+            "import os, django\n"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'recurent.settings.test')\n"
+            "django.setup()\n"
+            "from recurent.companies.models import Company\n"
+            "from recurent.mail.services import smtp_settings_save\n"
+            "for c in Company.objects.all():\n"
+            f"    smtp_settings_save(company=c, host='127.0.0.1', port={port}, security='none',"
+            " from_email='facturi@bench.ro')\n"
+        )
+        subprocess.run([sys.executable, "-c", code], env=env_for(url), cwd=ROOT, check=True,
+                       capture_output=True)  # fmt: skip
+        me = [sys.executable, str(Path(__file__).resolve())]
+        procs = a.mail_procs or a.workers
+        r = run_procs(url, [[*me, "--phase-child", "mail"]] * procs)
+        r.pop("out")
+    finally:
+        sink.terminate()
+        sink.wait()
+    sent = rows(url, "SELECT COUNT(*) FROM mail_outboxmessage WHERE state = 'sent'")[0][0]
+    size = rows(
+        url, "SELECT AVG(LENGTH(content)) FROM documents_invoicedocument WHERE kind = 'pdf'"
+    )[0][0]
+    return r | {"processes": procs, "sent": sent, "per_s": round(sent / r["wall_s"], 1),
+                "pdf_kb": round(float(size or 0) / 1024, 1)}  # fmt: skip
 
 
 def _has(url: str, table: str) -> bool:
