@@ -89,19 +89,25 @@ def pdf_pay_link(d: Any) -> str:
     """``documents.pdf.PAY_LINKS`` hook: the pay link printed on an invoice's PDF (QR code).
 
     A document snapshot carries no invoice id, so the invoice is found by what identifies it
-    in its company (number, issue date, total, seller), and only when that company takes
-    online payments. One query per rendered invoice."""
+    in its company (number, issue date, currency, total, seller), and only when that company
+    takes online payments. Most installations take none: then one query on the (small) table of
+    gateway accounts, instead of the lookup that cost ~9 ms per PDF at 100,000 invoices (the
+    currency lets it use the whole invoice_month_figures index; issue 22)."""
     from recurent.invoices.models import Invoice
 
     from .links import pay_url
+    from .models import GatewayAccount
 
     if d.kind != "invoice" or d.gross_total <= 0:
+        return ""
+    if not GatewayAccount.objects.filter(enabled=True).exists():
         return ""
     pk = (
         Invoice.objects.filter(
             kind="invoice",
             full_number=d.number,
             issue_date=d.issue_date,
+            currency=d.currency,
             gross_total=d.gross_total,
             seller__name=d.seller.name,
             company__gateway_accounts__enabled=True,
