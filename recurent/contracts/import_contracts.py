@@ -34,9 +34,18 @@ from recurent.companies.services import membership_grant
 from recurent.engine import money
 from recurent.engine.cycles import Cycle, ScheduleError
 
+from .charges import _charge_json
 from .discounts import discount_json, discounts_for_import
+from .import_extras import charges, line_usage
 from .import_values import date_of, decimal_of, instant_of, tax_key, unknown
-from .models import Contract, ContractChange, ContractDiscount, ContractLine, ContractStatus
+from .models import (
+    Contract,
+    ContractChange,
+    ContractCharge,
+    ContractDiscount,
+    ContractLine,
+    ContractStatus,
+)
 from .services import EVENT_OF_ACTION, LineSpec, _check_lines, _refresh_cursor, _validate
 
 CONTRACT_BILLING = {"cycle", "every_days", "in_arrears", "payment_term_days", "currency", "invoice_currency",
@@ -47,9 +56,11 @@ CONTRACT_BILLING = {"cycle", "every_days", "in_arrears", "payment_term_days", "c
                     # Billed by proforma first (invoices/proforma_period.py).
                     "proforma_first", "proforma_valid_days",
                     # Review before numbering (invoices/review.py).
-                    "review_before_issue"}  # fmt: skip
+                    "review_before_issue",
+                    # Late-payment interest (payments/interest.py) and missing usage (usage.py).
+                    "interest_rule", "interest_daily_percent", "missing_usage"}  # fmt: skip
 CONTRACT_FIELDS = CONTRACT_BILLING | {"number", "client", "signed_on", "first_issue_at", "ends_at", "series",
-                                      "issuer", "lines", "status", "discounts"}  # fmt: skip
+                                      "issuer", "lines", "status", "discounts", "charges"}  # fmt: skip
 # Records built before their rows are written: the memory a chunk holds, and a few statements.
 CHUNK = 2000
 
@@ -211,14 +222,16 @@ def _not_a_member() -> ValidationError:
 
 def _line_rows(contract: Contract, lines: Sequence[LineSpec]) -> list[dict[str, Any]]:
     """contracts.services._write_lines' rows (from the first period), as column values: a
-    model instance each would cost more than the insert."""
+    model instance each would cost more than the insert. A variable line adds its usage
+    columns (import_extras.line_usage)."""
+    usage = getattr(contract, "_import_line_usage", {})
     return [
         {"contract_id": contract.pk, "product_id": s.product.pk, "position": i,
          "quantity": money.to_decimal(s.quantity, "quantity"),
          "unit_price": None if s.unit_price is None else money.to_decimal(s.unit_price, "unit_price"),
          "description": s.description, "from_index": 0, "self_service": s.self_service,
          "min_quantity": s.min_quantity, "max_quantity": s.max_quantity,
-         "quantity_step": s.quantity_step}
+         "quantity_step": s.quantity_step, **usage.get(i, {})}
         for i, s in enumerate(lines, start=1)
     ]  # fmt: skip
 
@@ -245,6 +258,15 @@ def write_contracts(refs: Refs, built: list[tuple[Contract, Sequence[LineSpec]]]
     ContractDiscount.objects.bulk_create(discounts)
     rows += [{"contract_id": d.contract.pk, "user_id": None, "actor": "import", "at": refs.now,
               "action": "discount_added", "changes": discount_json(d)} for d in discounts]  # fmt: skip
+    # One-off charges and credits for each contract's first invoice (import_extras.charges).
+    extra = []
+    for c in contracts:
+        for ch in getattr(c, "_import_charges", ()):
+            ch.contract = c
+            extra.append(ch)
+    ContractCharge.objects.bulk_create(extra)
+    rows += [{"contract_id": ch.contract.pk, "user_id": None, "actor": "import", "at": refs.now,
+              "action": "charge_added", "changes": _charge_json(ch)} for ch in extra]  # fmt: skip
     bulk.insert_dicts(ContractChange, rows)
     events.emit_many(announced)
 
@@ -286,6 +308,9 @@ def import_contracts(records: list[Any], refs: Refs | None, errors: list[tuple[s
             continue
         found: list[tuple[str, str]] = []
         values = _parse(where, k, refs, found)
+        usage = {j: u for j, li in enumerate(k.get("lines") or [], start=1)
+                 if isinstance(li, dict) and (u := line_usage(f"{where}.lines[{j - 1}]", li, found))}  # fmt: skip
+        extra = charges(where, k.get("charges"), refs.now, found)
         if found:
             errors.extend(found)
             continue
@@ -299,6 +324,8 @@ def import_contracts(records: list[Any], refs: Refs | None, errors: list[tuple[s
             contract._import_discounts = discounts_for_import(  # type: ignore[attr-defined]
                 contract, k.get("discounts"), lines=len(values["lines"]), as_of=refs.now
             )
+            contract._import_line_usage = usage  # type: ignore[attr-defined]
+            contract._import_charges = extra  # type: ignore[attr-defined]
             built.append((contract, values["lines"]))
             made += 1
         except ValidationError as e:

@@ -214,6 +214,29 @@ def usage_remove(*, record: UsageRecord, user: User | None) -> None:
 
 
 @transaction.atomic
+def line_usage_values(
+    *, variable: bool, meter: str, tiers: Any, minimum_charge: Any, default_quantity: Any
+) -> dict[str, Any]:
+    """A variable line's settings checked, as ContractLine's columns (the contract's usage page,
+    the API and the import file all go through here). Errors name the field."""
+    if meter not in {"sum", "reading"}:
+        raise field_error("meter", _("choose a sum of usage or meter readings"), "invalid")
+    if not isinstance(tiers, list | tuple):
+        raise field_error("tiers", _("a list of tiers"), "invalid")
+    try:
+        parsed = engine.parse_tiers(list(tiers))
+    except engine.UsageError as e:
+        raise ValidationError({e.field: engine_message(e)}) from None
+    minimum = None if minimum_charge in (None, "") else _number(minimum_charge, "minimum_charge")
+    if minimum is not None and minimum != minimum.quantize(money.CENT):
+        raise field_error("minimum_charge", _("at most 2 decimals"), "too_many_decimals")
+    default = (
+        None if default_quantity in (None, "") else _number(default_quantity, "default_quantity")
+    )
+    return {"variable": bool(variable), "meter": meter, "tiers": engine.tiers_json(parsed),
+            "minimum_charge": minimum, "default_quantity": default}  # fmt: skip
+
+
 def line_usage_set(
     *,
     contract: Contract,
@@ -227,18 +250,12 @@ def line_usage_set(
 ) -> int:
     """Make the contract's line at ``line_position`` (every version of it not yet ended)
     variable or fixed again. Returns how many line rows changed."""
-    if meter not in {"sum", "reading"}:
-        raise field_error("meter", _("choose a sum of usage or meter readings"), "invalid")
-    try:
-        parsed = engine.parse_tiers(list(tiers))
-    except engine.UsageError as e:
-        raise ValidationError({e.field: engine_message(e)}) from None
-    minimum = None if minimum_charge in (None, "") else _number(minimum_charge, "minimum_charge")
-    if minimum is not None and minimum != minimum.quantize(money.CENT):
-        raise field_error("minimum_charge", _("at most 2 decimals"), "too_many_decimals")
-    default = (
-        None if default_quantity in (None, "") else _number(default_quantity, "default_quantity")
-    )
+    values = line_usage_values(
+        variable=variable, meter=meter, tiers=tiers, minimum_charge=minimum_charge,
+        default_quantity=default_quantity,
+    )  # fmt: skip
+    parsed = engine.parse_tiers(values["tiers"])
+    minimum, default = values["minimum_charge"], values["default_quantity"]
     contract = _lock(contract)
     # The versions ending at the next period too: a later line change copies from them.
     lines = contract.lines.filter(position=line_position).exclude(
