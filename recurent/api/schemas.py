@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from ninja import Field, Schema
 from pydantic import AwareDatetime, BeforeValidator, WithJsonSchema, field_validator
 
+from .contract_options import ContractOptionsIn, ContractOptionsOut, ContractOptionsPatch
 from .indexation_schemas import IndexationIn, IndexationOut, IndexationPatch
 from .models import EVENT_TYPES
 from .review_schemas import ReviewOptionIn, ReviewOptionOut, ReviewOptionPatch
@@ -179,7 +180,7 @@ class LineIn(In):
     description: str = Field("", max_length=100, description="overrides the product's name")
 
 
-class ContractIn(In, IndexationIn, ReviewOptionIn):
+class ContractIn(In, IndexationIn, ReviewOptionIn, ContractOptionsIn):
     client_id: int = Field(ge=1, le=MAX_ID)
     number: str = Field(min_length=1, max_length=50)
     signed_on: date
@@ -205,7 +206,7 @@ class ContractIn(In, IndexationIn, ReviewOptionIn):
     activate: bool = Field(False, description="start billing at once (else a draft)")
 
 
-class ContractPatch(In, IndexationPatch, ReviewOptionPatch):
+class ContractPatch(In, IndexationPatch, ReviewOptionPatch, ContractOptionsPatch):
     client_id: int | None = Field(None, ge=1, le=MAX_ID)
     number: str | None = Field(None, min_length=1, max_length=50)
     signed_on: date | None = None
@@ -246,7 +247,7 @@ class LineOut(Schema):
     until_index: int | None = Field(description="first period index it is no longer invoiced in")
 
 
-class ContractOut(IndexationOut, ReviewOptionOut):
+class ContractOut(IndexationOut, ReviewOptionOut, ContractOptionsOut):
     id: int
     number: str
     client_id: int
