@@ -31,6 +31,7 @@ from .routes import (
     contracts,
     discounts,
     efactura,
+    interest_settings,
     invoices,
     payments,
     proration,
@@ -151,7 +152,7 @@ api = RecurentAPI(
 
 for module in (
     catalog, clients, contracts, discounts, invoices, efactura, payments, billing, webhooks,
-    accounting, usage, review, proration,
+    accounting, usage, review, proration, interest_settings,
 ):  # fmt: skip
     api.add_router("", module.router)
 

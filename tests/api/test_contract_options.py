@@ -40,3 +40,30 @@ def test_bad_values_are_refused_naming_the_field(world, admin_api):
         )
         assert r.status_code == 422 and field in r.content.decode(), (field, r.content)
     assert not Contract.objects.exists()
+
+
+def _put(api, body):  # type: ignore[no-untyped-def]
+    import json
+
+    return api.http.put("/api/v1/company/interest", json.dumps(body),
+                        content_type="application/json", headers=api._headers(None))  # fmt: skip
+
+
+def test_the_companys_interest_settings_are_read_by_all_and_set_by_an_administrator(
+    world, admin_api, viewer_api
+):
+    before = admin_api.get("/company/interest").json()
+    assert before["interest_enabled"] is False and before["interest_rule"] == "legal"
+    body = {"interest_enabled": True, "interest_rule": "contractual",
+            "interest_daily_percent": "0.1", "interest_min_amount": "5"}  # fmt: skip
+    r = _put(admin_api, body)
+    assert r.status_code == 200, r.content
+    assert r.json() == {"interest_enabled": True, "interest_rule": "contractual",
+                        "interest_daily_percent": "0.1000", "interest_min_amount": "5.00"}  # fmt: skip
+    assert viewer_api.get("/company/interest").json() == r.json()
+    assert _put(viewer_api, {**body, "interest_enabled": False}).status_code == 403
+    # A contractual rule without a rate: refused by the settings page's own check, nothing saved.
+    bad = _put(admin_api, {**body, "interest_daily_percent": None})
+    assert bad.status_code == 422 and "interest_daily_percent" in bad.content.decode()
+    world.company.refresh_from_db()
+    assert world.company.interest_daily_percent == Decimal("0.1000")
