@@ -501,8 +501,12 @@ def send_pending(
     qs = OutboxMessage.objects.filter(state=OutboxState.PENDING, not_before__lte=now)
     if message_ids is not None:
         qs = qs.filter(pk__in=message_ids)
+    # The batch's ids first (the due index, in order), then its rows with what they join: asked
+    # as one query, PostgreSQL joined every waiting message to its invoice, contract and client
+    # before keeping the first ``limit`` (190 ms a call with 12,000 waiting: issue 22).
+    ids = list(qs.order_by("not_before", "pk").values_list("pk", flat=True)[:limit])
     batch = list(
-        qs.select_related(
+        OutboxMessage.objects.filter(pk__in=ids, state=OutboxState.PENDING).select_related(
             "company", "reminder_rule", "invoice", "invoice__series", "invoice__contract",
             "invoice__client",
         ).order_by("not_before", "pk")[:limit]
