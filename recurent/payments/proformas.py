@@ -60,19 +60,42 @@ def proforma_payment_record(
     receipt_number: str = "",
     source: str = PaymentSource.MANUAL,
     statement_line: StatementLine | None = None,
+    issue_receipt: bool = False,
 ) -> Payment:
     """Record a payment of the proforma's client against it (in the proforma's currency) and
-    issue the invoice if the proforma is now paid."""
+    issue the invoice if the proforma is now paid.
+
+    ``issue_receipt`` (cash in lei): the receipt is issued after the invoice, in the same
+    transaction, so it names the invoice it pays; a payment that leaves the proforma unpaid gets
+    a receipt for an advance "conform proformei PF-N" (docs/proformas.md)."""
     d = _locked(proforma)
+    if issue_receipt and method != PaymentMethod.CASH:
+        raise field_error(
+            "method", gettext_lazy("a receipt is issued for a cash payment"), "not_cash"
+        )
+    if issue_receipt and d.currency != "RON":
+        raise field_error("issue_receipt", gettext_lazy("a receipt is issued in lei"), "not_ron")
     payment = payment_record(
         company=d.company, client=d.client, date=date, amount=amount, currency=d.currency,
         method=method, reference=reference or d.proforma_number, receipt_number=receipt_number,
         as_of=as_of, user=user, source=source, statement_line=statement_line,
+        receipt_follows=issue_receipt,
     )  # fmt: skip
     Payment.objects.filter(pk=payment.pk).update(proforma=d)
     payment.proforma = d
     proforma_settle(draft=d, as_of=as_of, user=user)
+    if issue_receipt:
+        from .receipts import receipt_issue
+
+        receipt_issue(payment=payment, as_of=as_of, user=_receipt_user(user, d))
     return payment
+
+
+def _receipt_user(user: AbstractBaseUser | None, d: InvoiceDraft) -> Any:
+    """Who signs the receipt: the person recording the cash, else the proforma's issuer."""
+    if user is not None and user.is_authenticated:
+        return user
+    return d.contract.issuer if d.contract is not None else d.created_by
 
 
 def proforma_settle(

@@ -108,6 +108,13 @@ def receipt_issue(
     )  # fmt: skip
 
 
+def _advance(receipt: Receipt) -> str:
+    """What a receipt that pays no invoice yet is for: an advance, against the proforma the cash
+    was paid on when there is one (payments.proformas)."""
+    proforma = receipt.payment.proforma
+    return f"avans conform proformei {proforma.proforma_number}" if proforma else "avans"
+
+
 def receipt_pdf(receipt: Receipt) -> bytes:
     """The one-page PDF (typst, the fonts of the invoice PDF)."""
     import typst
@@ -123,7 +130,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
         "seller": {**receipt.seller, "address": _address(receipt.seller)},
         "payer": {**receipt.payer, "address": _address(receipt.payer)},
         "amount": money(receipt.amount), "words": receipt.amount_words,
-        "purpose": ("contravaloare factură " + invoices) if invoices else "avans",
+        "purpose": ("contravaloare factură " + invoices) if invoices else _advance(receipt),
         "issuer": receipt.issuer_name,
     }  # fmt: skip
     return typst.compile(  # type: ignore[no-any-return]

@@ -258,13 +258,15 @@ def payment_record(
     source: str = PaymentSource.MANUAL,
     statement_line: StatementLine | None = None,
     issue_receipt: bool = False,
+    receipt_follows: bool = False,
 ) -> Payment:
     """Record money received from a client and apply it to invoices; the rest stays as credit.
-    ``issue_receipt``: a cash payment gets its receipt (payments.receipts) in this transaction."""
+    ``issue_receipt``: a cash payment gets its receipt (payments.receipts) in this transaction;
+    ``receipt_follows``: the caller issues it later in the transaction (payments.proformas)."""
     errors, currency = _payment_errors(
         company=company, client=client, method=method,
         # A receipt issued here gives the number (payments.receipts); otherwise it is typed in.
-        receipt_number=receipt_number or ("issued" if issue_receipt else ""),
+        receipt_number=receipt_number or ("issued" if issue_receipt or receipt_follows else ""),
         currency=currency, date=date, reference=reference, as_of=as_of,
     )  # fmt: skip
     if errors:

@@ -46,6 +46,9 @@ class ProformaPaymentIn(In):
     method: PaymentMethodIn = "bank_transfer"
     reference: str = Field("", max_length=200, description="default: the proforma's number")
     receipt_number: str = Field("", max_length=40, description="required for cash")
+    issue_receipt: bool = Field(
+        False, description="cash in lei: issue its receipt, after the invoice when it is paid"
+    )
 
 
 def payment_out(p: Payment) -> dict[str, Any]:

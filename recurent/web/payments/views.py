@@ -150,7 +150,7 @@ def payment_record(request: HttpRequest, invoice_id: int | None = None) -> HttpR
                 _("Payment recorded: %(amount)s %(currency)s.")
                 % {"amount": p.amount, "currency": p.currency},
             )
-            _receipt_messages(request, p)
+            receipt_messages(request, p)
             return redirect("payments:list")
     suggested = {}
     if invoice is not None:
@@ -531,7 +531,7 @@ def report_download(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
     return resp
 
 
-def _receipt_messages(request: HttpRequest, payment: Payment) -> None:
+def receipt_messages(request: HttpRequest, payment: Payment) -> None:
     from recurent.invoices.models import Receipt
     from recurent.payments.receipts import receipt_warning
 

@@ -31,6 +31,7 @@ from recurent.invoices.oneoff import (
     invoice_issue_draft,
 )
 from recurent.invoices.proforma import proforma_convert, proforma_issue
+from recurent.payments.models import PaymentMethod
 from recurent.web import panels
 from recurent.web.forms import DateInput
 from recurent.web.views.common import error_text
@@ -228,16 +229,26 @@ class ProformaPaymentForm(forms.Form):
     date = forms.DateField(label=gettext_lazy("date"), widget=DateInput())
     amount = forms.DecimalField(label=gettext_lazy("amount"), max_digits=16, decimal_places=2)
     reference = forms.CharField(label=gettext_lazy("reference"), max_length=200, required=False)
+    method = forms.ChoiceField(
+        label=gettext_lazy("method"), choices=PaymentMethod.choices,
+        initial=PaymentMethod.BANK_TRANSFER, required=False,  # left out: a bank transfer
+    )  # fmt: skip
+    issue_receipt = forms.BooleanField(
+        label=gettext_lazy("issue a cash receipt (chitanță)"), required=False
+    )
 
 
 def _proforma_pay(request: HttpRequest, draft: InvoiceDraft, form: ProformaPaymentForm) -> Any:
     from recurent.payments.proformas import proforma_payment_record
+    from recurent.web.payments.views import receipt_messages
 
     c = form.cleaned_data
-    proforma_payment_record(
+    payment = proforma_payment_record(
         proforma=draft, date=c["date"], amount=c["amount"], reference=c["reference"],
+        method=c["method"] or PaymentMethod.BANK_TRANSFER, issue_receipt=c["issue_receipt"],
         as_of=clock.now(), user=request.user,  # type: ignore[arg-type]
     )  # fmt: skip
+    receipt_messages(request, payment)
     draft.refresh_from_db()
     if draft.invoice is not None:
         messages.success(
