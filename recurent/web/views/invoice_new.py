@@ -130,7 +130,12 @@ def _initial(
     today = clock.now().astimezone(BUCHAREST).date()
     if draft is None:
         default = InvoiceSeries.objects.filter(company=request.company, is_default=True).first()  # type: ignore[attr-defined]
-        return {"issue_date": today, "series": default, "currency": "RON"}, []
+        head: dict[str, Any] = {"issue_date": today, "series": default, "currency": "RON"}
+        # Back from "add a client" (clients/form.html, then=invoice): that client chosen.
+        wanted = request.GET.get("client", "")
+        if wanted.isdigit():
+            head["client"] = Client.objects.filter(company=request.company, pk=int(wanted)).first()  # type: ignore[attr-defined]
+        return head, []
     head = {
         "client": draft.client, "series": draft.series, "issue_date": draft.issue_date or today,
         "due_date": draft.due_date, "currency": draft.currency, "notes": draft.notes,

@@ -114,6 +114,8 @@ def _client_form(request: HttpRequest, client: Client | None) -> HttpResponse:
             if client is None:
                 client = client_create(company=request.company, **form.cleaned_data)  # type: ignore[attr-defined]
                 messages.success(request, _("Client %(name)s added.") % {"name": client.name})
+                if request.GET.get("then") == "invoice":  # from "New invoice": back to it
+                    return redirect(reverse("web:invoice-add") + f"?client={client.pk}")
             else:
                 client_update(client=client, **form.cleaned_data)
                 messages.success(request, _("Client %(name)s saved.") % {"name": client.name})
