@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -98,6 +99,14 @@ class Company(TimeStamped):
 
     def __str__(self) -> str:
         return self.legal_name
+
+    def clean(self) -> None:
+        # The interest settings' rule (payments.interest.interest_settings_update checks it on the
+        # settings page and in the API), here for a company made whole, e.g. from an import file.
+        if self.interest_rule == InterestRuleChoice.CONTRACTUAL and not self.interest_daily_percent:
+            raise ValidationError({"interest_daily_percent": ValidationError(
+                _("a contractual rule needs a rate per day greater than zero"), code="rate_required"
+            )})  # fmt: skip
 
 
 class Role(models.TextChoices):

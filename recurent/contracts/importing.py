@@ -42,7 +42,10 @@ PRODUCT_FIELDS = {"code", "name", "description", "unit_code", "unit_name", "unit
 CLIENT_FIELDS = {"kind", "name", "tax_id", "trade_register", "street", "city", "county", "country",
                  "postal_code", "emails", "iban", "bank", "payment_term_days", "notes", "language"}  # fmt: skip
 COMPANY_FIELDS = {"legal_name", "cui", "trade_register", "street", "city", "county", "country", "postal_code",
-                  "iban", "bank", "vat_payer", "vat_on_collection", "share_capital", "email", "phone"}  # fmt: skip
+                  "iban", "bank", "vat_payer", "vat_on_collection", "share_capital", "email", "phone",
+                  # The billing policies of issue 19 (docs/import-format.md), for a new company.
+                  "proration_policy", "review_before_issue", "review_stale_days", "usage_cutoff_days",
+                  "interest_enabled", "interest_rule", "interest_daily_percent", "interest_min_amount"}  # fmt: skip
 
 
 @dataclass

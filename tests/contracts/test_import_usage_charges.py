@@ -89,3 +89,32 @@ def test_bad_usage_interest_and_charges_fail_the_import_naming_each(db):
         w for w, _m in e.value.errors
     }
     assert not Contract.objects.exists() and not ContractCharge.objects.exists()
+
+
+def test_a_new_companys_billing_policies_come_from_the_file(db):
+    from recurent.companies.models import Company
+
+    u = f.user("boss", is_superuser=True)
+    data = copy.deepcopy(EXAMPLE)
+    data["company"].update(proration_policy="immediately", review_before_issue=True,
+                           review_stale_days=5, usage_cutoff_days=7, interest_enabled=True,
+                           interest_rule="contractual", interest_daily_percent="0.1",
+                           interest_min_amount="10")  # fmt: skip
+    import_data(data, user=u)
+    c = Company.objects.get()
+    assert (c.proration_policy, c.review_before_issue, c.review_stale_days, c.usage_cutoff_days,
+            c.interest_enabled, c.interest_rule, c.interest_daily_percent, c.interest_min_amount) == (
+        "immediately", True, 5, 7, True, "contractual", Decimal("0.1000"), Decimal("10.00"))  # fmt: skip
+
+
+def test_a_contractual_rule_without_its_rate_or_an_unknown_policy_fails_naming_the_field(db):
+    from recurent.companies.models import Company
+
+    u = f.user("boss", is_superuser=True)
+    data = copy.deepcopy(EXAMPLE)
+    data["company"].update(interest_rule="contractual", proration_policy="sometimes")
+    with pytest.raises(ImportFailed) as e:
+        import_data(data, user=u)
+    where = {w for w, _m in e.value.errors}
+    assert {"company.interest_daily_percent", "company.proration_policy"} <= where, where
+    assert not Company.objects.exists()
