@@ -468,20 +468,9 @@ def phases(a: argparse.Namespace, url: str) -> dict:
 def mail_phase(a: argparse.Namespace, url: str) -> dict:
     """Every queued email sent to a local SMTP sink (aiosmtpd, a process of its own) by the
     mail app's task, in ``--mail-procs`` processes (default: ``--workers``)."""
-    import socket
+    from smtp_sink import smtp_sink
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    sink = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-                             "-c", "aiosmtpd.handlers.Sink"])  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with smtp_sink() as port:
         code = (
             "import os, django\n"
             "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'recurent.settings.test')\n"
@@ -498,9 +487,6 @@ def mail_phase(a: argparse.Namespace, url: str) -> dict:
         procs = a.mail_procs or a.workers
         r = run_procs(url, [[*me, "--phase-child", "mail"]] * procs)
         r.pop("out")
-    finally:
-        sink.terminate()
-        sink.wait()
     sent = rows(url, "SELECT COUNT(*) FROM mail_outboxmessage WHERE state = 'sent'")[0][0]
     size = rows(
         url, "SELECT AVG(LENGTH(content)) FROM documents_invoicedocument WHERE kind = 'pdf'"

@@ -11,8 +11,6 @@ result commit) and, separately, the SMTP transactions alone with prebuilt messag
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,14 +29,10 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     call_command("migrate", verbosity=0)
+    from smtp_sink import smtp_sink
+
     from recurent.invoices import services as invoices
     from recurent.invoices.models import Invoice
     from recurent.mail import sender
@@ -47,26 +41,7 @@ def main() -> None:
     from tests import factories as f
     from tests.mail.helpers import AFTER, ISSUE_AT, add_documents
 
-    port = free_port()
-    srv = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            f"127.0.0.1:{port}",
-            "-c",
-            "aiosmtpd.handlers.Sink",
-        ]
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with smtp_sink() as port:
         invoices.AFTER_ISSUE[:] = [outbox_after_issue]
         c, s, u = f.setup_company()
         smtp_settings_save(
@@ -127,9 +102,6 @@ def main() -> None:
             f"building messages (template + MIME + attachments query): {build / N * 1000:.2f} ms each"
         )
         print(f"SMTP only: {N / smtp:.0f} messages/s ({smtp / N * 1000:.2f} ms each)")
-    finally:
-        srv.terminate()
-        srv.wait()
 
 
 if __name__ == "__main__":
