@@ -230,6 +230,12 @@ class CancelIn(In):
     at_period_end: bool = Field(
         False, description="false: nothing more is invoiced; true: the current period is the last"
     )
+    credit_unused: bool | None = Field(
+        None,
+        description="cancelled now, billed in advance: credit the unused days of the period "
+        "already invoiced (a credit note). null: the company's proration policy decides "
+        "(immediately: yes)",
+    )
 
 
 class LinesIn(In):
@@ -276,6 +282,20 @@ class ContractOut(IndexationOut, ReviewOptionOut, ContractOptionsOut):
     lines: list[LineOut]
     created_at: datetime
     updated_at: datetime
+
+
+class UnusedCreditOut(Schema):
+    id: int
+    full_number: str
+    gross_total: Decimal
+    currency: str
+    credited_invoice_id: int
+
+
+class ContractCancelledOut(ContractOut):
+    credit_note: UnusedCreditOut | None = Field(
+        None, description="the credit note of the unused days, when there was one"
+    )
 
 
 class ContractPage(Page):

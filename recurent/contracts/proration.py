@@ -52,8 +52,11 @@ def _amounts(items: Iterable[tuple[Any, Any, Any]]) -> dict[str, Decimal]:
     return out
 
 
-def _current_period(schedule: Schedule, day: date, near: int) -> Period | None:
-    """The period whose service days include ``day``, searched around index ``near``."""
+def period_of_day(schedule: Schedule, day: date, near: int | None = None) -> Period | None:
+    """The period whose service days include ``day`` (Bucharest), searched around index
+    ``near`` (default: the period after noon of that day); None outside the schedule."""
+    if near is None:
+        near = schedule.index_after(_noon(day))
     for i in range(max(0, near - 2), near + 3):
         p = schedule.period(i)
         if p.start <= day <= p.end:
@@ -78,7 +81,7 @@ def _adjustments(
     """Every period the change reaches: the one with ``day`` and, when the invoices are ahead of
     it or behind it, those in between. Returns the adjustments and the periods skipped."""
     schedule, k = contract.schedule(), contract.next_index
-    here = _current_period(schedule, day, schedule.index_after(_noon(day)))
+    here = period_of_day(schedule, day)
     if here is None:
         return [], []
     out: list[tuple[Period, proration.Adjustment]] = []

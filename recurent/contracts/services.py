@@ -1,8 +1,5 @@
 """Writes for contracts: creation, edits (audited), and the subscription life cycle.
-
-Every function takes ``as_of`` (the instant the action happens) and the acting ``user``;
-only ``common.clock`` reads the system clock.
-"""
+Every function takes ``as_of`` (the instant of the action) and the acting ``user``."""
 
 from __future__ import annotations
 
@@ -103,6 +100,7 @@ def _audit(
     )
 
 
+contract_audit = _audit  # for other apps (invoices.cancellation): a row of the history
 # The webhook event each audited action is announced as (anything else: contract.changed).
 EVENT_OF_ACTION = {
     "created": "contract.created",

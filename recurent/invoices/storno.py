@@ -102,9 +102,11 @@ def invoice_storno(
     as_of: datetime,
     user: Any,
     series: InvoiceSeries | None = None,
+    notes: str = "",
 ) -> Invoice:
     """Issue a credit note for ``invoice``: every line still not credited (``lines=None``),
-    or the given (line, quantity) pairs, quantities positive. Returns the credit note."""
+    or the given (line, quantity) pairs, quantities positive; ``notes`` are printed on it
+    (why it was issued). Returns the credit note."""
     if as_of.tzinfo is None:
         raise field_error("as_of", _("must be an aware instant"), "naive")
     with transaction.atomic():
@@ -231,6 +233,7 @@ def invoice_storno(
             contract_number=original.contract_number,
             contract_date=original.contract_date,
             vat_on_collection=original.vat_on_collection,
+            notes=notes,
         )
         InvoiceLine.objects.bulk_create(
             [

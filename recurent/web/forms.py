@@ -457,6 +457,10 @@ class BillingRunForm(forms.Form):
 
 class CancelForm(forms.Form):
     at_period_end = forms.BooleanField(label=_("at the end of the current period"), required=False)
+    # Ticked by default under the company's "immediately" proration policy (invoices.cancellation).
+    credit_unused = forms.BooleanField(
+        label=_("credit the unused days of the period already invoiced"), required=False
+    )
 
 
 class InviteForm(forms.Form):

@@ -1,4 +1,4 @@
-"""A contract's audit trail in words (the rows are written by contracts.services._audit)."""
+"""A contract's audit trail in words (the rows are written by contracts.services.contract_audit)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ ACTIONS = {
     "resumed": gettext_lazy("resumed"),
     "cancelled": gettext_lazy("cancelled"),
     "cancel_at_period_end": gettext_lazy("set to end with the current period"),
+    "unused_days_credited": gettext_lazy("unused days credited"),
     "hold_released": gettext_lazy("released for the next billing run"),
     "updated": gettext_lazy("changed"),
     "lines_changed": gettext_lazy("products changed"),
@@ -109,6 +110,11 @@ def change_text(change: ContractChange) -> dict[str, Any]:
         details.extend(_indexation(c))
     elif change.action == "trial_noticed" and c.get("ends_on"):
         details.append(f"{c.get('reason', '')}: {_value('', c['ends_on'])}")
+    elif change.action == "unused_days_credited":
+        details.append(
+            _("credit note %(number)s: %(amount)s")
+            % {"number": c.get("credit_note", ""), "amount": c.get("amount", "")}
+        )
     elif change.action == "hold_released" and c.get("reason"):
         details.append(str(c["reason"]))
     return {

@@ -25,18 +25,19 @@ from recurent.contracts.models import Contract, ContractCharge
 from recurent.contracts.services import (
     LineSpec,
     contract_activate,
-    contract_cancel,
     contract_change_lines,
     contract_create,
     contract_pause,
     contract_resume,
     contract_update,
 )
+from recurent.invoices.cancellation import contract_cancel_crediting
 
 from ..auth import Caller, caller_of, get_or_404, scoped
 from ..problems import Problem
 from ..schemas import (
     CancelIn,
+    ContractCancelledOut,
     ContractIn,
     ContractOut,
     ContractPage,
@@ -235,13 +236,21 @@ def resume_contract(request: HttpRequest, contract_id: Id) -> dict:
 
 @router.post(
     "/contracts/{contract_id}/cancel",
-    response=ContractOut,
+    response=ContractCancelledOut,
     summary="Cancel now or at the end of the current period",
 )
 def cancel_contract(request: HttpRequest, contract_id: Id, body: CancelIn) -> dict:
-    return _action(
-        request, contract_id, "cancel", contract_cancel, at_period_end=body.at_period_end
-    )
+    caller = caller_of(request)
+    c, credit = contract_cancel_crediting(
+        contract=_get(request, contract_id), user=caller.user, as_of=clock.now(),
+        at_period_end=body.at_period_end, credit_unused=body.credit_unused,
+    )  # fmt: skip
+    out = _reload(c)
+    out["credit_note"] = None if credit is None else {
+        "id": credit.pk, "full_number": credit.full_number, "gross_total": credit.gross_total,
+        "currency": credit.currency, "credited_invoice_id": credit.credited_invoice_id,
+    }  # fmt: skip
+    return out
 
 
 @router.post(

@@ -28,6 +28,7 @@ from recurent.contracts.models import ChargeKind, Contract, ContractCharge, Cont
 from recurent.engine import vat
 from recurent.engine.cycles import BUCHAREST, Cycle, Schedule, wall_clock
 from recurent.invoices import services as invoice_services
+from recurent.invoices.cancellation import contract_cancel_crediting
 from recurent.invoices.models import Invoice
 from recurent.web import panels
 from recurent.web.forms import (
@@ -394,7 +395,9 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         and contract.next_issue_at is not None
         and contract.next_issue_at <= clock.now()
         and not contract.hold_kind,
-        "cancel_form": CancelForm(),
+        "cancel_form": CancelForm(
+            initial={"credit_unused": contract.company.proration_policy == "immediately"}
+        ),
         **discount_context(contract),  # the Discounts section (web/views/contract_discounts.py)
         # Shown before the client's next invoice: the registry re-check found something.
         "flags": panels.clients_flagged(contract.company_id, contract.client_id)
@@ -411,7 +414,7 @@ ACTIONS = {
         gettext_lazy("Contract paused: nothing is invoiced until it is resumed."),
     ),
     "resume": (services.contract_resume, gettext_lazy("Contract resumed.")),
-    "cancel": (services.contract_cancel, gettext_lazy("Contract cancelled.")),
+    "cancel": (services.contract_cancel, gettext_lazy("Contract cancelled.")),  # see _cancel
 }
 
 
@@ -450,6 +453,27 @@ def _issue_now(request: HttpRequest, contract: Contract) -> None:
         messages.error(request, _("Nothing was issued: the contract is not due any more."))
 
 
+def _cancel(request: HttpRequest, contract: Contract, kw: dict[str, Any]) -> None:
+    form = CancelForm(request.POST)
+    form.is_valid()
+    at_period_end = bool(form.cleaned_data.get("at_period_end"))
+    _c, credit = contract_cancel_crediting(
+        **kw,
+        at_period_end=at_period_end,
+        credit_unused=bool(form.cleaned_data.get("credit_unused")),
+    )
+    if at_period_end:
+        messages.success(request, _("The contract ends with the current period."))
+    elif credit is not None:
+        messages.success(
+            request,
+            _("Contract cancelled. Credit note %(number)s gives back the unused days: %(amount)s.")
+            % {"number": credit.full_number, "amount": f"{credit.gross_total} {credit.currency}"},
+        )
+    else:
+        messages.success(request, _("Contract cancelled."))
+
+
 @require_POST
 @company_required("accountant")
 def contract_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -472,13 +496,10 @@ def contract_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             fn, done = ACTIONS[action]
             kw: dict[str, Any] = {"contract": contract, "user": user, "as_of": now}
             if action == "cancel":
-                form = CancelForm(request.POST)
-                form.is_valid()
-                kw["at_period_end"] = bool(form.cleaned_data.get("at_period_end"))
-                if kw["at_period_end"]:
-                    done = gettext_lazy("The contract ends with the current period.")
-            fn(**kw)
-            messages.success(request, str(done))
+                _cancel(request, contract, kw)
+            else:
+                fn(**kw)
+                messages.success(request, str(done))
         else:
             return HttpResponse(status=404)
     except ValidationError as e:
