@@ -386,6 +386,10 @@ class InvoicePage(Page):
 class PreviewItem(Schema):
     contract: str
     client: str
+    kind: Literal["invoice", "review", "proforma"] = Field(
+        description="invoice: issued at once; review: a draft waiting for approval; proforma: "
+        "a proforma first (neither takes an invoice number: ``number`` is empty)"
+    )
     number: str
     period_start: date
     period_end: date

@@ -403,6 +403,10 @@ class InvoiceDraftLine(models.Model):
     unit_price = models.DecimalField(max_digits=16, decimal_places=4)
     vat_category = models.CharField(max_length=2, default="S")
     vat_rate = models.CharField(max_length=20, default="standard")  # engine.vat.VatRateCode
+    # A percentage discount line of a draft waiting for review (a line of its own, negative,
+    # after the line it discounts): its percentage, so that a reviewer's change of that line's
+    # quantity prices it again (review.review_update). Null on every other line.
+    percent = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
 
     class Meta:
         ordering = ["position"]

@@ -98,7 +98,7 @@ def _draft_lines(shared: Any, c: Any, index: int, priced: Any) -> list[InvoiceDr
             # contract is priced in another one (the invoice is priced again when it is paid).
             amount = a.amount if fx is None else (a.amount / fx).quantize(Decimal("0.0001"))
             add(None, t, product_code="", name=a.reason[:100], description="",
-                quantity=Decimal(-1), unit_price=amount)  # fmt: skip
+                quantity=Decimal(-1), unit_price=amount, percent=a.percent)  # fmt: skip
     return rows
 
 

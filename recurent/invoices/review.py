@@ -37,6 +37,7 @@ from recurent.common.errors import field_error
 from recurent.contracts.models import Contract, ContractCharge
 from recurent.contracts.services import quantity_problem
 from recurent.engine.cycles import BUCHAREST
+from recurent.engine.money import round_money
 
 from .models import Invoice, InvoiceDraft, InvoiceDraftLine, ReviewStatus
 from .oneoff import invoice_issue_draft
@@ -215,7 +216,8 @@ def review_update(
 ) -> InvoiceDraft:
     """Change a draft waiting for review: ``quantities`` {line position: new quantity} and the
     invoice's ``notes``. Everything is checked before anything is written. A discount line
-    (negative quantity) keeps its amount: it was computed by the run on the contract's terms."""
+    (negative quantity) cannot be changed itself: a percentage one is priced again for its
+    line's new quantity, a fixed amount keeps the amount the run gave it."""
     d = _locked_pending(draft)
     lines = {li.position: li for li in d.lines.all()}
     changed: list[InvoiceDraftLine] = []
@@ -230,6 +232,9 @@ def review_update(
         changed.append(li)
     if changed:
         InvoiceDraftLine.objects.bulk_update(changed, ["quantity"])
+        repriced = _reprice_percent_discounts(lines, {li.position for li in changed})
+        if repriced:
+            InvoiceDraftLine.objects.bulk_update(repriced, ["unit_price"])
     fields = ["updated_at"]
     if notes is not None:
         d.notes = notes.strip()
@@ -237,6 +242,29 @@ def review_update(
     d.updated_at = as_of
     d.save(update_fields=fields)
     return d
+
+
+def _reprice_percent_discounts(
+    lines: Mapping[int, InvoiceDraftLine], changed: set[int]
+) -> list[InvoiceDraftLine]:
+    """The percentage discount lines that follow each changed line, priced again for its new
+    quantity as the run prices them (engine.discounts.line_allowances): each one a percentage
+    of what the line is left with after the discounts before it, rounded once. A fixed amount
+    keeps its amount."""
+    ordered = [lines[p] for p in sorted(lines)]
+    out: list[InvoiceDraftLine] = []
+    for i, li in enumerate(ordered):
+        if li.position not in changed:
+            continue
+        left = round_money(li.quantity * li.unit_price)
+        for d in ordered[i + 1 :]:
+            if not (d.quantity < 0 and d.product_id is None and d.product_code == ""):
+                break  # the next line of its own (a discount line has no product)
+            if d.percent is not None:
+                d.unit_price = min(round_money(left * d.percent / 100), left)
+                out.append(d)
+            left = max(left - d.unit_price, Decimal(0))
+    return out
 
 
 # ---- reads (the review page, the API, the dashboard) ---------------------------------------

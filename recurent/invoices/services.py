@@ -785,7 +785,8 @@ def preview_due(
 
     Drafted by the very path ``issue_batch`` takes (_due_rows, _Block.draft), so the preview
     shows the amounts and dates the run then issues (tests/core/test_preview_equals_issue.py).
-    Numbers are the ones the series would give if nothing else were issued first.
+    Numbers are the ones the series would give if nothing else were issued first; a period
+    that becomes a proforma or a draft waiting for review takes no invoice number (``kind``).
     """
     result = RunResult()
     issue_date = _bucharest_date(as_of)
@@ -798,6 +799,7 @@ def preview_due(
             Contract.objects.filter(pk__in=chunk).order_by("next_issue_at", "pk"), len(chunk)
         )
         shared, schedules = _Block(block), _Schedules()
+        kinds = _preview_kinds(chunk)
         for s in InvoiceSeries.objects.filter(pk__in={d.series_id for d in block}):
             counters.setdefault(s.pk, (s.code, s.width, s.year, s.yearly_restart, s.next_number))
         for d in block:
@@ -808,19 +810,19 @@ def preview_due(
                 except (RateUnavailable, DraftError, VatError, MoneyError, ValueError) as e:
                     result.held.append((d.pk, str(e)))
                     break
-                series_year, numbers = numbering.allocate_block(
-                    next_number=n,
-                    series_year=series_year,
-                    yearly_restart=restart,
-                    year=year,
-                    count=1,
-                )
-                n = numbers.stop
+                kind, number = kinds.get(d.pk, "invoice"), ""
+                if kind == "invoice":
+                    series_year, numbers = numbering.allocate_block(
+                        next_number=n, series_year=series_year, yearly_restart=restart,
+                        year=year, count=1,
+                    )  # fmt: skip
+                    n, number = numbers.stop, numbering.full_number(code, numbers.start, width)
                 result.previews.append(
                     {
                         "contract": d.number,
                         "client": d.buyer["name"],
-                        "number": numbering.full_number(code, numbers.start, width),
+                        "kind": kind,
+                        "number": number,
                         "period_start": period.start.isoformat(),
                         "period_end": period.end.isoformat(),
                         "issue_date": draft.issue_date.isoformat(),
@@ -835,6 +837,18 @@ def preview_due(
             if progress:
                 progress(len(result.previews), len(result.held))
     return result
+
+
+def _preview_kinds(ids: list[int]) -> dict[int, str]:
+    """{contract id: "proforma" | "review"} for the contracts whose period the run does not
+    invoice at once (proforma first wins, as in ``issue_batch``)."""
+    rows = Contract.objects.filter(pk__in=ids).filter(
+        Q(proforma_first=True) | Q(review_before_issue=True) | Q(company__review_before_issue=True)
+    )
+    return {
+        pk: "proforma" if proforma else "review"
+        for pk, proforma in rows.values_list("pk", "proforma_first")
+    }
 
 
 def contract_upcoming(*, contract: Contract, as_of: datetime, count: int) -> list[dict[str, Any]]:

@@ -127,6 +127,7 @@ def test_billing_preview_writes_nothing(world, admin_api):
     assert r.status_code == 200, r.content
     body = r.json()
     assert [i["number"] for i in body["items"]] == ["REC-000001", "REC-000002"]
+    assert [i["kind"] for i in body["items"]] == ["invoice", "invoice"]
     assert [i["period_start"] for i in body["items"]] == ["2026-01-31", "2026-02-28"]
     c.refresh_from_db()
     assert c.next_index == 0 and not Invoice.objects.exists()

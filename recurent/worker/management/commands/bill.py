@@ -95,7 +95,7 @@ class Command(BaseCommand):
             self.stdout.write(f"prepared {res.reviews} draft(s) waiting for review (no number yet)")
         for p in res.previews:
             self.stdout.write(
-                f"  {p['number']}  {p['contract']:<12} {p['period_start']}..{p['period_end']}  "
+                f"  {p['number'] or '(' + p['kind'] + ')'}  {p['contract']:<12} {p['period_start']}..{p['period_end']}  "
                 f"{p['total']} {p['currency']}  {p['client']}"
             )
         for cid, why in res.held:
