@@ -15,6 +15,7 @@ Speed and memory: docs/benchmarks/import.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -53,6 +54,9 @@ class ImportReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     company_id: int | None = None
+    # (field, why) of the file's company policies an existing company did not take: the import
+    # never changes a company it finds; the owner changes them in Settings.
+    kept: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Collector:
@@ -149,11 +153,34 @@ def _company(data: dict, errs: _Collector, rep: ImportReport, user: Any) -> Comp
             )
             if company:
                 rep.created["companies"] = 1
+        else:
+            rep.kept += _policies_kept(company, cdata)
     if company is not None:
         rep.company_id = company.pk
         if user is not None:
             membership_grant(user=user, company=company, role=Role.ADMIN)
     return company
+
+
+POLICY_FIELDS = ("proration_policy", "review_before_issue", "review_stale_days", "usage_cutoff_days",
+                 "interest_enabled", "interest_rule", "interest_daily_percent", "interest_min_amount")  # fmt: skip
+
+
+def _same(given: Any, current: Any) -> bool:
+    try:
+        return Decimal(str(given)) == Decimal(str(current))
+    except (InvalidOperation, ValueError):
+        return str(given).strip().lower() == str(current).strip().lower()
+
+
+def _policies_kept(company: Company, cdata: dict) -> list[tuple[str, str]]:
+    """The file's billing policies that differ from those of the existing ``company``."""
+    return [
+        (f"company.{name}", f"the file says {cdata[name]!r}; company {company.cui} keeps "
+                            f"{getattr(company, name)!r} (change it in Settings)")
+        for name in POLICY_FIELDS
+        if name in cdata and not _same(cdata[name], getattr(company, name))
+    ]  # fmt: skip
 
 
 def _series(data: dict, company: Company | None, errs: _Collector, rep: ImportReport) -> dict:

@@ -118,3 +118,26 @@ def test_a_contractual_rule_without_its_rate_or_an_unknown_policy_fails_naming_t
     where = {w for w, _m in e.value.errors}
     assert {"company.interest_daily_percent", "company.proration_policy"} <= where, where
     assert not Company.objects.exists()
+
+
+def test_an_existing_company_keeps_its_policies_and_the_report_says_which_were_not_applied(
+    db, capsys
+):
+    from django.core.management import call_command
+
+    from recurent.companies.models import Company
+
+    u = f.user("boss", is_superuser=True)
+    import_data(copy.deepcopy(EXAMPLE), user=u)  # the company, with the default policies
+    data = copy.deepcopy(EXAMPLE)
+    data["clients"], data["contracts"] = [], []
+    data["company"].update(proration_policy="immediately", review_stale_days=9,
+                           usage_cutoff_days=Company.objects.get().usage_cutoff_days)  # fmt: skip
+    rep = import_data(data, user=u)
+    assert [w for w, _why in rep.kept] == ["company.proration_policy", "company.review_stale_days"]
+    assert "'immediately'" in rep.kept[0][1] and "'next_period'" in rep.kept[0][1]
+    assert Company.objects.get().proration_policy == "next_period"
+    path = Path(__import__("tempfile").mkdtemp()) / "again.json"
+    path.write_text(json.dumps(data))
+    call_command("import", str(path), "--user", "boss")
+    assert "not applied: company.proration_policy" in capsys.readouterr().out

@@ -49,3 +49,5 @@ class Command(BaseCommand):
             f"imported into company #{rep.company_id}: created {', '.join(parts) or 'nothing'}"
             + (f"; updated {', '.join(upd)}" if upd else "")
         )
+        for where, why in rep.kept:
+            self.stdout.write(self.style.WARNING(f"  not applied: {where}: {why}"))
