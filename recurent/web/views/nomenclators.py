@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,6 +22,7 @@ from recurent.common import clock
 from recurent.companies.access import company_required, scoped
 from recurent.companies.models import InvoiceSeries
 from recurent.companies.services import series_create
+from recurent.invoices.models import Invoice
 from recurent.web import panels
 from recurent.web.forms import ClientForm, ProductForm, SeriesForm
 from recurent.web.services import client_flag_acknowledge
@@ -185,15 +186,18 @@ def client_flag_ack(request: HttpRequest, pk: int, flag: int) -> HttpResponse:
 
 # --- series -----------------------------------------------------------------------------------
 
+SERIES_COUNT_CAP = 10_000
+
 
 @company_required("viewer")
 def series_list(request: HttpRequest) -> HttpResponse:
-    qs = (
-        scoped(InvoiceSeries.objects, request)
-        .annotate(invoice_count=Count("invoices"))
-        .order_by("code")
-    )
-    return render(request, "web/series/list.html", {"page": paginate(request, qs)})
+    page = paginate(request, scoped(InvoiceSeries.objects, request).order_by("code"))
+    for s in page:
+        # Counted up to a cap per series of the page, on the series' own numbering index: a
+        # COUNT joined to every invoice took 0.8 s at 1,000,000 invoices (bench/web.py).
+        n = Invoice.objects.filter(series=s).order_by()[: SERIES_COUNT_CAP + 1].count()
+        s.invoice_count = f"{SERIES_COUNT_CAP}+" if n > SERIES_COUNT_CAP else n
+    return render(request, "web/series/list.html", {"page": page})
 
 
 @company_required("admin")
