@@ -1,5 +1,7 @@
 """Writes for contracts: creation, edits (audited), and the subscription life cycle.
-Every function takes ``as_of`` (the instant of the action) and the acting ``user``."""
+
+Every function takes ``as_of`` (the instant the action happens) and the acting ``user``;
+only ``common.clock`` reads the system clock."""
 
 from __future__ import annotations
 

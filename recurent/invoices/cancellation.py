@@ -75,8 +75,12 @@ def contract_cancel_crediting(
             return contract, None
         credit = _credit_unused(before, user or before.issuer, as_of)
         if credit is not None:
-            contract_audit(contract, user, "unused_days_credited", {"credit_note": credit.full_number,
-                   "credit_note_id": credit.pk, "amount": str(credit.gross_total)}, actor)  # fmt: skip
+            contract_audit(
+                contract, user, "unused_days_credited",
+                {"credit_note": credit.full_number, "credit_note_id": credit.pk,
+                 "amount": str(credit.gross_total)},
+                actor,
+            )  # fmt: skip
         return contract, credit
 
 

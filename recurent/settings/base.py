@@ -175,7 +175,7 @@ RECURENT: dict[str, Any] = {
     # Invoices written per transaction by the worker (a crash rolls back a whole block);
     # 1000 measured ~15% faster than 200 (docs/benchmarks/billing.md). On SQLite a person's
     # write waits for the block under way (common/writer_turn.py): 250 keeps that wait under
-    # 250 ms at the 99th percentile for ~8 % of the run's speed (same page).
+    # 250 ms at the 99th percentile, the run's speed within the noise (same page).
     "BATCH_SIZE": env_int(
         "RECURENT_BATCH_SIZE",
         250 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 1000,

@@ -134,12 +134,18 @@ def test_nothing_to_give_back_in_arrears_at_period_end_or_before_the_invoice(wor
     assert not Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).exists()
 
 
-def test_the_contract_page_cancels_and_credits_with_the_box_ticked(world, monkeypatch):
+def _january_paid_page_on_the_22nd(world, monkeypatch):
+    """A monthly contract invoiced for January, the company prorating at once, and a logged-in
+    browser on 22 January."""
     _immediately(world)
     c = _monthly(world)
     issue_due(as_of=local(2026, 1, 1))
     monkeypatch.setattr(clock, "now", lambda: local(2026, 1, 22, 10))
-    web = login(world.user)
+    return c, login(world.user)
+
+
+def test_the_contract_page_cancels_and_credits_with_the_box_ticked(world, monkeypatch):
+    c, web = _january_paid_page_on_the_22nd(world, monkeypatch)
     page = web.get(reverse("web:contract", args=[c.pk])).content.decode()
     assert 'name="credit_unused" id="id_credit_unused" checked' in page
     r = web.post(reverse("web:contract-action", args=[c.pk, "cancel"]), {"credit_unused": "on"},
@@ -151,11 +157,7 @@ def test_the_contract_page_cancels_and_credits_with_the_box_ticked(world, monkey
 
 
 def test_the_contract_page_box_left_unticked_credits_nothing(world, monkeypatch):
-    _immediately(world)
-    c = _monthly(world)
-    issue_due(as_of=local(2026, 1, 1))
-    monkeypatch.setattr(clock, "now", lambda: local(2026, 1, 22, 10))
-    web = login(world.user)
+    c, web = _january_paid_page_on_the_22nd(world, monkeypatch)
     web.post(reverse("web:contract-action", args=[c.pk, "cancel"]), {})
     c.refresh_from_db()
     assert c.status == ContractStatus.CANCELLED

@@ -49,7 +49,7 @@ def test_after_a_fixed_amount_the_percentage_takes_what_is_left(world):
     assert inv.net_total == Decimal("256.50")
 
 
-def test_a_quantity_change_on_another_line_leaves_the_discount_alone(world):
+def test_a_change_of_notes_alone_leaves_the_discount_as_the_run_priced_it(world):
     d = _reviewed_with(world, ("percent", "25", "Promo"))
     review_update(draft=d, as_of=APPROVE_AT, notes="checked")
     assert _lines(d)[1][2] == Decimal("25.0000")

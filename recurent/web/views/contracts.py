@@ -414,7 +414,6 @@ ACTIONS = {
         gettext_lazy("Contract paused: nothing is invoiced until it is resumed."),
     ),
     "resume": (services.contract_resume, gettext_lazy("Contract resumed.")),
-    "cancel": (services.contract_cancel, gettext_lazy("Contract cancelled.")),  # see _cancel
 }
 
 
@@ -453,15 +452,15 @@ def _issue_now(request: HttpRequest, contract: Contract) -> None:
         messages.error(request, _("Nothing was issued: the contract is not due any more."))
 
 
-def _cancel(request: HttpRequest, contract: Contract, kw: dict[str, Any]) -> None:
+def _cancel(request: HttpRequest, contract: Contract, user: Any, now: Any) -> None:
+    """Cancel now or at the period's end; the box decides the credit of the unused days."""
     form = CancelForm(request.POST)
     form.is_valid()
     at_period_end = bool(form.cleaned_data.get("at_period_end"))
     _c, credit = contract_cancel_crediting(
-        **kw,
-        at_period_end=at_period_end,
+        contract=contract, user=user, as_of=now, at_period_end=at_period_end,
         credit_unused=bool(form.cleaned_data.get("credit_unused")),
-    )
+    )  # fmt: skip
     if at_period_end:
         messages.success(request, _("The contract ends with the current period."))
     elif credit is not None:
@@ -492,14 +491,12 @@ def contract_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             messages.success(
                 request, _("The contract will be tried again by the next billing run.")
             )
+        elif action == "cancel":
+            _cancel(request, contract, user, now)
         elif action in ACTIONS:
             fn, done = ACTIONS[action]
-            kw: dict[str, Any] = {"contract": contract, "user": user, "as_of": now}
-            if action == "cancel":
-                _cancel(request, contract, kw)
-            else:
-                fn(**kw)
-                messages.success(request, str(done))
+            fn(contract=contract, user=user, as_of=now)
+            messages.success(request, str(done))
         else:
             return HttpResponse(status=404)
     except ValidationError as e:
